@@ -1,0 +1,188 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/sessiond/sessiond/eventstore"
+)
+
+const (
+	sqlLock     = `SELECT pg_advisory_xact_lock($1)`
+	sqlHead     = `SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1`
+	// One index probe per key, whatever the planner thinks of the table.
+	sqlVersions = `SELECT s.id, v.version FROM unnest($1::text[]) AS s(id)
+CROSS JOIN LATERAL (SELECT max(stream_version) AS version FROM events WHERE stream_id = s.id) v
+WHERE v.version IS NOT NULL`
+	sqlExisting = `SELECT ` + columns + ` FROM unnest($1::uuid[]) AS u(id)
+CROSS JOIN LATERAL (SELECT * FROM events WHERE event_id = u.id) e`
+	sqlInsert   = `INSERT INTO events (` + columns + `)
+SELECT p, s, v, e, t, d::jsonb, m::jsonb, r, ph, h
+FROM unnest($1::bigint[], $2::text[], $3::int[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::timestamptz[], $9::bytea[], $10::bytea[])
+  AS u(p, s, v, e, t, d, m, r, ph, h)`
+)
+
+// commit records a batch. If the batch's transaction fails as a whole and
+// it held more than one request, each request is retried on its own so that
+// one bad request cannot fail its neighbours.
+func (s *Store) commit(batch []*request) {
+	err := s.tryCommit(batch)
+	if err == nil {
+		return
+	}
+	if len(batch) > 1 && !errors.Is(err, eventstore.ErrUnavailable) {
+		for _, r := range batch {
+			if err := s.tryCommit([]*request{r}); err != nil {
+				r.reply(nil, err)
+			}
+		}
+		return
+	}
+	for _, r := range batch {
+		r.reply(nil, err)
+	}
+}
+
+// tryCommit runs one transaction for batch. When it returns nil it has
+// replied to every request; otherwise nothing was recorded and nobody was
+// replied to.
+func (s *Store) tryCommit(batch []*request) error {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.TxTimeout)
+	defer cancel()
+
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return classify(err, batch)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+
+	p, err := s.loadPlanner(ctx, tx, batch)
+	if err != nil {
+		return classify(err, batch)
+	}
+	replies := make([]result, len(batch))
+	for i, r := range batch {
+		replies[i].recs, replies[i].err = p.add(r.appends, s.opts.Projector)
+	}
+	if len(p.recs) > 0 {
+		b := &pgx.Batch{}
+		b.Queue(sqlInsert, insertArgs(p.recs)...)
+		for _, st := range p.stmts {
+			b.Queue(st.SQL, st.Args...)
+		}
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return classify(err, batch)
+		}
+		if err := tx.Commit(ctx); err != nil {
+			return classify(err, batch)
+		}
+		if s.opts.Observe != nil {
+			s.opts.Observe(len(p.recs), time.Since(start))
+		}
+	}
+	for i, r := range batch {
+		r.reply(replies[i].recs, replies[i].err)
+	}
+	if len(p.recs) > 0 {
+		s.notify()
+	}
+	return nil
+}
+
+// loadPlanner takes the append lock and reads what the batch must be
+// checked against, in one round trip.
+func (s *Store) loadPlanner(ctx context.Context, tx pgx.Tx, batch []*request) (*planner, error) {
+	var streams, ids []string
+	for _, r := range batch {
+		for _, sa := range r.appends {
+			streams = append(streams, sa.StreamID)
+			for _, e := range sa.Events {
+				ids = append(ids, e.EventID.String())
+			}
+		}
+	}
+	b := &pgx.Batch{}
+	b.Queue(sqlLock, appendLockKey)
+	b.Queue(sqlHead)
+	b.Queue(sqlVersions, streams)
+	b.Queue(sqlExisting, ids)
+	br := tx.SendBatch(ctx, b)
+	defer br.Close()
+
+	if _, err := br.Exec(); err != nil {
+		return nil, fmt.Errorf("append lock: %w", err)
+	}
+	p := newPlanner(s.opts.Clock())
+	var at time.Time
+	err := br.QueryRow().Scan(&p.lastPos, &p.prevHash, &at)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		p.prevHash = eventstore.GenesisHash
+	case err != nil:
+		return nil, fmt.Errorf("log head: %w", err)
+	default:
+		if at.After(p.now) {
+			p.now = eventstore.NormalizeTime(at) // recorded_at never goes back
+		}
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return nil, fmt.Errorf("stream versions: %w", err)
+	}
+	var (
+		stream  string
+		version int64
+	)
+	_, err = pgx.ForEachRow(rows, []any{&stream, &version}, func() error {
+		p.versions[stream] = version
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("stream versions: %w", err)
+	}
+	rows, err = br.Query()
+	if err != nil {
+		return nil, fmt.Errorf("existing events: %w", err)
+	}
+	for rows.Next() {
+		rec, err := scanRecorded(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("existing events: %w", err)
+		}
+		p.existing[rec.EventID] = rec
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("existing events: %w", err)
+	}
+	return p, br.Close()
+}
+
+func insertArgs(recs []eventstore.Recorded) []any {
+	n := len(recs)
+	var (
+		pos    = make([]int64, n)
+		stream = make([]string, n)
+		ver    = make([]int64, n)
+		ids    = make([]pgtype.UUID, n)
+		typ    = make([]string, n)
+		data   = make([]string, n)
+		meta   = make([]string, n)
+		at     = make([]time.Time, n)
+		prev   = make([][]byte, n)
+		hash   = make([][]byte, n)
+	)
+	for i, r := range recs {
+		pos[i], stream[i], ver[i] = r.Position, r.StreamID, r.StreamVersion
+		ids[i] = pgtype.UUID{Bytes: r.EventID, Valid: true}
+		typ[i], data[i], meta[i] = r.Type, string(r.Data), string(r.Metadata)
+		at[i], prev[i], hash[i] = r.RecordedAt, r.PrevHash, r.Hash
+	}
+	return []any{pos, stream, ver, ids, typ, data, meta, at, prev, hash}
+}

@@ -1,0 +1,53 @@
+package eventstore
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// AnyVersion as a StreamAppend's ExpectedVersion skips the version check.
+const AnyVersion int64 = -1
+
+// Proposed is an event about to be appended.
+type Proposed struct {
+	// EventID makes the append idempotent. Zero means "generate one".
+	EventID  uuid.UUID
+	Type     string
+	Data     json.RawMessage // a JSON object
+	Metadata json.RawMessage // a JSON object; nil means {}
+}
+
+// StreamAppend proposes events for one stream. ExpectedVersion is the
+// stream's current version (0 for a new stream) or AnyVersion.
+type StreamAppend struct {
+	StreamID        string
+	ExpectedVersion int64
+	Events          []Proposed
+}
+
+// Recorded is an event as stored in the log.
+type Recorded struct {
+	Position      int64
+	StreamID      string
+	StreamVersion int64
+	EventID       uuid.UUID
+	Type          string
+	Data          json.RawMessage
+	Metadata      json.RawMessage
+	RecordedAt    time.Time
+	PrevHash      []byte
+	Hash          []byte
+}
+
+// Statement is one SQL statement with its arguments, as produced by the
+// read-model reducers that run inside an append's transaction.
+type Statement struct {
+	SQL  string
+	Args []any
+}
+
+// Projector turns freshly recorded events into the statements that update
+// a read model in the same transaction as the append.
+type Projector func(events []Recorded) ([]Statement, error)

@@ -1,0 +1,99 @@
+package pgtest
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+)
+
+// startThrowaway initialises and starts a private cluster on a free port
+// from the installed PostgreSQL binaries. initdb refuses to run as root, so
+// as root it runs them as the postgres user. The cluster lives in a temp
+// dir and stops when the machine does or Cleanup is called.
+func startThrowaway() (string, error) {
+	bin, err := findBin()
+	if err != nil {
+		return "", err
+	}
+	dir, err := os.MkdirTemp("", "pgtest-")
+	if err != nil {
+		return "", err
+	}
+	runAs := []string{}
+	if os.Geteuid() == 0 {
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			return "", fmt.Errorf("throwaway cluster: running as root and no postgres user: %w", err)
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		if err := os.Chown(dir, uid, gid); err != nil {
+			return "", err
+		}
+		runAs = []string{"runuser", "-u", "postgres", "--"}
+	}
+	port, err := freePort()
+	if err != nil {
+		return "", err
+	}
+	data := filepath.Join(dir, "data")
+	run := func(args ...string) error {
+		full := append(append([]string{}, runAs...), args...)
+		out, err := exec.Command(full[0], full[1:]...).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%s: %w: %s", filepath.Base(args[0]), err, out)
+		}
+		return nil
+	}
+	if err := run(filepath.Join(bin, "initdb"), "-D", data, "-A", "trust", "-U", "postgres", "--no-sync"); err != nil {
+		return "", err
+	}
+	opts := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -c unix_socket_directories=%s -c fsync=off -c max_connections=300", port, dir)
+	if err := run(filepath.Join(bin, "pg_ctl"), "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "start"); err != nil {
+		return "", err
+	}
+	stop = func() {
+		_ = run(filepath.Join(bin, "pg_ctl"), "-D", data, "-m", "immediate", "stop")
+		os.RemoveAll(dir)
+	}
+	u := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
+	return u, ping(u)
+}
+
+var stop = func() {}
+
+// Cleanup stops a throwaway cluster if this process started one. Call it
+// from TestMain after m.Run when a package wants the cluster gone at once.
+func Cleanup() { stop() }
+
+func findBin() (string, error) {
+	if p, err := exec.LookPath("initdb"); err == nil {
+		return filepath.Dir(p), nil
+	}
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	sort.Slice(dirs, func(i, j int) bool {
+		a, _ := strconv.Atoi(filepath.Base(filepath.Dir(dirs[i])))
+		b, _ := strconv.Atoi(filepath.Base(filepath.Dir(dirs[j])))
+		return a > b
+	})
+	for _, d := range dirs {
+		if _, err := os.Stat(filepath.Join(d, "initdb")); err == nil {
+			return d, nil
+		}
+	}
+	return "", fmt.Errorf("no PostgreSQL binaries (initdb) on PATH or in /usr/lib/postgresql/*/bin")
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

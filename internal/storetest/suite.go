@@ -1,0 +1,142 @@
+// Package storetest is the conformance suite every event store must pass:
+// ordering, optimistic concurrency, idempotency, the hash chain, append-only
+// enforcement, checkpointed consumers and read-model rebuilds.
+//
+// It is for tests only.
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/sessiond/sessiond/eventstore"
+	"github.com/sessiond/sessiond/projections"
+)
+
+// Store is the interface the suite exercises.
+type Store interface {
+	projections.Source
+	Append(ctx context.Context, appends ...eventstore.StreamAppend) ([]eventstore.Recorded, error)
+	ReadStream(ctx context.Context, streamID string) ([]eventstore.Recorded, error)
+	Head(ctx context.Context) (int64, []byte, error)
+	Verify(ctx context.Context, from, to int64) (eventstore.VerifyResult, error)
+	Rebuild(ctx context.Context, tables []string) (int64, error)
+}
+
+// Tamperer changes the log behind the store's back, as a superuser who
+// disabled the append-only guard would.
+type Tamperer interface {
+	// SetData replaces the data of the event at pos.
+	SetData(t testing.TB, pos int64, data string)
+	// Delete removes the event at pos.
+	Delete(t testing.TB, pos int64)
+	// Insert adds a row verbatim.
+	Insert(t testing.TB, r eventstore.Recorded)
+	// Swap exchanges the positions of two events.
+	Swap(t testing.TB, a, b int64)
+	// TryUpdate, TryDelete and TryTruncate attempt the change with the
+	// guard in place and return the database's error.
+	TryUpdate(t testing.TB, pos int64) error
+	TryDelete(t testing.TB, pos int64) error
+	TryTruncate(t testing.TB) error
+}
+
+// Harness is one fresh, empty, migrated store with its read model.
+type Harness struct {
+	Store  Store
+	Tamper Tamperer
+	// DumpReadModel renders every read-model table, rows sorted, so two
+	// dumps compare equal exactly when the read models are equal.
+	DumpReadModel func(t testing.TB) string
+	// Commits counts the append transactions committed so far.
+	Commits func() int64
+	// Second is another store on the same database, as a second process
+	// would open it.
+	Second Store
+}
+
+// Factory makes a fresh Harness for one test.
+type Factory func(t *testing.T) Harness
+
+// Run runs the whole suite against the stores that factory makes.
+func Run(t *testing.T, factory Factory) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, h Harness)
+	}{
+		{"AppendRead", testAppendRead},
+		{"Conflict", testConflict},
+		{"ConflictAtomic", testConflictAtomic},
+		{"ConflictRace", testConflictRace},
+		{"Idempotent", testIdempotent},
+		{"InvalidInput", testInvalidInput},
+		{"GlobalOrderTail", testGlobalOrderTail},
+		{"GroupCommit", testGroupCommit},
+		{"ChainIntact", testChainIntact},
+		{"ChainModified", testChainModified},
+		{"ChainDeleted", testChainDeleted},
+		{"ChainInserted", testChainInserted},
+		{"ChainReordered", testChainReordered},
+		{"AppendOnly", testAppendOnly},
+		{"Checkpoints", testCheckpoints},
+		{"Runner", testRunner},
+		{"RunnerRetry", testRunnerRetry},
+		{"Rebuild", testRebuild},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.fn(t, factory(t))
+		})
+	}
+}
+
+// ctx returns a context that ends with the test or after a minute.
+func ctx(t testing.TB) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return c
+}
+
+// ev builds a proposed event with a small JSON body.
+func ev(typ string, fields map[string]any) eventstore.Proposed {
+	if fields == nil {
+		fields = map[string]any{}
+	}
+	data, err := json.Marshal(fields)
+	if err != nil {
+		panic(err)
+	}
+	return eventstore.Proposed{Type: typ, Data: data, Metadata: json.RawMessage(`{"requestId":"test"}`)}
+}
+
+// one appends a single event to a stream at an expected version.
+func one(stream string, expected int64, e eventstore.Proposed) eventstore.StreamAppend {
+	return eventstore.StreamAppend{StreamID: stream, ExpectedVersion: expected, Events: []eventstore.Proposed{e}}
+}
+
+func mustAppend(t testing.TB, s Store, appends ...eventstore.StreamAppend) []eventstore.Recorded {
+	t.Helper()
+	recs, err := s.Append(ctx(t), appends...)
+	if err != nil {
+		t.Fatalf("append: %v", err)
+	}
+	return recs
+}
+
+// checkFor polls fn every poll until it returns nil or total passes.
+func checkFor(t testing.TB, total, poll time.Duration, fn func() error) {
+	t.Helper()
+	deadline := time.Now().Add(total)
+	for {
+		err := fn()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met after %v: %v", total, err)
+		}
+		time.Sleep(poll)
+	}
+}

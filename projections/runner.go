@@ -1,0 +1,129 @@
+package projections
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/sessiond/sessiond/eventstore"
+)
+
+// Source is what a Runner consumes: the log, a checkpoint table and a
+// commit signal. *pgstore.Store implements it.
+type Source interface {
+	ReadAll(ctx context.Context, after int64, limit int) ([]eventstore.Recorded, error)
+	LoadCheckpoint(ctx context.Context, name string) (int64, error)
+	SaveCheckpoint(ctx context.Context, name string, position int64) error
+	Subscribe() (<-chan struct{}, func())
+}
+
+// Handler consumes events in position order. It returns the position of the
+// last event it fully handled (0 if none), even when it also returns an
+// error, so the checkpoint never passes an event that was not handled.
+type Handler func(ctx context.Context, events []eventstore.Recorded) (handled int64, err error)
+
+// Runner is a checkpointed, asynchronous consumer of the log. It is woken
+// in-process after each commit and polls slowly as a fallback (for commits
+// made by other processes).
+type Runner struct {
+	Name      string        // checkpoint name; required
+	Source    Source        // required
+	Handle    Handler       // required
+	BatchSize int           // events per read; default 500
+	Poll      time.Duration // fallback poll interval; default 1s
+	Backoff   time.Duration // wait after an error; default 1s
+	Logger    *slog.Logger  // default slog.Default()
+
+	position atomic.Int64
+}
+
+// Position returns the last checkpointed position.
+func (r *Runner) Position() int64 { return r.position.Load() }
+
+// Run consumes the log until ctx ends. Errors are logged and retried after
+// Backoff; Run returns only ctx's error.
+func (r *Runner) Run(ctx context.Context) error {
+	r.defaults()
+	wake, cancel := r.Source.Subscribe()
+	defer cancel()
+	log := r.Logger.With("consumer", r.Name)
+
+	pos, err := r.Source.LoadCheckpoint(ctx, r.Name)
+	for err != nil {
+		log.ErrorContext(ctx, "load checkpoint", "err", err)
+		if !sleep(ctx, r.Backoff) {
+			return ctx.Err()
+		}
+		pos, err = r.Source.LoadCheckpoint(ctx, r.Name)
+	}
+	r.position.Store(pos)
+	for {
+		n, err := r.step(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			log.ErrorContext(ctx, "consume", "position", r.Position(), "err", err)
+			if !sleep(ctx, r.Backoff) {
+				return ctx.Err()
+			}
+			continue
+		}
+		if n == r.BatchSize {
+			continue // more is waiting
+		}
+		select {
+		case <-wake:
+		case <-time.After(r.Poll):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// step reads and handles one batch and saves the checkpoint.
+func (r *Runner) step(ctx context.Context) (int, error) {
+	pos := r.Position()
+	events, err := r.Source.ReadAll(ctx, pos, r.BatchSize)
+	if err != nil || len(events) == 0 {
+		return 0, err
+	}
+	handled, herr := r.Handle(ctx, events)
+	if handled > pos {
+		if err := r.Source.SaveCheckpoint(ctx, r.Name, handled); err != nil {
+			return 0, err
+		}
+		r.position.Store(handled)
+	}
+	if herr != nil {
+		return 0, herr
+	}
+	return len(events), nil
+}
+
+func (r *Runner) defaults() {
+	if r.BatchSize <= 0 {
+		r.BatchSize = 500
+	}
+	if r.Poll <= 0 {
+		r.Poll = time.Second
+	}
+	if r.Backoff <= 0 {
+		r.Backoff = time.Second
+	}
+	if r.Logger == nil {
+		r.Logger = slog.Default()
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
