@@ -8,20 +8,22 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sessiond/sessiond/eventstore"
 )
 
 const (
-	sqlLock     = `SELECT pg_advisory_xact_lock($1)`
-	sqlHead     = `SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1`
+	sqlLock  = `SELECT pg_advisory_xact_lock($1)`
+	sqlGuard = `SELECT sessiond_expect($1, $2::text[], $3::bigint[])`
+	sqlHead  = `SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1`
 	// One index probe per key, whatever the planner thinks of the table.
 	sqlVersions = `SELECT s.id, v.version FROM unnest($1::text[]) AS s(id)
 CROSS JOIN LATERAL (SELECT max(stream_version) AS version FROM events WHERE stream_id = s.id) v
 WHERE v.version IS NOT NULL`
 	sqlExisting = `SELECT ` + columns + ` FROM unnest($1::uuid[]) AS u(id)
-CROSS JOIN LATERAL (SELECT * FROM events WHERE event_id = u.id) e`
-	sqlInsert   = `INSERT INTO events (` + columns + `)
+CROSS JOIN LATERAL (SELECT * FROM events WHERE event_id = u.id LIMIT 1) e`
+	sqlInsert = `INSERT INTO events (` + columns + `)
 SELECT p, s, v, e, t, d::jsonb, m::jsonb, r, ph, h
 FROM unnest($1::bigint[], $2::text[], $3::int[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::timestamptz[], $9::bytea[], $10::bytea[])
   AS u(p, s, v, e, t, d, m, r, ph, h)`
@@ -48,43 +50,96 @@ func (s *Store) commit(batch []*request) {
 	}
 }
 
-// tryCommit runs one transaction for batch. When it returns nil it has
-// replied to every request; otherwise nothing was recorded and nobody was
-// replied to.
+// tryCommit records batch in one transaction. When the writer knows the
+// log head from its own last commit and every request is simple (generated
+// event ids, exact expected versions), it takes the fast path: one round
+// trip, guarded in the database. If the guard finds the head or a stream
+// moved (another process appended, or an expectation is stale), it reads
+// the current state and tries again.
+//
+// When tryCommit returns nil it has replied to every request; otherwise
+// nothing was recorded and nobody was replied to.
 func (s *Store) tryCommit(batch []*request) error {
+	fast := s.head.known
+	for _, r := range batch {
+		fast = fast && r.fast
+	}
+	err := s.transact(batch, fast)
+	if fast && isGuardFailure(err) {
+		err = s.transact(batch, false)
+	}
+	return err
+}
+
+// transact runs one transaction. The fast path sends BEGIN, the lock, the
+// guard, the writes and COMMIT in one pipeline; the slow path first reads
+// the head, the streams' versions and already-recorded event ids.
+func (s *Store) transact(batch []*request, fast bool) (err error) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.TxTimeout)
 	defer cancel()
 
-	tx, err := s.pool.Begin(ctx)
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return classify(err, batch)
 	}
-	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	defer func() {
+		if err != nil {
+			s.head.known = false
+			abort(conn)
+		}
+		conn.Release()
+	}()
 
-	p, err := s.loadPlanner(ctx, tx, batch)
-	if err != nil {
+	b := &pgx.Batch{}
+	var p *planner
+	if fast {
+		p = newPlanner(s.opts.Clock())
+		p.lastPos, p.prevHash, p.assume = s.head.pos, s.head.hash, true
+		if s.head.at.After(p.now) {
+			p.now = s.head.at
+		}
+		b.Queue("BEGIN")
+		b.Queue(sqlLock, appendLockKey)
+	} else if p, err = s.loadPlanner(ctx, conn.Conn(), batch); err != nil {
 		return classify(err, batch)
 	}
+	base := p.lastPos
 	replies := make([]result, len(batch))
 	for i, r := range batch {
-		replies[i].recs, replies[i].err = p.add(r.appends, s.opts.Projector)
+		replies[i].recs, replies[i].err = p.add(r.appends)
 	}
 	if len(p.recs) > 0 {
-		b := &pgx.Batch{}
+		if fast {
+			streams := make([]string, 0, len(p.assumed))
+			versions := make([]int64, 0, len(p.assumed))
+			for id, v := range p.assumed {
+				streams, versions = append(streams, id), append(versions, v)
+			}
+			b.Queue(sqlGuard, base, streams, versions)
+		}
+		// One projection over the whole batch: set-based statements.
+		var stmts []eventstore.Statement
+		if s.opts.Projector != nil {
+			if stmts, err = s.opts.Projector(p.recs); err != nil {
+				return fmt.Errorf("project: %w", err)
+			}
+		}
 		b.Queue(sqlInsert, insertArgs(p.recs)...)
-		for _, st := range p.stmts {
+		for _, st := range stmts {
 			b.Queue(st.SQL, st.Args...)
 		}
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return classify(err, batch)
+	}
+	b.Queue("COMMIT")
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		if isGuardFailure(err) {
+			return err
 		}
-		if err := tx.Commit(ctx); err != nil {
-			return classify(err, batch)
-		}
-		if s.opts.Observe != nil {
-			s.opts.Observe(len(p.recs), time.Since(start))
-		}
+		return classify(err, batch)
+	}
+	s.head = head{known: true, pos: p.lastPos, hash: p.prevHash, at: p.now}
+	if len(p.recs) > 0 && s.opts.Observe != nil {
+		s.opts.Observe(len(p.recs), time.Since(start))
 	}
 	for i, r := range batch {
 		r.reply(replies[i].recs, replies[i].err)
@@ -95,9 +150,23 @@ func (s *Store) tryCommit(batch []*request) error {
 	return nil
 }
 
+// abort leaves conn outside any transaction, or closes it so the pool
+// discards it.
+func abort(conn *pgxpool.Conn) {
+	pc := conn.Conn().PgConn()
+	if pc.IsClosed() || pc.TxStatus() == 'I' {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if _, err := conn.Exec(ctx, "ROLLBACK"); err != nil {
+		conn.Conn().Close(ctx)
+	}
+}
+
 // loadPlanner takes the append lock and reads what the batch must be
 // checked against, in one round trip.
-func (s *Store) loadPlanner(ctx context.Context, tx pgx.Tx, batch []*request) (*planner, error) {
+func (s *Store) loadPlanner(ctx context.Context, conn *pgx.Conn, batch []*request) (*planner, error) {
 	var streams, ids []string
 	for _, r := range batch {
 		for _, sa := range r.appends {
@@ -108,17 +177,22 @@ func (s *Store) loadPlanner(ctx context.Context, tx pgx.Tx, batch []*request) (*
 		}
 	}
 	b := &pgx.Batch{}
+	b.Queue("BEGIN")
 	b.Queue(sqlLock, appendLockKey)
 	b.Queue(sqlHead)
 	b.Queue(sqlVersions, streams)
 	b.Queue(sqlExisting, ids)
-	br := tx.SendBatch(ctx, b)
+	br := conn.SendBatch(ctx, b)
 	defer br.Close()
 
+	if _, err := br.Exec(); err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
 	if _, err := br.Exec(); err != nil {
 		return nil, fmt.Errorf("append lock: %w", err)
 	}
 	p := newPlanner(s.opts.Clock())
+	p.versions = make(map[string]int64, len(streams))
 	var at time.Time
 	err := br.QueryRow().Scan(&p.lastPos, &p.prevHash, &at)
 	switch {

@@ -16,7 +16,15 @@ import (
 const (
 	sqlstateUniqueViolation = "23505"
 	sqlstateAppendOnly      = "SD001" // raised by the events trigger
+	sqlstateGuard           = "SD002" // raised by sessiond_expect
 )
+
+// isGuardFailure reports whether err is the fast path's guard finding that
+// the log moved under it.
+func isGuardFailure(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == sqlstateGuard
+}
 
 // classify maps a database error to the eventstore's errors: a unique
 // violation is a conflict, and failing to reach the server is

@@ -19,8 +19,13 @@ type planner struct {
 	versions map[string]int64
 	existing map[uuid.UUID]eventstore.Recorded
 
-	recs  []eventstore.Recorded  // to insert, in position order
-	stmts []eventstore.Statement // read-model updates for recs
+	// assume: streams not in versions are taken to be at the version the
+	// request expects; assumed records those guesses for the guard to
+	// check in the database.
+	assume  bool
+	assumed map[string]int64
+
+	recs []eventstore.Recorded // to insert, in position order
 }
 
 func newPlanner(now time.Time) *planner {
@@ -28,19 +33,25 @@ func newPlanner(now time.Time) *planner {
 		now:      eventstore.NormalizeTime(now),
 		versions: make(map[string]int64),
 		existing: make(map[uuid.UUID]eventstore.Recorded),
+		assumed:  make(map[string]int64),
 	}
 }
 
 // add plans one request. On error nothing of the request is planned.
-func (p *planner) add(appends []eventstore.StreamAppend, project eventstore.Projector) ([]eventstore.Recorded, error) {
+func (p *planner) add(appends []eventstore.StreamAppend) ([]eventstore.Recorded, error) {
 	if recs, ok, err := p.replay(appends); ok || err != nil {
 		return recs, err
 	}
 	versions := make(map[string]int64)
+	assumed := make(map[string]int64)
 	for _, sa := range appends {
 		cur, seen := versions[sa.StreamID]
 		if !seen {
-			cur = p.versions[sa.StreamID]
+			var known bool
+			if cur, known = p.versions[sa.StreamID]; !known && p.assume {
+				cur = sa.ExpectedVersion
+				assumed[sa.StreamID] = cur
+			}
 		}
 		if sa.ExpectedVersion != eventstore.AnyVersion && sa.ExpectedVersion != cur {
 			return nil, &eventstore.ConflictError{StreamID: sa.StreamID, Expected: sa.ExpectedVersion, Actual: cur}
@@ -51,7 +62,10 @@ func (p *planner) add(appends []eventstore.StreamAppend, project eventstore.Proj
 	out := make([]eventstore.Recorded, 0, len(appends))
 	pos, prev := p.lastPos, p.prevHash
 	for _, sa := range appends {
-		ver := p.versions[sa.StreamID]
+		ver, ok := p.versions[sa.StreamID]
+		if !ok {
+			ver = assumed[sa.StreamID]
+		}
 		for _, e := range sa.Events {
 			// Several appends of one request to one stream follow each other.
 			if v, ok := versionsSoFar(out, sa.StreamID); ok {
@@ -70,30 +84,22 @@ func (p *planner) add(appends []eventstore.StreamAppend, project eventstore.Proj
 				RecordedAt:    p.now,
 				PrevHash:      prev,
 			}
-			h, err := eventstore.ComputeHash(prev, &rec)
-			if err != nil {
-				return nil, err
-			}
+			h := eventstore.ComputeHashCanonical(prev, &rec)
 			rec.Hash, prev = h, h
 			out = append(out, rec)
-		}
-	}
-	var stmts []eventstore.Statement
-	if project != nil {
-		var err error
-		if stmts, err = project(out); err != nil {
-			return nil, fmt.Errorf("project: %w", err)
 		}
 	}
 	p.lastPos, p.prevHash = pos, prev
 	for id, v := range versions {
 		p.versions[id] = v
 	}
+	for id, v := range assumed {
+		p.assumed[id] = v
+	}
 	for _, r := range out {
 		p.existing[r.EventID] = r
 	}
 	p.recs = append(p.recs, out...)
-	p.stmts = append(p.stmts, stmts...)
 	return out, nil
 }
 

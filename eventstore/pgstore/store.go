@@ -44,6 +44,18 @@ type Store struct {
 
 	mu   sync.Mutex
 	subs map[chan struct{}]struct{}
+
+	// head is the log head as of this process's last commit; only the
+	// writer goroutine touches it.
+	head head
+}
+
+// head is what the writer knows of the end of the log.
+type head struct {
+	known bool
+	pos   int64
+	hash  []byte
+	at    time.Time
 }
 
 // New starts a store on pool. Close stops its writer; the pool stays the

@@ -3,7 +3,6 @@ package pgstore_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -49,12 +48,8 @@ func mustOpenStore(tb testing.TB) (*pgxpool.Pool, *pgstore.Store, *atomic.Int64)
 		tb.Fatalf("migrate: %v", err)
 	}
 	var commits atomic.Int64
-	proj := projections.Project
-	if os.Getenv("NOPROJ") != "" {
-		proj = nil
-	}
 	store := pgstore.New(pool, pgstore.Options{
-		Projector: proj,
+		Projector: projections.Project,
 		Observe:   func(int, time.Duration) { commits.Add(1) },
 	})
 	tb.Cleanup(func() { store.Close() })

@@ -76,12 +76,39 @@ func testConflict(t *testing.T, h Harness) {
 	if ce.StreamID != "s-1" || ce.Expected != 0 {
 		t.Errorf("conflict = %+v, want stream s-1 expected 0", ce)
 	}
-	if _, err := s.Append(ctx(t), one("s-1", 5, ev("T", nil))); !errors.Is(err, eventstore.ErrConflict) {
-		t.Errorf("append ahead of the stream: err = %v, want conflict", err)
+	// Expecting a version the stream has not reached must not leave a gap,
+	// also right after a successful append (when a writer knows the head).
+	for _, expected := range []int64{5, 2} {
+		mustAppend(t, s, one(fmt.Sprintf("warm-%d", expected), 0, ev("T", nil)))
+		if _, err := s.Append(ctx(t), one("s-1", expected, ev("T", nil))); !errors.Is(err, eventstore.ErrConflict) {
+			t.Errorf("append at expected version %d to a stream at 1: err = %v, want conflict", expected, err)
+		}
+	}
+	if recs, _ := s.ReadStream(ctx(t), "s-1"); len(recs) != 1 {
+		t.Fatalf("s-1 has %d events, want 1", len(recs))
 	}
 	recs := mustAppend(t, s, one("s-1", eventstore.AnyVersion, ev("T", nil)))
 	if got, want := recs[0].StreamVersion, int64(2); got != want {
 		t.Errorf("AnyVersion append got version %d, want %d", got, want)
+	}
+}
+
+// testTwoWriters: two stores on one log (two processes) take turns, so each
+// one's idea of the head is stale every time. Every append must succeed and
+// the chain must stay intact.
+func testTwoWriters(t *testing.T, h Harness) {
+	for i := range 20 {
+		s := h.Store
+		if i%2 == 1 {
+			s = h.Second
+		}
+		recs := mustAppend(t, s, one(fmt.Sprintf("tw-%d", i), 0, ev("T", map[string]any{"i": i})))
+		if got, want := recs[0].Position, int64(i+1); got != want {
+			t.Fatalf("append %d got position %d, want %d", i, got, want)
+		}
+	}
+	if res := mustVerify(t, h.Store); res.Broken != nil || res.Checked != 20 {
+		t.Fatalf("verify = %+v; want 20 intact", res)
 	}
 }
 

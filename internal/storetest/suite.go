@@ -70,6 +70,7 @@ func Run(t *testing.T, factory Factory) {
 		{"Conflict", testConflict},
 		{"ConflictAtomic", testConflictAtomic},
 		{"ConflictRace", testConflictRace},
+		{"TwoWriters", testTwoWriters},
 		{"Idempotent", testIdempotent},
 		{"InvalidInput", testInvalidInput},
 		{"GlobalOrderTail", testGlobalOrderTail},
