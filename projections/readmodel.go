@@ -3,7 +3,6 @@ package projections
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -168,6 +167,3 @@ func scanKey(row pgx.CollectableRow) (KeyRow, error) {
 	}
 	return k, err
 }
-
-// ErrNotFound is returned by lookups that require a row.
-var ErrNotFound = errors.New("not found")

@@ -9,12 +9,13 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"testing"
 )
 
 // startThrowaway initialises and starts a private cluster on a free port
 // from the installed PostgreSQL binaries. initdb refuses to run as root, so
 // as root it runs them as the postgres user. The cluster lives in a temp
-// dir and stops when the machine does or Cleanup is called.
+// dir and is stopped by Main (or dies with the machine).
 func startThrowaway() (string, error) {
 	bin, err := findBin()
 	if err != nil {
@@ -67,9 +68,15 @@ func startThrowaway() (string, error) {
 
 var stop = func() {}
 
-// Cleanup stops a throwaway cluster if this process started one. Call it
-// from TestMain after m.Run when a package wants the cluster gone at once.
-func Cleanup() { stop() }
+// Main runs a package's tests and then stops the throwaway cluster, if this
+// process started one. Use it as TestMain:
+//
+//	func TestMain(m *testing.M) { pgtest.Main(m) }
+func Main(m *testing.M) {
+	code := m.Run()
+	stop()
+	os.Exit(code)
+}
 
 func findBin() (string, error) {
 	if p, err := exec.LookPath("initdb"); err == nil {
