@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sessiond/sessiond/domain"
+	"github.com/sessiond/sessiond/eventstore/pgstore"
 )
 
 // SessionRow is one session as the read model keeps it.
@@ -57,7 +58,8 @@ type ListFilter struct {
 	Now    time.Time
 }
 
-// ReadModel answers queries from the PostgreSQL read model.
+// ReadModel answers queries from the PostgreSQL read model. Failures to
+// reach the database wrap eventstore.ErrUnavailable.
 type ReadModel struct{ pool *pgxpool.Pool }
 
 // NewReadModel returns a ReadModel on pool.
@@ -69,18 +71,18 @@ const sessionColumns = `session_id, user_id, started_at, expires_at, metadata, r
 func (m *ReadModel) UserExists(ctx context.Context, userID string) (bool, error) {
 	var ok bool
 	err := m.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE user_id = $1)`, userID).Scan(&ok)
-	return ok, err
+	return ok, pgstore.Classify(err)
 }
 
 // Session returns one session, or nil if there is none.
 func (m *ReadModel) Session(ctx context.Context, sessionID string) (*SessionRow, error) {
 	rows, err := m.pool.Query(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE session_id = $1`, sessionID)
 	if err != nil {
-		return nil, err
+		return nil, pgstore.Classify(err)
 	}
 	list, err := pgx.CollectRows(rows, scanSession)
 	if err != nil || len(list) == 0 {
-		return nil, err
+		return nil, pgstore.Classify(err)
 	}
 	return &list[0], nil
 }
@@ -102,9 +104,10 @@ func (m *ReadModel) ListSessions(ctx context.Context, f ListFilter) ([]SessionRo
 	q += ` ORDER BY session_id LIMIT $3`
 	rows, err := m.pool.Query(ctx, q, f.UserID, f.After, f.Limit, f.Now)
 	if err != nil {
-		return nil, err
+		return nil, pgstore.Classify(err)
 	}
-	return pgx.CollectRows(rows, scanSession)
+	list, err := pgx.CollectRows(rows, scanSession)
+	return list, pgstore.Classify(err)
 }
 
 // ActiveSessionIDs returns the ids of a user's sessions that are active at
@@ -113,20 +116,21 @@ func (m *ReadModel) ActiveSessionIDs(ctx context.Context, userID string, now tim
 	rows, err := m.pool.Query(ctx, `SELECT session_id FROM sessions
 WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY session_id`, userID, now)
 	if err != nil {
-		return nil, err
+		return nil, pgstore.Classify(err)
 	}
-	return pgx.CollectRows(rows, pgx.RowTo[string])
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return ids, pgstore.Classify(err)
 }
 
 // AdminKeyByHash returns the key whose secret hashes to hash, or nil.
 func (m *ReadModel) AdminKeyByHash(ctx context.Context, hash string) (*KeyRow, error) {
 	rows, err := m.pool.Query(ctx, `SELECT key_id, name, scopes, key_hash, created_at, revoked_at FROM admin_keys WHERE key_hash = $1`, hash)
 	if err != nil {
-		return nil, err
+		return nil, pgstore.Classify(err)
 	}
 	list, err := pgx.CollectRows(rows, scanKey)
 	if err != nil || len(list) == 0 {
-		return nil, err
+		return nil, pgstore.Classify(err)
 	}
 	return &list[0], nil
 }
@@ -135,9 +139,10 @@ func (m *ReadModel) AdminKeyByHash(ctx context.Context, hash string) (*KeyRow, e
 func (m *ReadModel) AdminKeys(ctx context.Context) ([]KeyRow, error) {
 	rows, err := m.pool.Query(ctx, `SELECT key_id, name, scopes, key_hash, created_at, revoked_at FROM admin_keys ORDER BY created_at, key_id`)
 	if err != nil {
-		return nil, err
+		return nil, pgstore.Classify(err)
 	}
-	return pgx.CollectRows(rows, scanKey)
+	keys, err := pgx.CollectRows(rows, scanKey)
+	return keys, pgstore.Classify(err)
 }
 
 func scanSession(row pgx.CollectableRow) (SessionRow, error) {

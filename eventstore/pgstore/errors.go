@@ -51,6 +51,16 @@ func classify(err error, batch []*request) error {
 	return err
 }
 
+// Classify wraps err with eventstore.ErrUnavailable when it means the
+// database could not be reached, so that callers can answer "try later"
+// instead of "internal error". Other errors are returned unchanged.
+func Classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	return classify(err, nil)
+}
+
 // unavailableClass reports SQLSTATEs that mean "the server cannot serve
 // you now": connection exceptions, shutdowns, too many connections.
 func unavailableClass(code string) bool {

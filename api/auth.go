@@ -1,0 +1,71 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/sessiond/sessiond/domain"
+	"github.com/sessiond/sessiond/internal/app"
+)
+
+// authenticate requires "Authorization: Bearer <admin key>" and puts the
+// key's principal in the request context.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := r.Header.Get("Authorization")
+		scheme, key, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(key) == "" {
+			s.writeError(w, r, domain.Errorf(domain.CodeAdminSessionMissing, "an admin key is required: Authorization: Bearer <key>"))
+			return
+		}
+		p, err := s.svc.Authenticate(r.Context(), strings.TrimSpace(key))
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyPrincipal, p)))
+	})
+}
+
+// principal returns the authenticated key of the request.
+func principal(r *http.Request) *app.Principal {
+	p, _ := r.Context().Value(keyPrincipal).(*app.Principal)
+	return p
+}
+
+// scoped lets a request through only if its key holds scope.
+func (s *Server) scoped(scope domain.Scope, h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := principal(r); p == nil || !p.Can(scope) {
+			s.writeError(w, r, domain.Errorf(domain.CodeForbidden, "this admin key lacks the %s scope", scope))
+			return
+		}
+		h(w, r)
+	})
+}
+
+// meta builds the event metadata of a request: the acting key, never
+// anything the client claims to be.
+func meta(r *http.Request) app.Meta {
+	m := app.Meta{RequestID: requestID(r.Context()), SourceIP: sourceIP(r), UserAgent: truncate(r.UserAgent(), 512)}
+	if p := principal(r); p != nil {
+		m.Actor = p.Actor()
+	}
+	return m
+}
+
+func sourceIP(r *http.Request) string {
+	host := r.RemoteAddr
+	if i := strings.LastIndexByte(host, ':'); i >= 0 {
+		host = host[:i]
+	}
+	return strings.Trim(host, "[]")
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,66 @@
+package api
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/sessiond/sessiond/domain"
+)
+
+// statusOf is the one table from error code to HTTP status.
+var statusOf = map[domain.Code]int{
+	domain.CodeValidation:          http.StatusBadRequest,
+	domain.CodeAdminSessionMissing: http.StatusUnauthorized,
+	domain.CodeAdminSessionInvalid: http.StatusUnauthorized,
+	domain.CodeForbidden:           http.StatusForbidden,
+	domain.CodeUserNotFound:        http.StatusNotFound,
+	domain.CodeSessionNotFound:     http.StatusNotFound,
+	domain.CodeKeyNotFound:         http.StatusNotFound,
+	domain.CodeRouteNotFound:       http.StatusNotFound,
+	domain.CodeMethodNotAllowed:    http.StatusMethodNotAllowed,
+	domain.CodeConflict:            http.StatusConflict,
+	domain.CodePayloadTooLarge:     http.StatusRequestEntityTooLarge,
+	domain.CodeRateLimited:         http.StatusTooManyRequests,
+	domain.CodeUnavailable:         http.StatusServiceUnavailable,
+	domain.CodeInternal:            http.StatusInternalServerError,
+}
+
+// ErrorResponse is the body of every non-2xx response (the seed's
+// ApiErrorResponseDto).
+type ErrorResponse struct {
+	StatusCode int    `json:"statusCode"`
+	Error      string `json:"error"`
+	Message    string `json:"message"`
+	Code       string `json:"code"`
+}
+
+// StatusOf returns the HTTP status of an error code.
+func StatusOf(code domain.Code) int {
+	if s, ok := statusOf[code]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// writeError answers with err's code and client-safe message. Internal
+// errors are logged here, once, and never shown; unavailability is logged
+// as a warning.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := domain.ErrorCode(err)
+	status := StatusOf(code)
+	switch code {
+	case domain.CodeInternal:
+		s.log.ErrorContext(r.Context(), "internal error", "err", err, "method", r.Method, "path", r.URL.Path, "requestId", requestID(r.Context()))
+	case domain.CodeUnavailable:
+		s.log.WarnContext(r.Context(), "store unavailable", "err", err, "requestId", requestID(r.Context()))
+	}
+	writeJSON(w, status, ErrorResponse{
+		StatusCode: status,
+		Error:      http.StatusText(status),
+		Message:    domain.ErrorMessage(err),
+		Code:       string(code),
+	})
+}
+
+// logger is the subset of slog the server uses.
+type logger = *slog.Logger

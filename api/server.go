@@ -1,0 +1,143 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sessiond/sessiond/domain"
+	"github.com/sessiond/sessiond/eventstore"
+	"github.com/sessiond/sessiond/internal/app"
+	"github.com/sessiond/sessiond/projections"
+)
+
+// Service is what the API needs of the application service.
+type Service interface {
+	Authenticate(ctx context.Context, key string) (*app.Principal, error)
+	Start(ctx context.Context, meta app.Meta, cmd domain.StartSession) (app.Session, bool, error)
+	Revoke(ctx context.Context, meta app.Meta, userID, sessionID, reason string) (app.Revocation, error)
+	RevokeAll(ctx context.Context, meta app.Meta, userID, reason string) ([]app.Session, []eventstore.Recorded, error)
+	Get(ctx context.Context, userID, sessionID string) (app.Session, []eventstore.Recorded, error)
+	List(ctx context.Context, f projections.ListFilter) ([]app.Session, string, error)
+}
+
+// Broadcaster publishes freshly recorded revocations at once and reports
+// whether JetStream acknowledged them within its bound. A nil Broadcaster
+// leaves every broadcast "pending" for the relay.
+type Broadcaster interface {
+	PublishNow(ctx context.Context, events []eventstore.Recorded) bool
+}
+
+// Options configure a Server.
+type Options struct {
+	Service     Service
+	Broadcaster Broadcaster                 // optional
+	Ready       func(context.Context) error // readiness probe; nil means ready
+	Logger      *slog.Logger
+	DefaultTTL  time.Duration // session lifetime when a start names none; default 24h
+	MaxTTL      time.Duration // longest session lifetime; default 365 days
+	Timeout     time.Duration // per-request deadline for store work; default 10s
+}
+
+// Server is the admin HTTP API.
+type Server struct {
+	svc     Service
+	bc      Broadcaster
+	ready   func(context.Context) error
+	log     *slog.Logger
+	opts    Options
+	handler http.Handler
+	router  *mux.Router
+}
+
+// New builds the API's handler.
+func New(opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.DefaultTTL <= 0 {
+		opts.DefaultTTL = 24 * time.Hour
+	}
+	if opts.MaxTTL <= 0 {
+		opts.MaxTTL = 365 * 24 * time.Hour
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 10 * time.Second
+	}
+	s := &Server{svc: opts.Service, bc: opts.Broadcaster, ready: opts.Ready, log: opts.Logger, opts: opts}
+	s.router = s.routes()
+	s.handler = withRequestID(s.recoverPanics(s.observe(s.router)))
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Router exposes the router, so tests can walk the routes.
+func (s *Server) Router() *mux.Router { return s.router }
+
+func (s *Server) routes() *mux.Router {
+	notFound := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, domain.Errorf(domain.CodeRouteNotFound, "no route %s %s", r.Method, r.URL.EscapedPath()))
+	})
+	notAllowed := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, domain.Errorf(domain.CodeMethodNotAllowed, "method %s is not allowed on %s", r.Method, r.URL.EscapedPath()))
+	})
+	r := mux.NewRouter().UseEncodedPath()
+	r.NotFoundHandler, r.MethodNotAllowedHandler = notFound, notAllowed
+	r.Use(markRoute)
+
+	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	}).Methods(http.MethodGet)
+	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet)
+	r.Handle("/metrics", promhttp.Handler()).Methods(http.MethodGet)
+	r.HandleFunc("/openapi.json", serveOpenAPI).Methods(http.MethodGet)
+
+	// Admin routes sit on the main router (a mux subrouter answers some
+	// wrong methods with 404 instead of 405); each handler is wrapped in
+	// authentication, the request deadline and its scope check.
+	one := AdminPrefix + "/users/{id}/sessions/{sessionId}"
+	all := AdminPrefix + "/users/{id}/sessions"
+	r.Handle(one, s.admin(domain.ScopeSessionsRevoke, s.revoke)).Methods(http.MethodDelete)
+	r.Handle(one, s.admin(domain.ScopeSessionsRead, s.get)).Methods(http.MethodGet)
+	r.Handle(all, s.admin(domain.ScopeSessionsWrite, s.start)).Methods(http.MethodPost)
+	r.Handle(all, s.admin(domain.ScopeSessionsRead, s.list)).Methods(http.MethodGet)
+	r.Handle(all, s.admin(domain.ScopeSessionsRevoke, s.revokeAll)).Methods(http.MethodDelete)
+	return r
+}
+
+// AdminPrefix starts every admin route.
+const AdminPrefix = "/auth/admin/api"
+
+// admin wraps an admin handler: authentication (401), the request
+// deadline, then the scope check (403).
+func (s *Server) admin(scope domain.Scope, h http.HandlerFunc) http.Handler {
+	return s.authenticate(s.withTimeout(s.scoped(scope, h)))
+}
+
+// withTimeout bounds the store work of an admin request, so a stalled
+// database yields 503 rather than a hang.
+func (s *Server) withTimeout(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), s.opts.Timeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.ready(ctx); err != nil {
+			s.writeError(w, r, domain.Errorf(domain.CodeUnavailable, "not ready: %v", err))
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}

@@ -1,0 +1,195 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"log/slog"
+	"math/big"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/sessiond/sessiond/domain"
+	"github.com/sessiond/sessiond/eventstore"
+)
+
+// KeyPrefix starts every admin key secret, so that a leaked key is easy to
+// recognise (and to scan for).
+const KeyPrefix = "sessiond_ak_"
+
+// keyChars is the length of the base62 part: 32 random bytes (256 bits)
+// need 43 base62 digits.
+const keyChars = 43
+
+const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+// Secret is an admin key as handed to its owner. It never appears in logs.
+type Secret string
+
+// LogValue implements slog.LogValuer: secrets are logged as REDACTED.
+func (Secret) LogValue() slog.Value { return slog.StringValue("REDACTED") }
+
+// String returns the secret itself, for printing it once to its owner.
+func (s Secret) String() string { return string(s) }
+
+// HashSecret returns the hex SHA-256 the store keeps instead of a secret.
+func HashSecret(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// newSecret returns a fresh random secret: the prefix and 256 random bits
+// in base62.
+func newSecret() (Secret, error) {
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", err
+	}
+	n := new(big.Int).SetBytes(raw[:])
+	digits := make([]byte, keyChars)
+	base := big.NewInt(62)
+	mod := new(big.Int)
+	for i := keyChars - 1; i >= 0; i-- {
+		n.DivMod(n, base, mod)
+		digits[i] = base62[mod.Int64()]
+	}
+	return Secret(KeyPrefix + string(digits)), nil
+}
+
+// wellFormed reports whether s looks like a key this service issued.
+func wellFormed(s string) bool {
+	rest, ok := strings.CutPrefix(s, KeyPrefix)
+	if !ok || len(rest) != keyChars {
+		return false
+	}
+	for i := 0; i < len(rest); i++ {
+		if !strings.ContainsRune(base62, rune(rest[i])) {
+			return false
+		}
+	}
+	return true
+}
+
+// Key is an admin key without its secret.
+type Key struct {
+	ID        string
+	Name      string
+	Scopes    []domain.Scope
+	CreatedAt time.Time
+	RevokedAt *time.Time
+}
+
+// Principal is the admin key behind an authenticated request.
+type Principal struct {
+	KeyID  string
+	Name   string
+	Scopes []domain.Scope
+}
+
+// Actor is the principal as recorded on events.
+func (p *Principal) Actor() domain.Actor { return domain.Actor{KeyID: p.KeyID, KeyName: p.Name} }
+
+// Can reports whether the principal holds scope.
+func (p *Principal) Can(scope domain.Scope) bool {
+	for _, s := range p.Scopes {
+		if s == scope {
+			return true
+		}
+	}
+	return false
+}
+
+// CreateKey makes a new admin key and appends AdminKeyCreated. The secret
+// is returned once; only its hash is stored.
+func (s *Service) CreateKey(ctx context.Context, meta Meta, name string, scopes []domain.Scope) (Key, Secret, error) {
+	secret, err := newSecret()
+	if err != nil {
+		return Key{}, "", err
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return Key{}, "", err
+	}
+	var by *domain.Actor
+	if meta.Actor != (domain.Actor{}) {
+		by = &meta.Actor
+	}
+	ev, err := domain.DecideCreateKey(nil, domain.CreateAdminKey{KeyID: id.String(), Name: name, Scopes: scopes,
+		KeyHash: HashSecret(string(secret)), By: by}, s.clock())
+	if err != nil {
+		return Key{}, "", err
+	}
+	evs, err := proposed(meta, *ev)
+	if err != nil {
+		return Key{}, "", err
+	}
+	if _, err := s.log.Append(ctx, eventstore.StreamAppend{StreamID: ev.StreamID(), ExpectedVersion: 0, Events: evs}); err != nil {
+		return Key{}, "", storeError(err)
+	}
+	return Key{ID: ev.KeyID, Name: ev.Name, Scopes: ev.Scopes, CreatedAt: ev.CreatedAt}, secret, nil
+}
+
+// RevokeKey revokes an admin key and appends AdminKeyRevoked. Revoking a
+// revoked key is a no-op; an unknown key is KEY_NOT_FOUND.
+func (s *Service) RevokeKey(ctx context.Context, meta Meta, keyID string) error {
+	var by *domain.Actor
+	if meta.Actor != (domain.Actor{}) {
+		by = &meta.Actor
+	}
+	for range maxAttempts {
+		_, evs, err := s.loadStream(ctx, domain.AdminKeyStream(keyID))
+		if err != nil {
+			return err
+		}
+		k, err := domain.RestoreAdminKey(evs)
+		if err != nil {
+			return err
+		}
+		ev, err := domain.DecideRevokeKey(k, keyID, by, s.clock())
+		if err != nil || ev == nil {
+			return err
+		}
+		p, err := proposed(meta, *ev)
+		if err != nil {
+			return err
+		}
+		_, err = s.log.Append(ctx, eventstore.StreamAppend{StreamID: ev.StreamID(), ExpectedVersion: k.Version(), Events: p})
+		if conflictRetry(err) {
+			continue
+		}
+		return storeError(err)
+	}
+	return domain.Errorf(domain.CodeConflict, "admin key %s is changing too fast; retry", keyID)
+}
+
+// Keys lists every admin key, oldest first.
+func (s *Service) Keys(ctx context.Context) ([]Key, error) {
+	rows, err := s.reads.AdminKeys(ctx)
+	if err != nil {
+		return nil, storeError(err)
+	}
+	out := make([]Key, len(rows))
+	for i, r := range rows {
+		out[i] = Key{ID: r.KeyID, Name: r.Name, Scopes: r.Scopes, CreatedAt: r.CreatedAt, RevokedAt: r.RevokedAt}
+	}
+	return out, nil
+}
+
+// Authenticate returns the principal of a presented key. It hashes the
+// presented value first and looks up only the hash, so the lookup's timing
+// says nothing about how close a guess was. Unknown, revoked and malformed
+// keys are ADMIN_SESSION_INVALID.
+func (s *Service) Authenticate(ctx context.Context, presented string) (*Principal, error) {
+	hash := HashSecret(presented)
+	row, err := s.reads.AdminKeyByHash(ctx, hash)
+	if err != nil {
+		return nil, storeError(err)
+	}
+	if row == nil || row.RevokedAt != nil || !wellFormed(presented) {
+		return nil, domain.Errorf(domain.CodeAdminSessionInvalid, "the admin key is unknown, revoked or malformed")
+	}
+	return &Principal{KeyID: row.KeyID, Name: row.Name, Scopes: row.Scopes}, nil
+}

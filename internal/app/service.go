@@ -1,0 +1,131 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/sessiond/sessiond/domain"
+	"github.com/sessiond/sessiond/eventstore"
+	"github.com/sessiond/sessiond/projections"
+)
+
+// maxAttempts bounds the load-decide-append retries after a conflict.
+const maxAttempts = 8
+
+// Log is the event log the service appends to and loads streams from.
+type Log interface {
+	Append(ctx context.Context, appends ...eventstore.StreamAppend) ([]eventstore.Recorded, error)
+	ReadStream(ctx context.Context, streamID string) ([]eventstore.Recorded, error)
+}
+
+// Reads is the read model the service queries.
+type Reads interface {
+	UserExists(ctx context.Context, userID string) (bool, error)
+	ListSessions(ctx context.Context, f projections.ListFilter) ([]projections.SessionRow, error)
+	ActiveSessionIDs(ctx context.Context, userID string, now time.Time) ([]string, error)
+	AdminKeyByHash(ctx context.Context, hash string) (*projections.KeyRow, error)
+	AdminKeys(ctx context.Context) ([]projections.KeyRow, error)
+}
+
+// Service runs sessiond's commands and queries.
+type Service struct {
+	log   Log
+	reads Reads
+	clock func() time.Time
+	slog  *slog.Logger
+}
+
+// New returns a Service. clock may be nil for time.Now.
+func New(log Log, reads Reads, clock func() time.Time, logger *slog.Logger) *Service {
+	if clock == nil {
+		clock = time.Now
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &Service{log: log, reads: reads, clock: clock, slog: logger}
+}
+
+// Meta describes who asked for a change and how; it becomes the metadata
+// of every event the change appends.
+type Meta struct {
+	Actor         domain.Actor `json:"actor"`
+	RequestID     string       `json:"requestId,omitempty"`
+	CorrelationID string       `json:"correlationId,omitempty"`
+	SourceIP      string       `json:"sourceIp,omitempty"`
+	UserAgent     string       `json:"userAgent,omitempty"`
+}
+
+func (m Meta) encode() json.RawMessage {
+	b, err := json.Marshal(m)
+	if err != nil {
+		panic(err) // only strings: cannot fail
+	}
+	return b
+}
+
+// proposed turns domain events into proposed events carrying meta.
+func proposed(meta Meta, events ...domain.Event) ([]eventstore.Proposed, error) {
+	out := make([]eventstore.Proposed, len(events))
+	md := meta.encode()
+	for i, e := range events {
+		typ, data, err := domain.EncodeEvent(e)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = eventstore.Proposed{Type: typ, Data: data, Metadata: md}
+	}
+	return out, nil
+}
+
+// loadStream reads and decodes a stream.
+func (s *Service) loadStream(ctx context.Context, streamID string) ([]eventstore.Recorded, []domain.Event, error) {
+	recs, err := s.log.ReadStream(ctx, streamID)
+	if err != nil {
+		return nil, nil, storeError(err)
+	}
+	evs := make([]domain.Event, len(recs))
+	for i, r := range recs {
+		if evs[i], err = domain.DecodeEvent(r.Type, r.Data); err != nil {
+			return nil, nil, fmt.Errorf("stream %s: %w", streamID, err)
+		}
+	}
+	return recs, evs, nil
+}
+
+func (s *Service) loadSession(ctx context.Context, sessionID string) (*domain.Session, []eventstore.Recorded, error) {
+	recs, evs, err := s.loadStream(ctx, domain.SessionStream(sessionID))
+	if err != nil {
+		return nil, nil, err
+	}
+	sess, err := domain.RestoreSession(evs)
+	return sess, recs, err
+}
+
+// storeError turns store failures into application errors: unreachable
+// storage is UNAVAILABLE (nothing was recorded); anything else stays an
+// internal error for the caller to log once.
+func storeError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, eventstore.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		return &unavailable{err}
+	}
+	return err
+}
+
+// unavailable is an UNAVAILABLE domain error that keeps its cause.
+type unavailable struct{ cause error }
+
+func (u *unavailable) Error() string { return "store unavailable: " + u.cause.Error() }
+func (u *unavailable) Unwrap() []error {
+	return []error{u.cause, domain.Errorf(domain.CodeUnavailable, "the session store is unavailable; nothing was recorded, retry later")}
+}
+
+// conflictRetry reports whether err is a version clash worth retrying.
+func conflictRetry(err error) bool { return errors.Is(err, eventstore.ErrConflict) }

@@ -1,0 +1,278 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/sessiond/sessiond/domain"
+	"github.com/sessiond/sessiond/eventstore"
+	"github.com/sessiond/sessiond/projections"
+)
+
+// Session is a session as the API shows it.
+type Session struct {
+	SessionID string
+	UserID    string
+	Status    domain.Status
+	StartedAt time.Time
+	ExpiresAt time.Time
+	Metadata  []byte
+	Revoked   *domain.Revocation
+}
+
+func viewOf(s *domain.Session, now time.Time) Session {
+	return Session{SessionID: s.ID(), UserID: s.UserID(), Status: s.Status(now), StartedAt: s.StartedAt(),
+		ExpiresAt: s.ExpiresAt(), Metadata: s.Metadata(), Revoked: s.Revocation()}
+}
+
+func viewOfRow(r projections.SessionRow, now time.Time) Session {
+	v := Session{SessionID: r.SessionID, UserID: r.UserID, Status: r.Status(now), StartedAt: r.StartedAt,
+		ExpiresAt: r.ExpiresAt, Metadata: r.Metadata}
+	if r.RevokedAt != nil {
+		v.Revoked = &domain.Revocation{At: *r.RevokedAt}
+		if r.RevokedBy != nil {
+			v.Revoked.By.KeyName = *r.RevokedBy
+		}
+		if r.RevokedByKeyID != nil {
+			v.Revoked.By.KeyID = *r.RevokedByKeyID
+		}
+		if r.Reason != nil {
+			v.Revoked.Reason = *r.Reason
+		}
+	}
+	return v
+}
+
+// Start starts a session. An empty SessionID gets a generated UUIDv7.
+// Starting an existing session of the same user returns it with created
+// false.
+func (s *Service) Start(ctx context.Context, meta Meta, cmd domain.StartSession) (view Session, created bool, err error) {
+	if cmd.SessionID == "" {
+		id, err := uuid.NewV7()
+		if err != nil {
+			return Session{}, false, err
+		}
+		cmd.SessionID = id.String()
+	}
+	for range maxAttempts {
+		sess, _, err := s.loadSession(ctx, cmd.SessionID)
+		if err != nil {
+			return Session{}, false, err
+		}
+		now := s.clock()
+		ev, err := domain.DecideStart(sess, cmd, now)
+		if err != nil {
+			return Session{}, false, err
+		}
+		if ev == nil {
+			return viewOf(sess, now), false, nil
+		}
+		evs, err := proposed(meta, *ev)
+		if err != nil {
+			return Session{}, false, err
+		}
+		_, err = s.log.Append(ctx, eventstore.StreamAppend{StreamID: ev.StreamID(), ExpectedVersion: 0, Events: evs})
+		if conflictRetry(err) {
+			continue
+		}
+		if err != nil {
+			return Session{}, false, storeError(err)
+		}
+		started, _ := domain.RestoreSession([]domain.Event{*ev})
+		return viewOf(started, now), true, nil
+	}
+	return Session{}, false, domain.Errorf(domain.CodeConflict, "session %s is changing too fast; retry", cmd.SessionID)
+}
+
+// Revocation is the outcome of Revoke.
+type Revocation struct {
+	Session        Session
+	AlreadyRevoked bool
+	Event          *eventstore.Recorded // the new SessionRevoked, if any
+}
+
+// Revoke revokes one session of a user. It returns USER_NOT_FOUND when the
+// authority has no record of the user and SESSION_NOT_FOUND when the
+// session does not exist or is another user's. Revoking a revoked session
+// appends nothing and reports the original revocation.
+func (s *Service) Revoke(ctx context.Context, meta Meta, userID, sessionID, reason string) (Revocation, error) {
+	cmd := domain.RevokeSession{UserID: userID, SessionID: sessionID, Actor: meta.Actor, Reason: reason}
+	for range maxAttempts {
+		sess, _, err := s.loadSession(ctx, sessionID)
+		if err != nil {
+			return Revocation{}, err
+		}
+		now := s.clock()
+		d, err := domain.DecideRevoke(sess, cmd, now)
+		if domain.ErrorCode(err) == domain.CodeSessionNotFound {
+			return Revocation{}, s.userOrSessionNotFound(ctx, userID, err)
+		}
+		if err != nil {
+			return Revocation{}, err
+		}
+		if d.Event == nil {
+			return Revocation{Session: viewOf(sess, now), AlreadyRevoked: true}, nil
+		}
+		evs, err := proposed(meta, *d.Event)
+		if err != nil {
+			return Revocation{}, err
+		}
+		recs, err := s.log.Append(ctx, eventstore.StreamAppend{StreamID: d.Event.StreamID(), ExpectedVersion: sess.Version(), Events: evs})
+		if conflictRetry(err) {
+			continue
+		}
+		if err != nil {
+			return Revocation{}, storeError(err)
+		}
+		revoked, _ := domain.RestoreSession(append(eventsOf(sess), *d.Event))
+		return Revocation{Session: viewOf(revoked, now), Event: &recs[0]}, nil
+	}
+	return Revocation{}, domain.Errorf(domain.CodeConflict, "session %s is changing too fast; retry", sessionID)
+}
+
+// eventsOf rebuilds the event list of a freshly started session.
+func eventsOf(s *domain.Session) []domain.Event {
+	return []domain.Event{domain.SessionStarted{SessionID: s.ID(), UserID: s.UserID(), StartedAt: s.StartedAt(),
+		ExpiresAt: s.ExpiresAt(), Metadata: s.Metadata()}}
+}
+
+// userOrSessionNotFound picks USER_NOT_FOUND over SESSION_NOT_FOUND when
+// the user is unknown altogether.
+func (s *Service) userOrSessionNotFound(ctx context.Context, userID string, notFound error) error {
+	ok, err := s.reads.UserExists(ctx, userID)
+	if err != nil {
+		return storeError(err)
+	}
+	if !ok {
+		return domain.Errorf(domain.CodeUserNotFound, "user %s not found", userID)
+	}
+	return notFound
+}
+
+// RevokeAll revokes every active session of a user in one atomic append;
+// the events share a correlation id (meta.CorrelationID, generated if
+// empty). It returns the revoked sessions and their events.
+func (s *Service) RevokeAll(ctx context.Context, meta Meta, userID, reason string) ([]Session, []eventstore.Recorded, error) {
+	if err := domain.ValidateUserID(userID); err != nil {
+		return nil, nil, err
+	}
+	if err := domain.ValidateReason(reason); err != nil {
+		return nil, nil, err
+	}
+	if meta.CorrelationID == "" {
+		id, err := uuid.NewV7()
+		if err != nil {
+			return nil, nil, err
+		}
+		meta.CorrelationID = id.String()
+	}
+	for range maxAttempts {
+		now := s.clock()
+		ids, err := s.reads.ActiveSessionIDs(ctx, userID, now)
+		if err != nil {
+			return nil, nil, storeError(err)
+		}
+		if len(ids) == 0 {
+			if err := s.userOrSessionNotFound(ctx, userID, nil); err != nil {
+				return nil, nil, err
+			}
+			return nil, nil, nil
+		}
+		sessions := make([]*domain.Session, 0, len(ids))
+		for _, id := range ids {
+			sess, _, err := s.loadSession(ctx, id)
+			if err != nil {
+				return nil, nil, err
+			}
+			sessions = append(sessions, sess)
+		}
+		evs, err := domain.DecideRevokeAll(sessions, domain.RevokeAll{UserID: userID, Actor: meta.Actor, Reason: reason}, now)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(evs) == 0 {
+			return nil, nil, nil
+		}
+		byID := make(map[string]*domain.Session, len(sessions))
+		for _, sess := range sessions {
+			byID[sess.ID()] = sess
+		}
+		appends := make([]eventstore.StreamAppend, len(evs))
+		views := make([]Session, len(evs))
+		for i, e := range evs {
+			p, err := proposed(meta, e)
+			if err != nil {
+				return nil, nil, err
+			}
+			sess := byID[e.SessionID]
+			appends[i] = eventstore.StreamAppend{StreamID: e.StreamID(), ExpectedVersion: sess.Version(), Events: p}
+			revoked, _ := domain.RestoreSession(append(eventsOf(sess), e))
+			views[i] = viewOf(revoked, now)
+		}
+		recs, err := s.log.Append(ctx, appends...)
+		if conflictRetry(err) {
+			continue
+		}
+		if err != nil {
+			return nil, nil, storeError(err)
+		}
+		return views, recs, nil
+	}
+	return nil, nil, domain.Errorf(domain.CodeConflict, "the sessions of user %s are changing too fast; retry", userID)
+}
+
+// Get returns one session of a user and its full event history.
+func (s *Service) Get(ctx context.Context, userID, sessionID string) (Session, []eventstore.Recorded, error) {
+	if err := domain.ValidateUserID(userID); err != nil {
+		return Session{}, nil, err
+	}
+	if err := domain.ValidateSessionID(sessionID); err != nil {
+		return Session{}, nil, err
+	}
+	sess, recs, err := s.loadSession(ctx, sessionID)
+	if err != nil {
+		return Session{}, nil, err
+	}
+	if sess == nil || sess.UserID() != userID {
+		nf := domain.Errorf(domain.CodeSessionNotFound, "session %s not found for user %s", sessionID, userID)
+		return Session{}, nil, s.userOrSessionNotFound(ctx, userID, nf)
+	}
+	return viewOf(sess, s.clock()), recs, nil
+}
+
+// List returns a page of a user's sessions and the cursor of the next page
+// ("" on the last page).
+func (s *Service) List(ctx context.Context, f projections.ListFilter) ([]Session, string, error) {
+	if err := domain.ValidateUserID(f.UserID); err != nil {
+		return nil, "", err
+	}
+	if f.After != "" {
+		if err := domain.ValidateSessionID(f.After); err != nil {
+			return nil, "", domain.Errorf(domain.CodeValidation, "after must be a sessionId cursor")
+		}
+	}
+	f.Now = s.clock()
+	limit := f.Limit
+	f.Limit++ // one more tells whether there is a next page
+	rows, err := s.reads.ListSessions(ctx, f)
+	if err != nil {
+		return nil, "", storeError(err)
+	}
+	if len(rows) == 0 && f.After == "" {
+		if err := s.userOrSessionNotFound(ctx, f.UserID, nil); err != nil {
+			return nil, "", err
+		}
+	}
+	next := ""
+	if len(rows) > limit {
+		rows = rows[:limit]
+		next = rows[limit-1].SessionID
+	}
+	out := make([]Session, len(rows))
+	for i, r := range rows {
+		out[i] = viewOfRow(r, f.Now)
+	}
+	return out, next, nil
+}

@@ -1,0 +1,181 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/sessiond/sessiond/domain"
+	"github.com/sessiond/sessiond/eventstore/pgstore"
+	"github.com/sessiond/sessiond/internal/app"
+	"github.com/sessiond/sessiond/projections"
+)
+
+// runMigrate applies pending migrations and exits.
+func (m *Main) runMigrate(ctx context.Context, args []string) error {
+	if _, err := m.flags("migrate", "sessiond migrate [flags]", args, nil); err != nil {
+		return err
+	}
+	pool, err := m.openDatabase(ctx)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := migrate(ctx, pool, m.Logger); err != nil {
+		return err
+	}
+	fmt.Fprintln(m.Stdout, "migrations up to date")
+	return nil
+}
+
+// openDatabase opens the configured PostgreSQL database.
+func (m *Main) openDatabase(ctx context.Context) (*pgxpool.Pool, error) {
+	if err := m.Config.requirePostgres(); err != nil {
+		return nil, err
+	}
+	return openPool(ctx, m.Config.DatabaseURL)
+}
+
+// withService runs fn with a migrated store and the application service.
+func (m *Main) withService(ctx context.Context, fn func(*app.Service, *pgstore.Store) error) error {
+	pool, err := m.openDatabase(ctx)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := migrate(ctx, pool, m.Logger); err != nil {
+		return err
+	}
+	store := pgstore.New(pool, pgstore.Options{Projector: projections.Project, Logger: m.Logger})
+	defer store.Close()
+	return fn(app.New(store, projections.NewReadModel(pool), nil, m.Logger), store)
+}
+
+// cliMeta is the metadata of changes made from the command line.
+func cliMeta() app.Meta {
+	return app.Meta{RequestID: "cli-" + time.Now().UTC().Format("20060102T150405.000000Z"), UserAgent: "sessiond-cli"}
+}
+
+func (m *Main) runKeys(ctx context.Context, args []string) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		fmt.Fprint(m.Stderr, usage)
+		return &ExitError{Code: 2, Err: errors.New("keys needs a subcommand: create, list or revoke")}
+	}
+	sub, args := args[0], args[1:]
+	switch sub {
+	case "create":
+		var name, scopes string
+		if _, err := m.flags("keys create", "sessiond keys create --name NAME --scopes s1,s2 [flags]", args, func(fs *flag.FlagSet) {
+			fs.StringVar(&name, "name", "", "a name for the key (recorded as the actor of what it does)")
+			fs.StringVar(&scopes, "scopes", "", "comma-separated scopes: "+scopeList())
+		}); err != nil {
+			return err
+		}
+		parsed, err := domain.ParseScopes(scopes)
+		if err != nil {
+			return fmt.Errorf("--scopes: %s", domain.ErrorMessage(err))
+		}
+		return m.withService(ctx, func(svc *app.Service, _ *pgstore.Store) error {
+			k, secret, err := svc.CreateKey(ctx, cliMeta(), name, parsed)
+			if err != nil {
+				return cliError(err)
+			}
+			fmt.Fprintf(m.Stdout, "created admin key %s (%s) with scopes %s\n", k.ID, k.Name, joinScopes(k.Scopes))
+			fmt.Fprintln(m.Stdout, "store it now; it cannot be shown again:")
+			fmt.Fprintln(m.Stdout, secret.String())
+			return nil
+		})
+	case "list":
+		if _, err := m.flags("keys list", "sessiond keys list [flags]", args, nil); err != nil {
+			return err
+		}
+		return m.withService(ctx, func(svc *app.Service, _ *pgstore.Store) error {
+			keys, err := svc.Keys(ctx)
+			if err != nil {
+				return cliError(err)
+			}
+			tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tNAME\tSCOPES\tCREATED\tREVOKED")
+			for _, k := range keys {
+				revoked := "-"
+				if k.RevokedAt != nil {
+					revoked = k.RevokedAt.Format(time.RFC3339)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, joinScopes(k.Scopes), k.CreatedAt.Format(time.RFC3339), revoked)
+			}
+			return tw.Flush()
+		})
+	case "revoke":
+		fs, err := m.flags("keys revoke", "sessiond keys revoke ID [flags]", args, nil)
+		if err != nil {
+			return err
+		}
+		if fs.NArg() != 1 {
+			return &ExitError{Code: 2, Err: errors.New("keys revoke needs exactly one key ID")}
+		}
+		id := fs.Arg(0)
+		return m.withService(ctx, func(svc *app.Service, _ *pgstore.Store) error {
+			if err := svc.RevokeKey(ctx, cliMeta(), id); err != nil {
+				return cliError(err)
+			}
+			fmt.Fprintf(m.Stdout, "revoked admin key %s\n", id)
+			return nil
+		})
+	default:
+		return &ExitError{Code: 2, Err: fmt.Errorf("unknown keys subcommand %q", sub)}
+	}
+}
+
+func (m *Main) runAudit(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] != "verify" {
+		return &ExitError{Code: 2, Err: errors.New("audit needs a subcommand: verify")}
+	}
+	var from, to int64
+	if _, err := m.flags("audit verify", "sessiond audit verify [--from P] [--to Q] [flags]", args[1:], func(fs *flag.FlagSet) {
+		fs.Int64Var(&from, "from", 1, "first position to check")
+		fs.Int64Var(&to, "to", 0, "last position to check (0: the head)")
+	}); err != nil {
+		return err
+	}
+	pool, err := m.openDatabase(ctx)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	store := pgstore.New(pool, pgstore.Options{Logger: m.Logger})
+	defer store.Close()
+	res, err := store.Verify(ctx, from, to)
+	if err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
+	if res.Broken != nil {
+		fmt.Fprintf(m.Stdout, "BROKEN at position %d: %s\n", res.Broken.Position, res.Broken.Reason)
+		return &ExitError{Code: 1, Err: res.Broken}
+	}
+	fmt.Fprintf(m.Stdout, "OK: %d events verified (positions %d to %d), head hash %x\n", res.Checked, res.From, res.To, res.HeadHash)
+	return nil
+}
+
+// cliError renders application errors as their message.
+func cliError(err error) error {
+	if domain.ErrorCode(err) == domain.CodeInternal {
+		return err
+	}
+	return fmt.Errorf("%s: %s", domain.ErrorCode(err), domain.ErrorMessage(err))
+}
+
+func scopeList() string { return joinScopes(domain.AllScopes) }
+
+func joinScopes(sc []domain.Scope) string {
+	parts := make([]string, len(sc))
+	for i, s := range sc {
+		parts[i] = string(s)
+	}
+	return strings.Join(parts, ",")
+}

@@ -1,0 +1,112 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+)
+
+// ExitError carries a process exit code other than 1.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string { return e.Err.Error() }
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// Main is the sessiond program. Tests build one, point Stdout and Stderr
+// at buffers, and call Run or Start.
+type Main struct {
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) string
+
+	Config Config
+	Logger *slog.Logger
+
+	serve *serving // set while serving
+}
+
+// NewMain returns a Main on the process's standard streams and environment.
+func NewMain() *Main {
+	return &Main{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+}
+
+const usage = `sessiond — event-sourced session authority
+
+Usage:
+  sessiond [serve] [flags]                     run the HTTP API (default)
+  sessiond migrate [flags]                     apply pending migrations and exit
+  sessiond keys create --name N --scopes s1,s2 create an admin API key
+  sessiond keys list                           list admin keys
+  sessiond keys revoke ID                      revoke an admin key
+  sessiond audit verify [--from P] [--to Q]    recompute the event log's hash chain
+
+Every command takes the configuration flags; "sessiond COMMAND --help" lists them.
+`
+
+// Run runs the command in args (without the program name) until it ends or
+// ctx is cancelled. For serve, it returns after a graceful shutdown.
+func (m *Main) Run(ctx context.Context, args []string) error {
+	cmd := "serve"
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+		cmd, args = "help", nil
+	} else if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return m.runServe(ctx, args)
+	case "migrate":
+		return m.runMigrate(ctx, args)
+	case "keys":
+		return m.runKeys(ctx, args)
+	case "audit":
+		return m.runAudit(ctx, args)
+	case "help", "-h", "--help":
+		fmt.Fprint(m.Stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(m.Stderr, usage)
+		return &ExitError{Code: 2, Err: fmt.Errorf("unknown command %q", cmd)}
+	}
+}
+
+// flags makes a FlagSet for a command with the configuration flags bound
+// and parses args into it. extra registers command-specific flags.
+func (m *Main) flags(name, synopsis string, args []string, extra func(*flag.FlagSet)) (*flag.FlagSet, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(m.Stderr, "Usage: %s\n\nFlags:\n", synopsis)
+		fs.PrintDefaults()
+	}
+	getenv := m.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	m.Config.bindFlags(fs, getenv)
+	if extra != nil {
+		extra(fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, &ExitError{Code: 0, Err: err}
+		}
+		return nil, &ExitError{Code: 2, Err: err}
+	}
+	if err := m.Config.validate(); err != nil {
+		return nil, err
+	}
+	level, _ := m.Config.level()
+	if m.Logger == nil {
+		m.Logger = slog.New(slog.NewJSONHandler(m.Stderr, &slog.HandlerOptions{Level: level}))
+	}
+	return fs, nil
+}
