@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -133,6 +134,11 @@ func DecideCreateKey(existing *AdminKey, cmd CreateAdminKey, now time.Time) (*Ad
 	if n := utf8.RuneCountInString(cmd.Name); n == 0 || n > MaxKeyNameLength || !utf8.ValidString(cmd.Name) {
 		return nil, Errorf(CodeValidation, "name must be 1 to %d characters", MaxKeyNameLength)
 	}
+	for _, r := range cmd.Name {
+		if unicode.IsControl(r) {
+			return nil, Errorf(CodeValidation, "name must not contain control characters")
+		}
+	}
 	if len(cmd.Scopes) == 0 {
 		return nil, Errorf(CodeValidation, "scopes must name at least one of %s", joinScopes(AllScopes))
 	}
@@ -141,8 +147,8 @@ func DecideCreateKey(existing *AdminKey, cmd CreateAdminKey, now time.Time) (*Ad
 			return nil, Errorf(CodeValidation, "unknown scope %q", sc)
 		}
 	}
-	if len(cmd.KeyHash) != 64 {
-		return nil, Errorf(CodeValidation, "key hash must be a hex SHA-256")
+	if len(cmd.KeyHash) != 64 || strings.Trim(cmd.KeyHash, "0123456789abcdef") != "" {
+		return nil, Errorf(CodeValidation, "key hash must be a lower-case hex SHA-256")
 	}
 	return &AdminKeyCreated{
 		KeyID:     cmd.KeyID,

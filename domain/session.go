@@ -3,6 +3,7 @@ package domain
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -119,8 +120,10 @@ func DecideStart(s *Session, cmd StartSession, now time.Time) (*SessionStarted, 
 	if len(cmd.Metadata) > MaxMetadataBytes {
 		return nil, Errorf(CodeValidation, "metadata must be at most %d bytes", MaxMetadataBytes)
 	}
-	if len(cmd.Metadata) > 0 && (!json.Valid(cmd.Metadata) || cmd.Metadata[0] != '{') {
-		return nil, Errorf(CodeValidation, "metadata must be a JSON object")
+	if len(cmd.Metadata) > 0 {
+		if err := validateMetadata(cmd.Metadata); err != nil {
+			return nil, err
+		}
 	}
 	if s != nil {
 		if s.userID != cmd.UserID {
@@ -216,6 +219,42 @@ func DecideRevokeAll(sessions []*Session, cmd RevokeAll, now time.Time) ([]Sessi
 		out = append(out, *d.Event)
 	}
 	return out, nil
+}
+
+// validateMetadata accepts a JSON object whose keys and strings hold no NUL
+// characters (which the stores cannot keep).
+func validateMetadata(raw json.RawMessage) error {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return Errorf(CodeValidation, "metadata must be a JSON object")
+	}
+	if _, ok := v.(map[string]any); !ok {
+		return Errorf(CodeValidation, "metadata must be a JSON object")
+	}
+	if hasNUL(v) {
+		return Errorf(CodeValidation, "metadata must not contain NUL characters")
+	}
+	return nil
+}
+
+func hasNUL(v any) bool {
+	switch v := v.(type) {
+	case string:
+		return strings.ContainsRune(v, 0)
+	case []any:
+		for _, e := range v {
+			if hasNUL(e) {
+				return true
+			}
+		}
+	case map[string]any:
+		for k, e := range v {
+			if strings.ContainsRune(k, 0) || hasNUL(e) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // normalize puts times in UTC at microsecond precision, the precision the

@@ -115,6 +115,8 @@ func storeError(err error) error {
 		return nil
 	case errors.Is(err, eventstore.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		return &unavailable{err}
+	case errors.Is(err, eventstore.ErrInvalidAppend):
+		return domain.Errorf(domain.CodeValidation, "the request holds data that cannot be stored")
 	}
 	return err
 }

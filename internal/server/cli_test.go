@@ -1,0 +1,114 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/sessiond/sessiond/internal/pgtest"
+	"github.com/sessiond/sessiond/internal/server"
+)
+
+func TestKeysCLI(t *testing.T) {
+	s := &testServer{t: t}
+	s.Pool, s.DB = pgtest.NewPool(t)
+	out, err := s.cli("keys", "create", "--name", "ops", "--scopes", "sessions:revoke,audit:read")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	secret := lines[len(lines)-1]
+	if !regexp.MustCompile(`^sessiond_ak_[0-9A-Za-z]{43}$`).MatchString(secret) {
+		t.Fatalf("last line %q is not a key alone", secret)
+	}
+	var stored string
+	if err := s.Pool.QueryRow(context.Background(), `SELECT key_hash FROM admin_keys`).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(stored, secret) || len(stored) != 64 {
+		t.Errorf("stored %q; want only a SHA-256", stored)
+	}
+	if n := s.count(`type = 'AdminKeyCreated' AND data::text NOT LIKE '%' || $1 || '%'`, secret); n != 1 {
+		t.Errorf("AdminKeyCreated events without the secret = %d, want 1", n)
+	}
+	list, err := s.cli("keys", "list")
+	if err != nil || !strings.Contains(list, "ops") || !strings.Contains(list, "sessions:revoke,audit:read") || strings.Contains(list, secret) {
+		t.Fatalf("keys list = %q, %v", list, err)
+	}
+	id := strings.Fields(strings.Split(list, "\n")[1])[0]
+	if _, err := s.cli("keys", "revoke", id); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.count(`type = 'AdminKeyRevoked'`); n != 1 {
+		t.Errorf("%d AdminKeyRevoked events, want 1", n)
+	}
+	if list, _ = s.cli("keys", "list"); strings.Contains(strings.Split(list, "\n")[1], " - ") {
+		t.Errorf("revoked key still listed as active: %q", list)
+	}
+	if _, err := s.cli("keys", "revoke", "no-such-key"); err == nil || !strings.Contains(err.Error(), "KEY_NOT_FOUND") {
+		t.Errorf("revoking an unknown key: %v", err)
+	}
+	if _, err := s.cli("keys", "create", "--name", "x", "--scopes", "root"); err == nil || !strings.Contains(err.Error(), "--scopes") {
+		t.Errorf("bad scope: %v", err)
+	}
+}
+
+func TestAuditVerifyCLI(t *testing.T) {
+	s := startServer(t)
+	key := s.key("ops")
+	for _, id := range []string{"a", "b", "c"} {
+		s.start(key, "alice", id)
+	}
+	out, err := s.cli("audit", "verify")
+	if err != nil || !strings.HasPrefix(out, "OK: 4 events verified") {
+		t.Fatalf("verify intact = %q, %v", out, err)
+	}
+	if out, err = s.cli("audit", "verify", "--from", "2", "--to", "3"); err != nil || !strings.HasPrefix(out, "OK: 2 events verified") {
+		t.Fatalf("verify 2..3 = %q, %v", out, err)
+	}
+	_, err = s.Pool.Exec(context.Background(), `BEGIN; SET LOCAL session_replication_role = replica;
+UPDATE events SET data = jsonb_set(data, '{userId}', '"mallory"') WHERE position = 3; COMMIT`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err = s.cli("audit", "verify")
+	var exit *server.ExitError
+	if !errors.As(err, &exit) || exit.Code != 1 || !strings.Contains(out, "BROKEN at position 3") {
+		t.Fatalf("verify tampered = %q, %v; want exit 1 naming position 3", out, err)
+	}
+}
+
+func TestMigrateAndConfig(t *testing.T) {
+	s := &testServer{t: t}
+	s.Pool, s.DB = pgtest.NewPool(t)
+	if out, err := s.cli("migrate"); err != nil || !strings.Contains(out, "up to date") {
+		t.Fatalf("migrate = %q, %v", out, err)
+	}
+	if n := s.count(`true`); n != 0 {
+		t.Errorf("migrate appended %d events", n)
+	}
+	for _, tc := range []struct {
+		args    []string
+		setting string
+	}{
+		{[]string{"serve", "--log-level", "loud"}, "--log-level"},
+		{[]string{"serve", "--http-addr", "8080"}, "--http-addr"},
+		{[]string{"serve", "--database-url", "mysql://x"}, "--database-url"},
+		{[]string{"serve", "--nats-url", "http://x"}, "--nats-url"},
+	} {
+		if _, err := s.cli(tc.args...); err == nil || !strings.Contains(err.Error(), tc.setting) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%v: err = %v; want one line naming %s", tc.args, err, tc.setting)
+		}
+	}
+	m := server.NewMain()
+	m.Getenv = env(nil)
+	if err := m.Run(context.Background(), []string{"migrate"}); err == nil || !strings.Contains(err.Error(), "--database-url (DATABASE_URL)") {
+		t.Errorf("no database: %v", err)
+	}
+	var exit *server.ExitError
+	if err := m.Run(context.Background(), []string{"frobnicate"}); !errors.As(err, &exit) || exit.Code != 2 {
+		t.Errorf("unknown command: %v", err)
+	}
+}

@@ -1,0 +1,163 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sessiond/sessiond/internal/pgtest"
+)
+
+// buildBinary compiles cmd/sessiond once per test run.
+var buildBinary = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "sessiond-bin-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "sessiond")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/sessiond/sessiond/cmd/sessiond").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build: %v: %s", err, out)
+	}
+	return bin, nil
+})
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// TestSIGTERM: sessiond as a real process gets SIGTERM in the middle of a
+// stream of revocations. It exits 0, and every revocation that got 200 is
+// in the log.
+func TestSIGTERM(t *testing.T) {
+	bin, err := buildBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, dbURL := pgtest.NewPool(t)
+	s := &testServer{t: t, DB: dbURL, Pool: pool}
+	key := s.key("ops")
+	addr := freeAddr(t)
+	s.URL = "http://" + addr
+
+	cmd := exec.Command(bin, "--http-addr", addr)
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL)
+	var logs syncBuffer
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	waitHealthy(t, s.URL)
+
+	// Sessions to revoke.
+	const sessions = 400
+	for i := range sessions {
+		s.start(key, "alice", fmt.Sprintf("s-%d", i))
+	}
+	var (
+		mu   sync.Mutex
+		oks  []string
+		wg   sync.WaitGroup
+		next = make(chan int, sessions)
+	)
+	for i := range sessions {
+		next <- i
+	}
+	close(next)
+	client := &http.Client{Timeout: 10 * time.Second}
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				id := fmt.Sprintf("s-%d", i)
+				req, _ := http.NewRequest("DELETE", s.URL+"/auth/admin/api/users/alice/sessions/"+id, strings.NewReader(`{"reason":"shutdown test"}`))
+				req.Header.Set("Authorization", "Bearer "+key)
+				resp, err := client.Do(req)
+				if err != nil {
+					continue // refused once the server stopped listening
+				}
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					mu.Lock()
+					oks = append(oks, id)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	// Signal once some revocations went through.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		mu.Lock()
+		n := len(oks)
+		mu.Unlock()
+		if n >= 50 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("sessiond exited with %v; logs:\n%s", err, logs.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("sessiond did not exit after SIGTERM")
+	}
+	wg.Wait()
+	if len(oks) < 50 {
+		t.Fatalf("only %d revocations got 200 before the signal", len(oks))
+	}
+	for _, id := range oks {
+		if n := s.count(`type = 'SessionRevoked' AND stream_id = $1`, "session-"+id); n != 1 {
+			t.Errorf("%s got 200 but has %d SessionRevoked events", id, n)
+		}
+	}
+	t.Logf("%d of %d revocations got 200; all are in the log", len(oks), sessions)
+	if !strings.Contains(logs.String(), "sessiond stopped") {
+		t.Errorf("no clean-stop log line:\n%s", logs.String())
+	}
+}
+
+func waitHealthy(t *testing.T, base string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/readyz", nil)
+		resp, err := http.DefaultClient.Do(req)
+		cancel()
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sessiond at %s never became ready: %v", base, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
