@@ -1,10 +1,15 @@
 package server
 
 import (
+	"context"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/sessiond/sessiond/eventstore/pgstore"
+	"github.com/sessiond/sessiond/projections"
 )
 
 var (
@@ -19,6 +24,26 @@ var (
 		Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512},
 	})
 )
+
+// lagCollector is the registered projections.LagCollector; a restarted
+// Main (tests) replaces it.
+var (
+	lagMu        sync.Mutex
+	lagCollector prometheus.Collector
+)
+
+// registerLag exports the log head and the lag of the asynchronous
+// consumers (runners) of store.
+func registerLag(store *pgstore.Store, runners ...*projections.Runner) {
+	lagMu.Lock()
+	defer lagMu.Unlock()
+	if lagCollector != nil {
+		prometheus.Unregister(lagCollector)
+	}
+	head := func(ctx context.Context) (int64, error) { p, _, err := store.Head(ctx); return p, err }
+	lagCollector = projections.NewLagCollector(head, runners...)
+	prometheus.MustRegister(lagCollector)
+}
 
 // observeAppend is the event store's Observe hook.
 func observeAppend(events int, took time.Duration) {

@@ -81,6 +81,7 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 		Observe:   observeAppend,
 		Logger:    log.With("subsystem", "eventstore"),
 	})
+	registerLag(store)
 	svc := app.New(store, projections.NewReadModel(pool), nil, log)
 	handler := api.New(api.Options{
 		Service: svc,
