@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // Config is sessiond's configuration (contract section 2). Flags win over
@@ -20,6 +21,12 @@ type Config struct {
 	DataDir     string
 	LogLevel    string
 	NoMigrate   bool
+
+	BroadcastWait time.Duration // how long a revoke waits for JetStream's ack
+	Heartbeat     time.Duration // relay heartbeat interval
+
+	envDurations map[string]*time.Duration
+	envErr       error
 }
 
 // bindFlags registers the configuration flags on fs, with defaults taken
@@ -37,6 +44,29 @@ func (c *Config) bindFlags(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.NATSListen, "nats-listen", env("SESSIOND_NATS_LISTEN", "127.0.0.1:4222"), "listen address of the embedded NATS server (SESSIOND_NATS_LISTEN)")
 	fs.StringVar(&c.DataDir, "data-dir", env("SESSIOND_DATA_DIR", "./data"), "data directory (SESSIOND_DATA_DIR)")
 	fs.StringVar(&c.LogLevel, "log-level", env("SESSIOND_LOG_LEVEL", "info"), "debug, info, warn or error (SESSIOND_LOG_LEVEL)")
+	c.BroadcastWait, c.Heartbeat = 250*time.Millisecond, time.Second
+	fs.Func("broadcast-wait", "how long a revocation waits for JetStream's ack before answering \"pending\" (SESSIOND_BROADCAST_WAIT; default 250ms)", durationFlag(&c.BroadcastWait))
+	fs.Func("heartbeat", "interval of sessions.heartbeat (SESSIOND_HEARTBEAT; default 1s)", durationFlag(&c.Heartbeat))
+	c.envDurations = map[string]*time.Duration{"SESSIOND_BROADCAST_WAIT": &c.BroadcastWait, "SESSIOND_HEARTBEAT": &c.Heartbeat}
+	for name, dst := range c.envDurations {
+		if v := getenv(name); v != "" {
+			c.envErr = durationFlag(dst)(v)
+			if c.envErr != nil {
+				c.envErr = configError(name, "%v", c.envErr)
+			}
+		}
+	}
+}
+
+func durationFlag(dst *time.Duration) func(string) error {
+	return func(v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("%q is not a positive duration like 250ms", v)
+		}
+		*dst = d
+		return nil
+	}
 }
 
 // errConfig marks configuration errors: one line naming the setting.
@@ -48,6 +78,9 @@ func configError(setting, format string, args ...any) error {
 
 // validate checks every setting and names the first bad one.
 func (c *Config) validate() error {
+	if c.envErr != nil {
+		return c.envErr
+	}
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		return configError("--http-addr (SESSIOND_HTTP_ADDR)", "%q is not host:port", c.HTTPAddr)
 	}

@@ -25,24 +25,29 @@ var (
 	})
 )
 
-// lagCollector is the registered projections.LagCollector; a restarted
-// Main (tests) replaces it.
+// collectors holds the process-wide collectors a Main registers; a
+// restarted Main (as in tests) replaces its predecessor's.
 var (
-	lagMu        sync.Mutex
-	lagCollector prometheus.Collector
+	collectorMu sync.Mutex
+	collectors  = map[string]prometheus.Collector{}
 )
+
+// replaceCollector registers c under name, unregistering the previous one.
+func replaceCollector(name string, c prometheus.Collector) {
+	collectorMu.Lock()
+	defer collectorMu.Unlock()
+	if old, ok := collectors[name]; ok {
+		prometheus.Unregister(old)
+	}
+	collectors[name] = c
+	prometheus.MustRegister(c)
+}
 
 // registerLag exports the log head and the lag of the asynchronous
 // consumers (runners) of store.
 func registerLag(store *pgstore.Store, runners ...*projections.Runner) {
-	lagMu.Lock()
-	defer lagMu.Unlock()
-	if lagCollector != nil {
-		prometheus.Unregister(lagCollector)
-	}
 	head := func(ctx context.Context) (int64, error) { p, _, err := store.Head(ctx); return p, err }
-	lagCollector = projections.NewLagCollector(head, runners...)
-	prometheus.MustRegister(lagCollector)
+	replaceCollector("projection-lag", projections.NewLagCollector(head, runners...))
 }
 
 // observeAppend is the event store's Observe hook.

@@ -12,8 +12,10 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/nats-io/nats.go"
 
 	"github.com/sessiond/sessiond/api"
+	"github.com/sessiond/sessiond/broadcast"
 	"github.com/sessiond/sessiond/eventstore/pgstore"
 	"github.com/sessiond/sessiond/internal/app"
 	"github.com/sessiond/sessiond/migrations"
@@ -33,6 +35,8 @@ const (
 type serving struct {
 	pool  *pgxpool.Pool
 	store *pgstore.Store
+	nc    *nats.Conn         // nil without NATS
+	bc    *broadcast.Service // nil without NATS
 	http  *http.Server
 	ln    net.Listener
 	done  chan error
@@ -82,14 +86,34 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 		Logger:    log.With("subsystem", "eventstore"),
 	})
 	registerLag(store)
+	var (
+		nc *nats.Conn
+		bc *broadcast.Service
+		bd api.Broadcaster
+	)
+	if m.Config.NATSURL != "" {
+		if nc, bc, err = m.startBroadcast(store, log); err != nil {
+			store.Close()
+			pool.Close()
+			return err
+		}
+		bd = bc
+	} else {
+		log.Warn("no --nats-url: revocations are recorded but not broadcast")
+	}
 	svc := app.New(store, projections.NewReadModel(pool), nil, log)
 	handler := api.New(api.Options{
-		Service: svc,
-		Ready:   readiness(pool),
-		Logger:  log.With("subsystem", "api"),
+		Service:     svc,
+		Broadcaster: bd,
+		Ready:       readiness(pool),
+		Logger:      log.With("subsystem", "api"),
 	})
 	ln, err := net.Listen("tcp", m.Config.HTTPAddr)
 	if err != nil {
+		if bc != nil {
+			bc.Close()
+			nc.Close()
+		}
 		store.Close()
 		pool.Close()
 		return configError("--http-addr (SESSIOND_HTTP_ADDR)", "cannot listen on %s: %v", m.Config.HTTPAddr, err)
@@ -103,7 +127,7 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	done := make(chan error, 1)
-	m.serve = &serving{pool: pool, store: store, http: srv, ln: ln, done: done}
+	m.serve = &serving{pool: pool, store: store, nc: nc, bc: bc, http: srv, ln: ln, done: done}
 	go func() {
 		err := srv.Serve(ln)
 		if errors.Is(err, http.ErrServerClosed) {
@@ -113,6 +137,14 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 	}()
 	log.Info("sessiond serving", "http", ln.Addr().String(), "database", redactURL(m.Config.DatabaseURL))
 	return nil
+}
+
+// Broadcast returns the broadcast service while serving with NATS.
+func (m *Main) Broadcast() *broadcast.Service {
+	if m.serve == nil {
+		return nil
+	}
+	return m.serve.bc
 }
 
 // Addr returns the HTTP listener's address while serving.
@@ -135,7 +167,13 @@ func (m *Main) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	err := s.http.Shutdown(ctx)
+	if s.bc != nil {
+		s.bc.Close() // stops the relay, gives up leadership
+	}
 	s.store.Close()
+	if s.nc != nil {
+		s.nc.Close()
+	}
 	s.pool.Close()
 	if m.Logger != nil {
 		m.Logger.Info("sessiond stopped")

@@ -1,0 +1,14 @@
+// Package broadcast relays revocations from the event log to NATS
+// JetStream, where edge verifiers follow them.
+//
+// The log is the outbox: a checkpointed relay (a projections.Runner) reads
+// every SessionRevoked in position order, publishes it to
+// sessions.revoked.<sessionId> with Nats-Msg-Id set to the event id, and
+// advances its checkpoint only after JetStream's ack. One relay is active
+// across all sessiond instances (a PostgreSQL advisory lock); the leader
+// also publishes sessions.heartbeat. The revoke request does not wait for
+// the relay: it publishes at once through PublishNow and waits a short
+// bound for the ack.
+//
+// It depends on domain, eventstore and projections; never on api.
+package broadcast

@@ -1,0 +1,135 @@
+package broadcast
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sessiond/sessiond/eventstore"
+	"github.com/sessiond/sessiond/projections"
+)
+
+// CheckpointName is the relay's checkpoint in the checkpoints table.
+const CheckpointName = "broadcast-relay"
+
+// Log is what the relay reads: the event log with its checkpoints.
+type Log interface {
+	projections.Source
+	Head(ctx context.Context) (int64, []byte, error)
+}
+
+// RelayOptions configure a Relay.
+type RelayOptions struct {
+	Heartbeat time.Duration // default 1s
+	Retry     time.Duration // wait after a failed publish or election; default 1s
+	Logger    *slog.Logger
+}
+
+// Relay publishes the log's revocations to JetStream while this instance
+// is the leader.
+type Relay struct {
+	log    Log
+	pool   *pgxpool.Pool
+	nc     *nats.Conn
+	pub    *Publisher
+	opts   RelayOptions
+	runner *projections.Runner
+	leader atomic.Bool
+}
+
+// NewRelay returns a relay over log (whose database pool also holds the
+// leader lock).
+func NewRelay(log Log, pool *pgxpool.Pool, nc *nats.Conn, pub *Publisher, o RelayOptions) *Relay {
+	if o.Heartbeat <= 0 {
+		o.Heartbeat = time.Second
+	}
+	if o.Retry <= 0 {
+		o.Retry = time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	r := &Relay{log: log, pool: pool, nc: nc, pub: pub, opts: o}
+	r.runner = &projections.Runner{
+		Name: CheckpointName, Source: log, BatchSize: 500, Backoff: o.Retry, Logger: o.Logger,
+		Handle: func(ctx context.Context, evs []eventstore.Recorded) (int64, error) {
+			return pub.publishBatch(ctx, evs)
+		},
+	}
+	return r
+}
+
+// Runner is the relay's checkpointed consumer, for lag metrics.
+func (r *Relay) Runner() *projections.Runner { return r.runner }
+
+// IsLeader reports whether this instance is publishing now.
+func (r *Relay) IsLeader() bool { return r.leader.Load() }
+
+// Collector reports the broadcast lag in events and seconds.
+func (r *Relay) Collector() prometheus.Collector { return newLagCollector(r.log) }
+
+// Run competes for leadership until ctx ends; while leader it relays and
+// sends heartbeats. Another instance takes over within about Retry of this
+// one dying.
+func (r *Relay) Run(ctx context.Context) {
+	log := r.opts.Logger
+	for ctx.Err() == nil {
+		won, err := lead(ctx, r.pool, r.relay)
+		if err != nil && ctx.Err() == nil {
+			log.Warn("relay election", "err", err)
+		}
+		if !won {
+			t := time.NewTimer(r.opts.Retry)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+			case <-t.C:
+			}
+		}
+	}
+}
+
+// relay runs while this instance holds the lock.
+func (r *Relay) relay(ctx context.Context) {
+	r.leader.Store(true)
+	leaderGauge.Set(1)
+	r.opts.Logger.Info("relay leader: broadcasting revocations")
+	defer func() {
+		r.leader.Store(false)
+		leaderGauge.Set(0)
+		r.opts.Logger.Info("relay leadership ended")
+	}()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r.runner.Run(ctx)
+	}()
+	t := time.NewTicker(r.opts.Heartbeat)
+	defer t.Stop()
+	for {
+		r.heartbeat()
+		select {
+		case <-ctx.Done():
+			<-done
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// heartbeat announces the last broadcast position. It goes through core
+// NATS; the stream keeps the latest one for verifiers that start later.
+func (r *Relay) heartbeat() {
+	if !r.nc.IsConnected() {
+		return
+	}
+	hb := Heartbeat{Position: r.runner.Position(), At: time.Now().UTC()}
+	if err := r.nc.Publish(SubjectHeartbeat, encode(hb)); err != nil {
+		r.opts.Logger.Warn("heartbeat", "err", err)
+	}
+}

@@ -1,0 +1,66 @@
+package broadcast
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// The JetStream names of the contract (section 8).
+const (
+	StreamName       = "SESSIONS"
+	SubjectAll       = "sessions.>"
+	SubjectRevoked   = "sessions.revoked."
+	SubjectHeartbeat = "sessions.heartbeat"
+)
+
+// degradedMaxAge bounds how long revocations stay in the stream when the
+// server cannot expire messages one by one (before nats-server 2.11).
+const degradedMaxAge = 400 * 24 * time.Hour
+
+// EnsureStream creates or updates the SESSIONS stream: subjects
+// sessions.>, file storage, one message per subject, and per-message TTL
+// where the server supports it. It reports whether per-message TTL is on;
+// on an older server it falls back to a stream-wide maximum age and says so
+// in a log line.
+func EnsureStream(ctx context.Context, js jetstream.JetStream, log *slog.Logger) (ttl bool, err error) {
+	cfg := jetstream.StreamConfig{
+		Name:              StreamName,
+		Description:       "sessiond revocations (one message per session) and heartbeats",
+		Subjects:          []string{SubjectAll},
+		Storage:           jetstream.FileStorage,
+		MaxMsgsPerSubject: 1,
+		Discard:           jetstream.DiscardOld,
+		AllowMsgTTL:       true,
+		Duplicates:        2 * time.Minute,
+	}
+	s, err := js.CreateOrUpdateStream(ctx, cfg)
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		// Older servers may refuse the TTL setting outright.
+		cfg.AllowMsgTTL = false
+		cfg.MaxAge = degradedMaxAge
+		s, err = js.CreateOrUpdateStream(ctx, cfg)
+	}
+	if err != nil {
+		return false, fmt.Errorf("stream %s: %w", StreamName, err)
+	}
+	info := s.CachedInfo()
+	// Servers before 2.11 ignore the unknown setting and echo it back off.
+	if !info.Config.AllowMsgTTL {
+		log.Warn("nats-server does not support per-message TTL (needs 2.11+); revocations stay in the stream until its max age instead of until each session expires",
+			"stream", StreamName, "maxAge", degradedMaxAge.String())
+		if info.Config.MaxAge == 0 {
+			cfg.AllowMsgTTL = false
+			cfg.MaxAge = degradedMaxAge
+			if _, err := js.UpdateStream(ctx, cfg); err != nil {
+				return false, fmt.Errorf("stream %s: %w", StreamName, err)
+			}
+		}
+		return false, nil
+	}
+	return true, nil
+}

@@ -1,0 +1,67 @@
+// Package natstest runs a real, in-process nats-server with JetStream for
+// tests, on a random port, and can stop and restart it on the same port
+// and store. It is for tests only.
+package natstest
+
+import (
+	"fmt"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// Server is an in-process nats-server.
+type Server struct {
+	tb   testing.TB
+	opts server.Options
+	srv  *server.Server
+}
+
+// Start runs a JetStream-enabled server on 127.0.0.1 with a random port and
+// a temporary store, shut down when tb ends.
+func Start(tb testing.TB) *Server {
+	tb.Helper()
+	s := &Server{tb: tb, opts: server.Options{
+		Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: tb.TempDir(),
+		NoLog: true, NoSigs: true,
+	}}
+	s.run()
+	s.opts.Port = s.srv.Addr().(*net.TCPAddr).Port // restarts reuse it
+	tb.Cleanup(s.Stop)
+	return s
+}
+
+func (s *Server) run() {
+	s.tb.Helper()
+	opts := s.opts
+	srv, err := server.NewServer(&opts)
+	if err != nil {
+		s.tb.Fatalf("nats-server: %v", err)
+	}
+	go srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		s.tb.Fatal("nats-server did not start")
+	}
+	s.srv = srv
+}
+
+// URL is the client URL of the server.
+func (s *Server) URL() string { return fmt.Sprintf("nats://127.0.0.1:%d", s.opts.Port) }
+
+// Stop shuts the server down (idempotent).
+func (s *Server) Stop() {
+	if s.srv != nil {
+		s.srv.Shutdown()
+		s.srv.WaitForShutdown()
+		s.srv = nil
+	}
+}
+
+// Restart starts the server again on the same port and store.
+func (s *Server) Restart() {
+	s.tb.Helper()
+	s.Stop()
+	s.run()
+}

@@ -1,0 +1,41 @@
+package server
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/sessiond/sessiond/broadcast"
+	"github.com/sessiond/sessiond/eventstore/pgstore"
+)
+
+// startBroadcast connects to NATS and starts the relay and the immediate
+// path. NATS being down at start-up is not an error: the client keeps
+// reconnecting and revocations wait in the log.
+func (m *Main) startBroadcast(store *pgstore.Store, log *slog.Logger) (*nats.Conn, *broadcast.Service, error) {
+	nc, err := nats.Connect(m.Config.NATSURL,
+		nats.Name("sessiond"),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250*time.Millisecond),
+		nats.RetryOnFailedConnect(true),
+		nats.ReconnectBufSize(-1), // never queue while disconnected: the log is the queue
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("nats disconnected", "err", err) }),
+		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("nats reconnected", "server", c.ConnectedUrlRedacted()) }),
+	)
+	if err != nil {
+		return nil, nil, configError("--nats-url (NATS_URL)", "%v", err)
+	}
+	bs, err := broadcast.Start(store, store.Pool(), nc, broadcast.Options{
+		Publisher: broadcast.PublisherOptions{AckWait: m.Config.BroadcastWait},
+		Relay:     broadcast.RelayOptions{Heartbeat: m.Config.Heartbeat},
+		Logger:    log.With("subsystem", "broadcast"),
+	})
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	registerLag(store, bs.Relay().Runner())
+	replaceCollector("broadcast-lag", bs.Relay().Collector())
+	return nc, bs, nil
+}

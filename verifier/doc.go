@@ -1,0 +1,15 @@
+// Package verifier is the edge SDK of sessiond: it follows the SESSIONS
+// JetStream stream and tells an edge service, in nanoseconds and without
+// allocating, whether a session has been revoked.
+//
+// At start it loads the current revocation set (the last message of every
+// subject, through an ordered consumer), then follows new messages; the
+// ordered consumer resumes from the last stream sequence after a
+// disconnect or a gap. Entries are dropped when their session expires, so
+// memory is bounded by the revocations that still matter. Staleness comes
+// from the relay's heartbeat: fail-open by default (a metric and a log
+// line), or fail-closed with ErrStale.
+//
+// Edge services embed this package, so it imports only the standard
+// library, nats.go and prometheus/client_golang: nothing of the server.
+package verifier

@@ -1,0 +1,77 @@
+package verifier
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Option configures a Verifier.
+type Option func(*config)
+
+type config struct {
+	stream       string
+	subjects     string
+	failClosed   bool
+	maxStaleness time.Duration
+	loadTimeout  time.Duration
+	logger       *slog.Logger
+	observe      func(Revocation)
+	sessionID    func(*http.Request) (string, error)
+	tick         time.Duration
+}
+
+func defaults() config {
+	return config{
+		stream:       "SESSIONS",
+		subjects:     "sessions.>",
+		maxStaleness: 5 * time.Second,
+		loadTimeout:  30 * time.Second,
+		logger:       slog.Default(),
+		sessionID:    SessionIDHeader("X-Session-Id"),
+		tick:         100 * time.Millisecond,
+	}
+}
+
+// WithFailClosed makes Check return ErrStale once the newest heartbeat is
+// older than maxStaleness. Without it the verifier fails open: it keeps
+// answering from what it has, counts such checks and logs when it goes
+// stale.
+func WithFailClosed(maxStaleness time.Duration) Option {
+	return func(c *config) { c.failClosed, c.maxStaleness = true, maxStaleness }
+}
+
+// WithMaxStaleness sets when the feed counts as stale (default 5s). With
+// fail-open it only drives the metric and the log line.
+func WithMaxStaleness(d time.Duration) Option {
+	return func(c *config) { c.maxStaleness = d }
+}
+
+// WithStream names the JetStream stream (default "SESSIONS").
+func WithStream(name string) Option { return func(c *config) { c.stream = name } }
+
+// WithLoadTimeout bounds how long New waits for the initial revocation set
+// (default 30s; New also stops when its context ends).
+func WithLoadTimeout(d time.Duration) Option { return func(c *config) { c.loadTimeout = d } }
+
+// WithLogger sets the logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// WithObserver calls fn for every revocation message applied, in stream
+// order, from the consumer's goroutine. fn must not block.
+func WithObserver(fn func(Revocation)) Option { return func(c *config) { c.observe = fn } }
+
+// WithSessionID sets how Middleware finds a request's session id.
+func WithSessionID(fn func(*http.Request) (string, error)) Option {
+	return func(c *config) { c.sessionID = fn }
+}
+
+// SessionIDHeader extracts the session id from a request header.
+func SessionIDHeader(name string) func(*http.Request) (string, error) {
+	return func(r *http.Request) (string, error) {
+		if id := r.Header.Get(name); id != "" {
+			return id, nil
+		}
+		return "", ErrNoSession
+	}
+}

@@ -1,0 +1,226 @@
+package verifier
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Revocation is one revocation as broadcast by sessiond.
+type Revocation struct {
+	Type      string    `json:"type"`
+	EventID   string    `json:"eventId"`
+	Position  int64     `json:"position"`
+	SessionID string    `json:"sessionId"`
+	UserID    string    `json:"userId"`
+	RevokedAt time.Time `json:"revokedAt"`
+	ExpiresAt time.Time `json:"expiresAt"`
+	RevokedBy string    `json:"revokedBy"`
+	Reason    string    `json:"reason"`
+}
+
+type heartbeat struct {
+	Position int64     `json:"position"`
+	At       time.Time `json:"at"`
+}
+
+// Verifier follows the revocation stream and answers Check. It is safe for
+// concurrent use.
+type Verifier struct {
+	cfg     config
+	set     *set
+	now     atomic.Int64 // coarse clock, unix nanos, updated every tick
+	fresh   atomic.Int64 // the feed was known complete as of this time
+	lastPos atomic.Int64 // position of the newest heartbeat
+	msgs    atomic.Uint64
+	revoked atomic.Uint64 // Checks that answered ErrRevoked
+	staleOK atomic.Uint64 // fail-open Checks answered while stale
+	stale   atomic.Bool
+
+	cc     jetstream.ConsumeContext
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	ready  chan struct{}
+	once   sync.Once
+}
+
+// New loads the current revocation set from the stream and then follows
+// it. It returns once the set is loaded (or fails when ctx ends or the
+// load timeout passes).
+func New(ctx context.Context, nc *nats.Conn, opts ...Option) (*Verifier, error) {
+	cfg := defaults()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	v := &Verifier{cfg: cfg, ready: make(chan struct{})}
+	v.now.Store(time.Now().UnixNano())
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("verifier: jetstream: %w", err)
+	}
+	stream, err := js.Stream(ctx, cfg.stream)
+	if err != nil {
+		return nil, fmt.Errorf("verifier: stream %s: %w", cfg.stream, err)
+	}
+	info, err := stream.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("verifier: stream %s: %w", cfg.stream, err)
+	}
+	v.set = newSet(int(min(info.State.Msgs, 1<<26)))
+	if info.State.Msgs == 0 {
+		v.markReady()
+	}
+	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{cfg.subjects},
+		DeliverPolicy:  jetstream.DeliverLastPerSubjectPolicy,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("verifier: consumer: %w", err)
+	}
+	if v.cc, err = cons.Consume(v.handle); err != nil {
+		return nil, fmt.Errorf("verifier: consume: %w", err)
+	}
+	bg, cancel := context.WithCancel(context.Background())
+	v.cancel = cancel
+	v.wg.Add(1)
+	go v.tick(bg)
+
+	load, stop := context.WithTimeout(ctx, cfg.loadTimeout)
+	defer stop()
+	select {
+	case <-v.ready:
+		v.refresh(time.Now())
+		return v, nil
+	case <-load.Done():
+		v.Close()
+		return nil, fmt.Errorf("verifier: loading the revocation set: %w", load.Err())
+	}
+}
+
+func (v *Verifier) markReady() { v.once.Do(func() { close(v.ready) }) }
+
+// handle applies one stream message.
+func (v *Verifier) handle(msg jetstream.Msg) {
+	v.msgs.Add(1)
+	subject := msg.Subject()
+	switch {
+	case strings.HasPrefix(subject, "sessions.revoked."):
+		var r Revocation
+		if err := json.Unmarshal(msg.Data(), &r); err != nil || r.SessionID == "" {
+			break // a TTL marker or a foreign message: nothing to apply
+		}
+		if exp := r.ExpiresAt.UnixNano(); exp > time.Now().UnixNano() {
+			v.set.add(r.SessionID, exp)
+		}
+		if v.cfg.observe != nil {
+			v.cfg.observe(r)
+		}
+	case subject == "sessions.heartbeat":
+		var hb heartbeat
+		if err := json.Unmarshal(msg.Data(), &hb); err == nil {
+			// Trust the sender's clock only as far back as now: a replayed
+			// heartbeat is as old as it says, a skewed one no newer than its
+			// arrival.
+			at := min(hb.At.UnixNano(), time.Now().UnixNano())
+			if at > v.fresh.Load() {
+				v.fresh.Store(at)
+			}
+			v.lastPos.Store(hb.Position)
+		}
+	}
+	if md, err := msg.Metadata(); err == nil && md.NumPending == 0 {
+		v.markReady()
+	}
+}
+
+// tick advances the coarse clock, sweeps expired entries and tracks
+// staleness.
+func (v *Verifier) tick(ctx context.Context) {
+	defer v.wg.Done()
+	t := time.NewTicker(v.cfg.tick)
+	defer t.Stop()
+	lastSweep := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			v.refresh(now)
+			if now.Sub(lastSweep) >= time.Second {
+				v.set.sweep(now.UnixNano())
+				lastSweep = now
+			}
+		}
+	}
+}
+
+// refresh advances the coarse clock and the staleness flag, logging when
+// the feed goes stale or fresh.
+func (v *Verifier) refresh(now time.Time) {
+	v.now.Store(now.UnixNano())
+	stale := v.Staleness() > v.cfg.maxStaleness
+	if stale != v.stale.Swap(stale) {
+		if stale {
+			age := "no heartbeat yet"
+			if v.fresh.Load() != 0 {
+				age = v.Staleness().Round(time.Millisecond).String()
+			}
+			v.cfg.logger.Warn("revocation feed is stale", "staleness", age,
+				"bound", v.cfg.maxStaleness.String(), "failClosed", v.cfg.failClosed)
+		} else {
+			v.cfg.logger.Info("revocation feed is fresh again")
+		}
+	}
+}
+
+// Check returns nil if the session may proceed, ErrRevoked if it has been
+// revoked, or ErrStale if fail-closed is configured and the feed is older
+// than its bound. It is safe for concurrent use and does not allocate.
+func (v *Verifier) Check(sessionID string) error {
+	now := v.now.Load()
+	if v.set.revoked(sessionID, now) {
+		v.revoked.Add(1)
+		return ErrRevoked
+	}
+	if v.stale.Load() {
+		if v.cfg.failClosed {
+			return ErrStale
+		}
+		v.staleOK.Add(1)
+	}
+	return nil
+}
+
+// Staleness is how long ago the feed was last known complete (the newest
+// heartbeat); very large before the first one.
+func (v *Verifier) Staleness() time.Duration {
+	f := v.fresh.Load()
+	if f == 0 {
+		return time.Duration(1<<63 - 1)
+	}
+	return time.Duration(v.now.Load() - f)
+}
+
+// Len returns the number of revocations held.
+func (v *Verifier) Len() int { return v.set.len() }
+
+// Position returns the log position of the newest heartbeat.
+func (v *Verifier) Position() int64 { return v.lastPos.Load() }
+
+// Close stops following the stream. The set stays readable.
+func (v *Verifier) Close() {
+	if v.cc != nil {
+		v.cc.Stop()
+	}
+	if v.cancel != nil {
+		v.cancel()
+	}
+	v.wg.Wait()
+}
