@@ -60,7 +60,7 @@ func Pending(ctx context.Context, db *sql.DB) (bool, error) {
 }
 
 func provider(db *sql.DB, log *slog.Logger) (*goose.Provider, error) {
-	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(lockID))
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(lockID), lock.WithLockTimeout(1, 300))
 	if err != nil {
 		return nil, fmt.Errorf("migration lock: %w", err)
 	}

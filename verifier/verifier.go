@@ -77,6 +77,8 @@ func New(ctx context.Context, nc *nats.Conn, opts ...Option) (*Verifier, error) 
 	if info.State.Msgs == 0 {
 		v.markReady()
 	}
+	// One filter subject: nats.go sends it in the form nats-server 2.9
+	// understands, which deliver-last-per-subject requires there.
 	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{cfg.subjects},
 		DeliverPolicy:  jetstream.DeliverLastPerSubjectPolicy,

@@ -40,7 +40,7 @@ func (b *syncBuffer) String() string {
 
 // testServer is a sessiond started through Main on :0.
 type testServer struct {
-	t    *testing.T
+	t    testing.TB
 	URL  string
 	DB   string // database URL
 	Pool *pgxpool.Pool
@@ -59,12 +59,16 @@ func startServer(t *testing.T) *testServer {
 	return startServerOn(t, pool, url)
 }
 
-func startServerOn(t *testing.T, pool *pgxpool.Pool, dbURL string) *testServer {
+func startServerOn(t testing.TB, pool *pgxpool.Pool, dbURL string, extraEnv ...string) *testServer {
 	t.Helper()
 	logs := &syncBuffer{}
 	m := server.NewMain()
 	m.Stdout, m.Stderr = io.Discard, logs
-	m.Getenv = env(map[string]string{"DATABASE_URL": dbURL})
+	vars := map[string]string{"DATABASE_URL": dbURL}
+	for i := 0; i+1 < len(extraEnv); i += 2 {
+		vars[extraEnv[i]] = extraEnv[i+1]
+	}
+	m.Getenv = env(vars)
 	m.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if err := m.Start(context.Background(), []string{"--http-addr", "127.0.0.1:0"}); err != nil {
 		t.Fatalf("start: %v", err)

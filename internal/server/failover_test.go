@@ -1,0 +1,139 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/sessiond/sessiond/internal/natstest"
+	"github.com/sessiond/sessiond/internal/pgtest"
+)
+
+func leaders(servers ...*testServer) int {
+	n := 0
+	for _, s := range servers {
+		if s.Main.Broadcast() != nil && s.Main.Broadcast().Relay().IsLeader() {
+			n++
+		}
+	}
+	return n
+}
+
+// TestRelayFailover: two instances on one database elect exactly one
+// relay; when it stops, the other takes over and no revocation is lost.
+func TestRelayFailover(t *testing.T) {
+	ns := natstest.Start(t)
+	pool, dbURL := pgtest.NewPool(t)
+	a := startServerOn(t, pool, dbURL, "NATS_URL", ns.URL(), "SESSIOND_HEARTBEAT", "100ms")
+	b := startServerOn(t, pool, dbURL, "NATS_URL", ns.URL(), "SESSIOND_HEARTBEAT", "100ms")
+	key := a.key("ops")
+	checkFor(t, 10*time.Second, func() error {
+		if n := leaders(a, b); n != 1 {
+			return fmt.Errorf("%d leaders", n)
+		}
+		return nil
+	})
+	for range 20 { // sampled over a while: never two
+		if n := leaders(a, b); n > 1 {
+			t.Fatalf("%d relays active at once", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	leader, other := a, b
+	if !a.Main.Broadcast().Relay().IsLeader() {
+		leader, other = b, a
+	}
+	v := newVerifier(t, ns.URL())
+	for i := range 40 {
+		other.start(key, "alice", fmt.Sprintf("f-%d", i))
+	}
+	for i := range 20 {
+		if r := other.do("DELETE", fmt.Sprintf("/auth/admin/api/users/alice/sessions/f-%d", i), key, ""); r.Status != http.StatusOK {
+			t.Fatalf("DELETE = %d", r.Status)
+		}
+	}
+	leader.Main.Close()
+	start := time.Now()
+	checkFor(t, 10*time.Second, func() error {
+		if !other.Main.Broadcast().Relay().IsLeader() {
+			return fmt.Errorf("no takeover")
+		}
+		return nil
+	})
+	t.Logf("takeover after %v", time.Since(start))
+	for i := 20; i < 40; i++ {
+		if r := other.do("DELETE", fmt.Sprintf("/auth/admin/api/users/alice/sessions/f-%d", i), key, ""); r.Status != http.StatusOK {
+			t.Fatalf("DELETE = %d", r.Status)
+		}
+	}
+	checkFor(t, 10*time.Second, func() error {
+		for i := range 40 {
+			if err := revokedBy(v, fmt.Sprintf("f-%d", i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// TestDuplicatePublish: a relay that crashed between publishing and saving
+// its checkpoint publishes again on restart; verifiers see no change.
+func TestDuplicatePublish(t *testing.T) {
+	ns := natstest.Start(t)
+	pool, dbURL := pgtest.NewPool(t)
+	s := startServerOn(t, pool, dbURL, "NATS_URL", ns.URL())
+	key := s.key("ops")
+	for i := range 10 {
+		s.start(key, "alice", fmt.Sprintf("p-%d", i))
+		s.do("DELETE", fmt.Sprintf("/auth/admin/api/users/alice/sessions/p-%d", i), key, "")
+	}
+	waitBroadcast(t, s)
+	obs := &observed{}
+	v := newVerifier(t, ns.URL(), observerOpt(obs))
+	msgs := streamMsgs(t, ns.URL())
+
+	s.Main.Close()
+	if _, err := pool.Exec(context.Background(), `UPDATE checkpoints SET position = 0 WHERE name = 'broadcast-relay'`); err != nil {
+		t.Fatal(err)
+	}
+	s2 := startServerOn(t, pool, dbURL, "NATS_URL", ns.URL())
+	waitBroadcast(t, s2) // replayed everything from position 0
+	if got := streamMsgs(t, ns.URL()); got != msgs {
+		t.Errorf("stream holds %d messages after the replay, %d before", got, msgs)
+	}
+	if got := v.Len(); got != 10 {
+		t.Errorf("verifier holds %d revocations, want 10", got)
+	}
+	if n := obs.distinct(); n != 10 {
+		t.Errorf("verifier saw %d distinct revocations, want 10", n)
+	}
+	for i := range 10 {
+		if err := revokedBy(v, fmt.Sprintf("p-%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func streamMsgs(t *testing.T, url string) uint64 {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	st, err := js.Stream(context.Background(), "SESSIONS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(context.Background(), jetstream.WithSubjectFilter("sessions.revoked.>"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return uint64(len(info.State.Subjects))
+}
