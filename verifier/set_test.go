@@ -34,3 +34,24 @@ func TestSweepCoversLargeSets(t *testing.T) {
 	}
 	t.Logf("%d entries emptied in %d sweeps", 20*sweepChunk, sweeps)
 }
+
+// TestUUIDShapedIDs: the compact form never merges two different ids.
+func TestUUIDShapedIDs(t *testing.T) {
+	s := newSet(0)
+	a := "0193b6f2-7c1e-7a3b-9d4e-5f6a7b8c9d0e"
+	s.add(a, 10)
+	for id, want := range map[string]bool{
+		a:                                      true,
+		"0193B6F2-7C1E-7A3B-9D4E-5F6A7B8C9D0E": false, // another id
+		"0193b6f27c1e7a3b9d4e5f6a7b8c9d0e":     false, // the compact form given as an id
+		"0193b6f2-7c1e-7a3b-9d4e-5f6a7b8c9d0f": false,
+	} {
+		if got := s.revoked(id, 0); got != want {
+			t.Errorf("revoked(%s) = %v, want %v", id, got, want)
+		}
+	}
+	s.add("0193b6f27c1e7a3b9d4e5f6a7b8c9d0e", 10)
+	if s.len() != 2 {
+		t.Errorf("len = %d, want the two ids kept apart", s.len())
+	}
+}
