@@ -32,10 +32,18 @@ type Broadcaster interface {
 	PublishNow(ctx context.Context, events []eventstore.Recorded) bool
 }
 
+// Tokens mints session tokens and publishes their keys.
+type Tokens interface {
+	Mint(userID, sessionID string, expires, now time.Time) (string, error)
+	JWKS() []byte
+	Discovery() []byte
+}
+
 // Options configure a Server.
 type Options struct {
 	Service     Service
 	Broadcaster Broadcaster                 // optional
+	Tokens      Tokens                      // optional: without it no token is minted
 	Ready       func(context.Context) error // readiness probe; nil means ready
 	Logger      *slog.Logger
 	DefaultTTL  time.Duration // session lifetime when a start names none; default 24h
@@ -97,6 +105,8 @@ func (s *Server) routes() *mux.Router {
 	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet)
 	r.Handle("/metrics", promhttp.Handler()).Methods(http.MethodGet)
 	r.HandleFunc("/openapi.json", serveOpenAPI).Methods(http.MethodGet)
+	r.HandleFunc("/.well-known/jwks.json", s.jwks).Methods(http.MethodGet)
+	r.HandleFunc("/.well-known/openid-configuration", s.discovery).Methods(http.MethodGet)
 
 	// Admin routes sit on the main router (a mux subrouter answers some
 	// wrong methods with 404 instead of 405); each handler is wrapped in

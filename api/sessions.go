@@ -163,7 +163,14 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request) {
 	if created {
 		status = http.StatusCreated
 	}
-	writeJSON(w, status, StartResponse{SessionDTO: sessionDTO(sess), Metadata: sess.Metadata})
+	resp := StartResponse{SessionDTO: sessionDTO(sess), Metadata: sess.Metadata}
+	if s.opts.Tokens != nil && sess.Status == domain.StatusActive {
+		if resp.Token, err = s.opts.Tokens.Mint(sess.UserID, sess.SessionID, sess.ExpiresAt, time.Now()); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	writeJSON(w, status, resp)
 }
 
 // expiry turns ttlSeconds or expiresAt (at most one) into an expiry time.

@@ -6,8 +6,8 @@ import (
 	"testing"
 )
 
-// allowedModules are the only modules the SDK may pull in: nats.go and
-// prometheus/client_golang with their own dependencies.
+// allowedModules are the only modules the SDK may pull in: nats.go,
+// prometheus/client_golang and go-jose, with their own dependencies.
 var allowedModules = map[string]bool{
 	"github.com/sessiond/sessiond":        true, // only the verifier package itself, checked below
 	"github.com/nats-io/nats.go":          true,
@@ -24,6 +24,7 @@ var allowedModules = map[string]bool{
 	"github.com/cespare/xxhash/v2":        true,
 	"github.com/munnerz/goautoneg":        true,
 	"google.golang.org/protobuf":          true,
+	"github.com/go-jose/go-jose/v4":       true, // the JWT library
 }
 
 // TestDependencies: edge services embed the SDK, so it must not import the

@@ -10,6 +10,10 @@
 // from the relay's heartbeat: fail-open by default (a metric and a log
 // line), or fail-closed with ErrStale.
 //
+// With WithJWKS, Middleware also verifies sessiond's signed session tokens
+// (EdDSA JWTs) and checks their sid on every request.
+//
 // Edge services embed this package, so it imports only the standard
-// library, nats.go and prometheus/client_golang: nothing of the server.
+// library, nats.go, prometheus/client_golang and go-jose (the JWT
+// library): nothing of the server.
 package verifier

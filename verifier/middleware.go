@@ -1,9 +1,11 @@
 package verifier
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"time"
 )
 
 // Error codes the middleware answers with (the contract's error table).
@@ -22,16 +24,38 @@ type ErrorResponse struct {
 	Code       string `json:"code"`
 }
 
-// Middleware rejects requests whose session has been revoked (401
-// SESSION_REVOKED), that name no session (401 TOKEN_INVALID), or — when
-// fail-closed — that arrive while the feed is stale (503
-// REVOCATIONS_STALE). The session id comes from WithSessionID.
+// Middleware lets a request through only if its session is valid and not
+// revoked. With WithJWKS it reads the bearer JWT, verifies it (401
+// TOKEN_INVALID or TOKEN_EXPIRED) and puts its Claims in the request
+// context (ClaimsFrom); otherwise the session id comes from WithSessionID.
+// A revoked session is 401 SESSION_REVOKED; when fail-closed and the feed
+// is stale, 503 REVOCATIONS_STALE. Revocation is checked on every request.
 func (v *Verifier) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, err := v.cfg.sessionID(r)
-		if err != nil {
-			WriteError(w, http.StatusUnauthorized, CodeTokenInvalid, "no valid session credential")
-			return
+		var id string
+		if v.tokens != nil {
+			tok, ok := bearer(r)
+			if !ok {
+				WriteError(w, http.StatusUnauthorized, CodeTokenInvalid, "a session token is required: Authorization: Bearer <token>")
+				return
+			}
+			c, err := v.tokens.verify(r.Context(), tok, time.Now())
+			switch {
+			case errors.Is(err, ErrTokenExpired):
+				WriteError(w, http.StatusUnauthorized, CodeTokenExpired, "the session token has expired")
+				return
+			case err != nil:
+				WriteError(w, http.StatusUnauthorized, CodeTokenInvalid, "the session token is not valid")
+				return
+			}
+			id = c.SessionID
+			r = r.WithContext(context.WithValue(r.Context(), claimsKey{}, c))
+		} else {
+			var err error
+			if id, err = v.cfg.sessionID(r); err != nil {
+				WriteError(w, http.StatusUnauthorized, CodeTokenInvalid, "no valid session credential")
+				return
+			}
 		}
 		switch err := v.Check(id); {
 		case err == nil:

@@ -19,6 +19,12 @@ type config struct {
 	observe      func(Revocation)
 	sessionID    func(*http.Request) (string, error)
 	tick         time.Duration
+
+	jwksURL    string
+	issuer     string
+	audience   string
+	leeway     time.Duration
+	httpClient *http.Client
 }
 
 func defaults() config {
@@ -30,8 +36,30 @@ func defaults() config {
 		logger:       slog.Default(),
 		sessionID:    SessionIDHeader("X-Session-Id"),
 		tick:         100 * time.Millisecond,
+		issuer:       "http://localhost:8080",
+		audience:     "sessiond",
+		leeway:       30 * time.Second,
 	}
 }
+
+// WithJWKS turns on session tokens: Middleware then takes a bearer JWT,
+// verifies it against the keys at url (fetched, cached, refetched when an
+// unknown kid appears) and checks its sid. Typically
+// https://<sessiond>/.well-known/jwks.json.
+func WithJWKS(url string) Option { return func(c *config) { c.jwksURL = url } }
+
+// WithIssuer sets the expected iss (default "http://localhost:8080",
+// sessiond's default).
+func WithIssuer(iss string) Option { return func(c *config) { c.issuer = iss } }
+
+// WithAudience sets the expected aud (default "sessiond").
+func WithAudience(aud string) Option { return func(c *config) { c.audience = aud } }
+
+// WithLeeway sets the clock leeway for exp and nbf (default 30s).
+func WithLeeway(d time.Duration) Option { return func(c *config) { c.leeway = d } }
+
+// WithHTTPClient sets the client that fetches the JWKS.
+func WithHTTPClient(h *http.Client) Option { return func(c *config) { c.httpClient = h } }
 
 // WithFailClosed makes Check return ErrStale once the newest heartbeat is
 // older than maxStaleness. Without it the verifier fails open: it keeps
@@ -61,7 +89,8 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 // order, from the consumer's goroutine. fn must not block.
 func WithObserver(fn func(Revocation)) Option { return func(c *config) { c.observe = fn } }
 
-// WithSessionID sets how Middleware finds a request's session id.
+// WithSessionID sets how Middleware finds a request's session id when no
+// JWKS is configured (default: the X-Session-Id header).
 func WithSessionID(fn func(*http.Request) (string, error)) Option {
 	return func(c *config) { c.sessionID = fn }
 }

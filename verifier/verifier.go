@@ -44,6 +44,8 @@ type Verifier struct {
 	staleOK atomic.Uint64 // fail-open Checks answered while stale
 	stale   atomic.Bool
 
+	tokens *tokenCheck // nil without WithJWKS
+
 	cc     jetstream.ConsumeContext
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -60,6 +62,10 @@ func New(ctx context.Context, nc *nats.Conn, opts ...Option) (*Verifier, error) 
 		o(&cfg)
 	}
 	v := &Verifier{cfg: cfg, ready: make(chan struct{})}
+	if cfg.jwksURL != "" {
+		v.tokens = &tokenCheck{keys: newJWKS(cfg.jwksURL, cfg.httpClient), issuer: cfg.issuer,
+			audience: cfg.audience, leeway: cfg.leeway, cache: map[[32]byte]Claims{}}
+	}
 	v.now.Store(time.Now().UnixNano())
 	js, err := jetstream.New(nc)
 	if err != nil {

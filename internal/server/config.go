@@ -25,6 +25,10 @@ type Config struct {
 	BroadcastWait time.Duration // how long a revoke waits for JetStream's ack
 	Heartbeat     time.Duration // relay heartbeat interval
 
+	SigningKeys string // comma-separated PKCS#8 PEM files; the first signs
+	Issuer      string // iss of minted tokens
+	Audience    string // aud of minted tokens
+
 	envDurations map[string]*time.Duration
 	envErr       error
 }
@@ -44,6 +48,9 @@ func (c *Config) bindFlags(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.NATSListen, "nats-listen", env("SESSIOND_NATS_LISTEN", "127.0.0.1:4222"), "listen address of the embedded NATS server (SESSIOND_NATS_LISTEN)")
 	fs.StringVar(&c.DataDir, "data-dir", env("SESSIOND_DATA_DIR", "./data"), "data directory (SESSIOND_DATA_DIR)")
 	fs.StringVar(&c.LogLevel, "log-level", env("SESSIOND_LOG_LEVEL", "info"), "debug, info, warn or error (SESSIOND_LOG_LEVEL)")
+	fs.StringVar(&c.SigningKeys, "signing-keys", env("SESSIOND_SIGNING_KEYS", ""), "comma-separated Ed25519 PKCS#8 PEM files; the first signs, all are published; empty: <data-dir>/signing-key.pem, generated on first use (SESSIOND_SIGNING_KEYS)")
+	fs.StringVar(&c.Issuer, "issuer", env("SESSIOND_ISSUER", "http://localhost:8080"), "iss of session tokens, and the base of jwks_uri in the discovery document (SESSIOND_ISSUER)")
+	fs.StringVar(&c.Audience, "audience", env("SESSIOND_AUDIENCE", "sessiond"), "aud of session tokens (SESSIOND_AUDIENCE)")
 	c.BroadcastWait, c.Heartbeat = 250*time.Millisecond, time.Second
 	fs.Func("broadcast-wait", "how long a revocation waits for JetStream's ack before answering \"pending\" (SESSIOND_BROADCAST_WAIT; default 250ms)", durationFlag(&c.BroadcastWait))
 	fs.Func("heartbeat", "interval of sessions.heartbeat (SESSIOND_HEARTBEAT; default 1s)", durationFlag(&c.Heartbeat))
@@ -100,6 +107,12 @@ func (c *Config) validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.NATSListen); err != nil {
 		return configError("--nats-listen (SESSIOND_NATS_LISTEN)", "%q is not host:port", c.NATSListen)
+	}
+	if c.Issuer == "" {
+		return configError("--issuer (SESSIOND_ISSUER)", "must not be empty")
+	}
+	if c.Audience == "" {
+		return configError("--audience (SESSIOND_AUDIENCE)", "must not be empty")
 	}
 	if c.DataDir == "" {
 		return configError("--data-dir (SESSIOND_DATA_DIR)", "must not be empty")

@@ -64,7 +64,7 @@ func startServerOn(t testing.TB, pool *pgxpool.Pool, dbURL string, extraEnv ...s
 	logs := &syncBuffer{}
 	m := server.NewMain()
 	m.Stdout, m.Stderr = io.Discard, logs
-	vars := map[string]string{"DATABASE_URL": dbURL}
+	vars := map[string]string{"DATABASE_URL": dbURL, "SESSIOND_DATA_DIR": t.TempDir()}
 	for i := 0; i+1 < len(extraEnv); i += 2 {
 		vars[extraEnv[i]] = extraEnv[i+1]
 	}

@@ -70,6 +70,10 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 		return err
 	}
 	log := m.Logger
+	issuer, err := m.tokenIssuer()
+	if err != nil {
+		return err
+	}
 	pool, err := openPool(ctx, m.Config.DatabaseURL)
 	if err != nil {
 		return err
@@ -105,6 +109,7 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 	handler := api.New(api.Options{
 		Service:     svc,
 		Broadcaster: bd,
+		Tokens:      issuer,
 		Ready:       readiness(pool),
 		Logger:      log.With("subsystem", "api"),
 	})
@@ -135,7 +140,8 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 		}
 		done <- err
 	}()
-	log.Info("sessiond serving", "http", ln.Addr().String(), "database", redactURL(m.Config.DatabaseURL))
+	log.Info("sessiond serving", "http", ln.Addr().String(), "database", redactURL(m.Config.DatabaseURL),
+		"issuer", m.Config.Issuer, "signingKey", issuer.SigningKeyID())
 	return nil
 }
 

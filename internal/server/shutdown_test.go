@@ -56,7 +56,7 @@ func TestSIGTERM(t *testing.T) {
 	s.URL = "http://" + addr
 
 	cmd := exec.Command(bin, "--http-addr", addr)
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL)
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "SESSIOND_DATA_DIR="+t.TempDir())
 	var logs syncBuffer
 	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {
