@@ -15,7 +15,7 @@ import (
 
 // jwksMinRefresh bounds how often an unknown kid can trigger a refetch, so
 // tokens with made-up kids cannot hammer the authority.
-const jwksMinRefresh = 5 * time.Second
+const jwksMinRefresh = time.Second
 
 // jwksMaxAge is how long fetched keys are trusted before a routine refetch.
 const jwksMaxAge = 5 * time.Minute

@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -70,12 +71,26 @@ func startServerOn(t testing.TB, pool *pgxpool.Pool, dbURL string, extraEnv ...s
 	}
 	m.Getenv = env(vars)
 	m.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	if err := m.Start(context.Background(), []string{"--http-addr", "127.0.0.1:0"}); err != nil {
+	addr := vars["SESSIOND_HTTP_ADDR"]
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	if err := m.Start(context.Background(), []string{"--http-addr", addr}); err != nil {
 		t.Fatalf("start: %v", err)
 	}
 	t.Cleanup(func() { m.Close() })
 	return &testServer{t: t, URL: "http://" + m.Addr(), DB: dbURL, Pool: pool, Main: m, Logs: logs}
 }
+
+// startServerAt starts sessiond on a fixed address (for restarts).
+func startServerAt(t testing.TB, pool *pgxpool.Pool, dbURL, addr string, extraEnv ...string) *testServer {
+	t.Helper()
+	return startServerOn(t, pool, dbURL, append(extraEnv, "SESSIOND_HTTP_ADDR", addr)...)
+}
+
+func decodeSegment(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
+
+func jsonUnmarshal(b []byte, v any) { _ = json.Unmarshal(b, v) }
 
 // cli runs a sessiond command against the server's database and returns
 // its stdout.
