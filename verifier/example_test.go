@@ -35,8 +35,12 @@ func Example() {
 	fmt.Println(v.Check("session-that-was-revoked"))
 	fmt.Println(v.Check("some-other-session"))
 
-	// Or guard handlers: revoked sessions get 401 SESSION_REVOKED.
-	_ = v.Middleware(http.NotFoundHandler())
+	// Or guard handlers: with WithJWKS(sessiond's /.well-known/jwks.json)
+	// the middleware verifies bearer tokens; revoked sessions get 401
+	// SESSION_REVOKED. Here a trusted gateway already set X-Session-Id.
+	g, _ := verifier.New(ctx, nc, verifier.WithSessionID(verifier.SessionIDHeader("X-Session-Id")))
+	defer g.Close()
+	_ = g.Middleware(http.NotFoundHandler())
 	// Output:
 	// verifier: session revoked
 	// <nil>

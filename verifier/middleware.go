@@ -30,7 +30,12 @@ type ErrorResponse struct {
 // context (ClaimsFrom); otherwise the session id comes from WithSessionID.
 // A revoked session is 401 SESSION_REVOKED; when fail-closed and the feed
 // is stale, 503 REVOCATIONS_STALE. Revocation is checked on every request.
+// It panics if the Verifier has neither WithJWKS nor WithSessionID: there
+// is no credential it could trust.
 func (v *Verifier) Middleware(next http.Handler) http.Handler {
+	if v.tokens == nil && v.cfg.sessionID == nil {
+		panic("verifier: Middleware needs WithJWKS (signed tokens) or WithSessionID")
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var id string
 		if v.tokens != nil {

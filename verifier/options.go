@@ -34,7 +34,6 @@ func defaults() config {
 		maxStaleness: 5 * time.Second,
 		loadTimeout:  30 * time.Second,
 		logger:       slog.Default(),
-		sessionID:    SessionIDHeader("X-Session-Id"),
 		tick:         100 * time.Millisecond,
 		issuer:       "http://localhost:8080",
 		audience:     "sessiond",
@@ -89,8 +88,9 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 // order, from the consumer's goroutine. fn must not block.
 func WithObserver(fn func(Revocation)) Option { return func(c *config) { c.observe = fn } }
 
-// WithSessionID sets how Middleware finds a request's session id when no
-// JWKS is configured (default: the X-Session-Id header).
+// WithSessionID makes Middleware take the session id from fn instead of a
+// verified token, for services whose own authentication already yields it
+// (e.g. SessionIDHeader behind a trusted gateway). WithJWKS wins over it.
 func WithSessionID(fn func(*http.Request) (string, error)) Option {
 	return func(c *config) { c.sessionID = fn }
 }

@@ -164,7 +164,7 @@ func TestMiddleware(t *testing.T) {
 	f := newFeed(t, ns)
 	f.revoke("bad", time.Now().Add(time.Hour))
 	f.heartbeat(time.Now())
-	v := newVerifier(t, ns)
+	v := newVerifier(t, ns, verifier.WithSessionID(verifier.SessionIDHeader("X-Session-Id")))
 	h := v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) }))
 	for _, tc := range []struct {
 		session string
@@ -181,6 +181,21 @@ func TestMiddleware(t *testing.T) {
 			t.Errorf("session %q: %d %s; want %d %s", tc.session, rec.Code, rec.Body, tc.status, tc.code)
 		}
 	}
+}
+
+// TestMiddlewareNeedsACredential: without a JWKS or an extractor there is
+// nothing to trust, so wiring the middleware fails loudly.
+func TestMiddlewareNeedsACredential(t *testing.T) {
+	ns := natstest.Start(t)
+	f := newFeed(t, ns)
+	f.heartbeat(time.Now())
+	v := newVerifier(t, ns)
+	defer func() {
+		if recover() == nil {
+			t.Error("Middleware without WithJWKS or WithSessionID did not panic")
+		}
+	}()
+	v.Middleware(http.NotFoundHandler())
 }
 
 // TestCheckDoesNotAllocate guards the hot path.
