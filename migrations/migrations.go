@@ -12,15 +12,20 @@ import (
 	"github.com/pressly/goose/v3/lock"
 )
 
-//go:embed postgres/*.sql
-var postgresFS embed.FS
+//go:embed postgres/*.sql sqlite/*.sql
+var migrationsFS embed.FS
 
 // lockID is the session-level advisory lock that serializes migrators.
 const lockID = 0x5e55_10d0_0000_0001
 
 // Postgres returns the PostgreSQL migrations.
-func Postgres() fs.FS {
-	sub, err := fs.Sub(postgresFS, "postgres")
+func Postgres() fs.FS { return dir("postgres") }
+
+// SQLite returns the SQLite migrations of the embedded store.
+func SQLite() fs.FS { return dir("sqlite") }
+
+func dir(name string) fs.FS {
+	sub, err := fs.Sub(migrationsFS, name)
 	if err != nil {
 		panic(err) // the embedded tree is fixed at build time
 	}
@@ -35,6 +40,10 @@ func Up(ctx context.Context, db *sql.DB, log *slog.Logger) ([]int64, error) {
 	if err != nil {
 		return nil, err
 	}
+	return up(ctx, p)
+}
+
+func up(ctx context.Context, p *goose.Provider) ([]int64, error) {
 	results, err := p.Up(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("migrate up: %w", err)
@@ -52,6 +61,10 @@ func Pending(ctx context.Context, db *sql.DB) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	return pending(ctx, p)
+}
+
+func pending(ctx context.Context, p *goose.Provider) (bool, error) {
 	current, target, err := p.GetVersions(ctx)
 	if err != nil {
 		return false, fmt.Errorf("migration versions: %w", err)

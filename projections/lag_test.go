@@ -16,8 +16,9 @@ import (
 )
 
 // TestLagCollector: a consumer that has handled 2 of 5 events is 3 behind.
-func TestLagCollector(t *testing.T) {
-	s, _ := openModel(t)
+func TestLagCollector(t *testing.T) { eachStore(t, testLagCollector) }
+
+func testLagCollector(t *testing.T, s appender, _ model) {
 	now := time.Now()
 	for i := range 5 {
 		apply(t, s, 0, domain.SessionStarted{SessionID: fmt.Sprintf("s%d", i), UserID: "u", StartedAt: now, ExpiresAt: now.Add(time.Hour)})

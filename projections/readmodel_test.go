@@ -3,6 +3,7 @@ package projections_test
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/sessiond/sessiond/domain"
 	"github.com/sessiond/sessiond/eventstore"
 	"github.com/sessiond/sessiond/eventstore/pgstore"
+	"github.com/sessiond/sessiond/eventstore/sqlitestore"
 	"github.com/sessiond/sessiond/internal/pgtest"
 	"github.com/sessiond/sessiond/migrations"
 	"github.com/sessiond/sessiond/projections"
@@ -19,20 +21,50 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-func openModel(t *testing.T) (*pgstore.Store, *projections.ReadModel) {
-	t.Helper()
-	pool, _ := pgtest.NewPool(t)
-	db := stdlib.OpenDBFromPool(pool)
-	defer db.Close()
-	if _, err := migrations.Up(context.Background(), db, nil); err != nil {
-		t.Fatal(err)
-	}
-	store := pgstore.New(pool, pgstore.Options{Projector: projections.Project})
-	t.Cleanup(func() { store.Close() })
-	return store, projections.NewReadModel(pool)
+// model is what both read models answer.
+type model interface {
+	UserExists(ctx context.Context, userID string) (bool, error)
+	Session(ctx context.Context, sessionID string) (*projections.SessionRow, error)
+	ListSessions(ctx context.Context, f projections.ListFilter) ([]projections.SessionRow, error)
+	ActiveSessionIDs(ctx context.Context, userID string, now time.Time) ([]string, error)
+	AdminKeyByHash(ctx context.Context, hash string) (*projections.KeyRow, error)
+	AdminKeys(ctx context.Context) ([]projections.KeyRow, error)
 }
 
-func apply(t *testing.T, s *pgstore.Store, expected int64, e domain.Event) {
+type appender interface {
+	projections.Source
+	Append(ctx context.Context, appends ...eventstore.StreamAppend) ([]eventstore.Recorded, error)
+	Head(ctx context.Context) (int64, []byte, error)
+}
+
+// eachStore runs fn against the PostgreSQL and the SQLite read model.
+func eachStore(t *testing.T, fn func(t *testing.T, s appender, m model)) {
+	t.Run("postgres", func(t *testing.T) {
+		pool, _ := pgtest.NewPool(t)
+		db := stdlib.OpenDBFromPool(pool)
+		defer db.Close()
+		if _, err := migrations.Up(context.Background(), db, nil); err != nil {
+			t.Fatal(err)
+		}
+		store := pgstore.New(pool, pgstore.Options{Projector: projections.Project})
+		t.Cleanup(func() { store.Close() })
+		fn(t, store, projections.NewReadModel(pool))
+	})
+	t.Run("sqlite", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "sessiond.db")
+		store, err := sqlitestore.Open(path, sqlitestore.Options{Projector: projections.ProjectSQLite})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { store.Close() })
+		if _, err := migrations.UpSQLite(context.Background(), store.DB(), path+".lock", nil); err != nil {
+			t.Fatal(err)
+		}
+		fn(t, store, projections.NewSQLiteReadModel(store.DB(), sqlitestore.Classify))
+	})
+}
+
+func apply(t *testing.T, s appender, expected int64, e domain.Event) {
 	t.Helper()
 	typ, data, _ := domain.EncodeEvent(e)
 	if _, err := s.Append(context.Background(), eventstore.StreamAppend{StreamID: e.StreamID(), ExpectedVersion: expected,
@@ -41,9 +73,10 @@ func apply(t *testing.T, s *pgstore.Store, expected int64, e domain.Event) {
 	}
 }
 
-func TestReadModel(t *testing.T) {
+func TestReadModel(t *testing.T) { eachStore(t, testReadModel) }
+
+func testReadModel(t *testing.T, s appender, m model) {
 	ctx := context.Background()
-	s, m := openModel(t)
 	now := time.Date(2026, 3, 1, 14, 3, 0, 0, time.UTC)
 	actor := domain.Actor{KeyID: "k1", KeyName: "ops"}
 	for i := range 5 {
@@ -99,9 +132,10 @@ func TestReadModel(t *testing.T) {
 	}
 }
 
-func TestReadModelKeys(t *testing.T) {
+func TestReadModelKeys(t *testing.T) { eachStore(t, testReadModelKeys) }
+
+func testReadModelKeys(t *testing.T, s appender, m model) {
 	ctx := context.Background()
-	s, m := openModel(t)
 	now := time.Date(2026, 3, 1, 14, 3, 0, 0, time.UTC)
 	hash := strings.Repeat("ab", 32)
 	apply(t, s, 0, domain.AdminKeyCreated{KeyID: "k1", Name: "ops", Scopes: []domain.Scope{domain.ScopeSessionsRevoke, domain.ScopeAuditRead}, KeyHash: hash, CreatedAt: now})

@@ -77,9 +77,18 @@ var reducers = map[string]func(b *builder, r *eventstore.Recorded, e domain.Even
 	},
 }
 
-// Project is the eventstore.Projector of the read model: it reduces a batch
-// of events to at most one statement per template.
+// Project is the eventstore.Projector of the PostgreSQL read model: it
+// reduces a batch of events to at most one statement per template.
 func Project(events []eventstore.Recorded) ([]eventstore.Statement, error) {
+	b, err := reduce(events)
+	if err != nil {
+		return nil, err
+	}
+	return b.statements(), nil
+}
+
+// reduce turns events into template rows.
+func reduce(events []eventstore.Recorded) (*builder, error) {
 	var b builder
 	for i := range events {
 		r := &events[i]
@@ -93,7 +102,7 @@ func Project(events []eventstore.Recorded) ([]eventstore.Statement, error) {
 		}
 		reduce(&b, r, e)
 	}
-	return b.statements(), nil
+	return &b, nil
 }
 
 // builder collects template rows column by column.

@@ -29,27 +29,6 @@ FROM unnest($1::bigint[], $2::text[], $3::int[], $4::uuid[], $5::text[], $6::tex
   AS u(p, s, v, e, t, d, m, r, ph, h)`
 )
 
-// commit records a batch. If the batch's transaction fails as a whole and
-// it held more than one request, each request is retried on its own so that
-// one bad request cannot fail its neighbours.
-func (s *Store) commit(batch []*request) {
-	err := s.tryCommit(batch)
-	if err == nil {
-		return
-	}
-	if len(batch) > 1 && !errors.Is(err, eventstore.ErrUnavailable) {
-		for _, r := range batch {
-			if err := s.tryCommit([]*request{r}); err != nil {
-				r.reply(nil, err)
-			}
-		}
-		return
-	}
-	for _, r := range batch {
-		r.reply(nil, err)
-	}
-}
-
 // tryCommit records batch in one transaction. When the writer knows the
 // log head from its own last commit and every request is simple (generated
 // event ids, exact expected versions), it takes the fast path: one round
@@ -59,10 +38,10 @@ func (s *Store) commit(batch []*request) {
 //
 // When tryCommit returns nil it has replied to every request; otherwise
 // nothing was recorded and nobody was replied to.
-func (s *Store) tryCommit(batch []*request) error {
+func (s *Store) tryCommit(batch []*eventstore.Request) error {
 	fast := s.head.known
 	for _, r := range batch {
-		fast = fast && r.fast
+		fast = fast && r.Fast
 	}
 	err := s.transact(batch, fast)
 	if fast && isGuardFailure(err) {
@@ -74,7 +53,7 @@ func (s *Store) tryCommit(batch []*request) error {
 // transact runs one transaction. The fast path sends BEGIN, the lock, the
 // guard, the writes and COMMIT in one pipeline; the slow path first reads
 // the head, the streams' versions and already-recorded event ids.
-func (s *Store) transact(batch []*request, fast bool) (err error) {
+func (s *Store) transact(batch []*eventstore.Request, fast bool) (err error) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.TxTimeout)
 	defer cancel()
@@ -92,28 +71,25 @@ func (s *Store) transact(batch []*request, fast bool) (err error) {
 	}()
 
 	b := &pgx.Batch{}
-	var p *planner
+	var p *eventstore.Planner
 	if fast {
-		p = newPlanner(s.opts.Clock())
-		p.lastPos, p.prevHash, p.assume = s.head.pos, s.head.hash, true
-		if s.head.at.After(p.now) {
-			p.now = s.head.at
+		p = eventstore.NewPlanner(s.opts.Clock())
+		p.LastPos, p.PrevHash, p.Assume = s.head.pos, s.head.hash, true
+		if s.head.at.After(p.Now) {
+			p.Now = s.head.at
 		}
 		b.Queue("BEGIN")
 		b.Queue(sqlLock, appendLockKey)
 	} else if p, err = s.loadPlanner(ctx, conn.Conn(), batch); err != nil {
 		return classify(err, batch)
 	}
-	base := p.lastPos
-	replies := make([]result, len(batch))
-	for i, r := range batch {
-		replies[i].recs, replies[i].err = p.add(r.appends)
-	}
-	if len(p.recs) > 0 {
+	base := p.LastPos
+	replies := p.PlanBatch(batch)
+	if len(p.Recs) > 0 {
 		if fast {
-			streams := make([]string, 0, len(p.assumed))
-			versions := make([]int64, 0, len(p.assumed))
-			for id, v := range p.assumed {
+			streams := make([]string, 0, len(p.Assumed))
+			versions := make([]int64, 0, len(p.Assumed))
+			for id, v := range p.Assumed {
 				streams, versions = append(streams, id), append(versions, v)
 			}
 			b.Queue(sqlGuard, base, streams, versions)
@@ -121,11 +97,11 @@ func (s *Store) transact(batch []*request, fast bool) (err error) {
 		// One projection over the whole batch: set-based statements.
 		var stmts []eventstore.Statement
 		if s.opts.Projector != nil {
-			if stmts, err = s.opts.Projector(p.recs); err != nil {
+			if stmts, err = s.opts.Projector(p.Recs); err != nil {
 				return fmt.Errorf("project: %w", err)
 			}
 		}
-		b.Queue(sqlInsert, insertArgs(p.recs)...)
+		b.Queue(sqlInsert, insertArgs(p.Recs)...)
 		for _, st := range stmts {
 			b.Queue(st.SQL, st.Args...)
 		}
@@ -137,15 +113,13 @@ func (s *Store) transact(batch []*request, fast bool) (err error) {
 		}
 		return classify(err, batch)
 	}
-	s.head = head{known: true, pos: p.lastPos, hash: p.prevHash, at: p.now}
-	if len(p.recs) > 0 && s.opts.Observe != nil {
-		s.opts.Observe(len(p.recs), time.Since(start))
+	s.head = head{known: true, pos: p.LastPos, hash: p.PrevHash, at: p.Now}
+	if len(p.Recs) > 0 && s.opts.Observe != nil {
+		s.opts.Observe(len(p.Recs), time.Since(start))
 	}
-	for i, r := range batch {
-		r.reply(replies[i].recs, replies[i].err)
-	}
-	if len(p.recs) > 0 {
-		s.notify()
+	eventstore.ReplyAll(batch, replies)
+	if len(p.Recs) > 0 {
+		s.Notify()
 	}
 	return nil
 }
@@ -166,10 +140,10 @@ func abort(conn *pgxpool.Conn) {
 
 // loadPlanner takes the append lock and reads what the batch must be
 // checked against, in one round trip.
-func (s *Store) loadPlanner(ctx context.Context, conn *pgx.Conn, batch []*request) (*planner, error) {
+func (s *Store) loadPlanner(ctx context.Context, conn *pgx.Conn, batch []*eventstore.Request) (*eventstore.Planner, error) {
 	var streams, ids []string
 	for _, r := range batch {
-		for _, sa := range r.appends {
+		for _, sa := range r.Appends {
 			streams = append(streams, sa.StreamID)
 			for _, e := range sa.Events {
 				ids = append(ids, e.EventID.String())
@@ -191,18 +165,18 @@ func (s *Store) loadPlanner(ctx context.Context, conn *pgx.Conn, batch []*reques
 	if _, err := br.Exec(); err != nil {
 		return nil, fmt.Errorf("append lock: %w", err)
 	}
-	p := newPlanner(s.opts.Clock())
-	p.versions = make(map[string]int64, len(streams))
+	p := eventstore.NewPlanner(s.opts.Clock())
+	p.Versions = make(map[string]int64, len(streams))
 	var at time.Time
-	err := br.QueryRow().Scan(&p.lastPos, &p.prevHash, &at)
+	err := br.QueryRow().Scan(&p.LastPos, &p.PrevHash, &at)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		p.prevHash = eventstore.GenesisHash
+		p.PrevHash = eventstore.GenesisHash
 	case err != nil:
 		return nil, fmt.Errorf("log head: %w", err)
 	default:
-		if at.After(p.now) {
-			p.now = eventstore.NormalizeTime(at) // recorded_at never goes back
+		if at.After(p.Now) {
+			p.Now = eventstore.NormalizeTime(at) // recorded_at never goes back
 		}
 	}
 	rows, err := br.Query()
@@ -214,7 +188,7 @@ func (s *Store) loadPlanner(ctx context.Context, conn *pgx.Conn, batch []*reques
 		version int64
 	)
 	_, err = pgx.ForEachRow(rows, []any{&stream, &version}, func() error {
-		p.versions[stream] = version
+		p.Versions[stream] = version
 		return nil
 	})
 	if err != nil {
@@ -230,7 +204,7 @@ func (s *Store) loadPlanner(ctx context.Context, conn *pgx.Conn, batch []*reques
 			rows.Close()
 			return nil, fmt.Errorf("existing events: %w", err)
 		}
-		p.existing[rec.EventID] = rec
+		p.Existing[rec.EventID] = rec
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("existing events: %w", err)

@@ -29,15 +29,15 @@ func isGuardFailure(err error) bool {
 // classify maps a database error to the eventstore's errors: a unique
 // violation is a conflict, and failing to reach the server is
 // ErrUnavailable. Others are returned unchanged.
-func classify(err error, batch []*request) error {
+func classify(err error, batch []*eventstore.Request) error {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch {
 		case pgErr.Code == sqlstateUniqueViolation:
 			c := &eventstore.ConflictError{Actual: -1}
-			if len(batch) == 1 && len(batch[0].appends) > 0 {
-				c.StreamID = batch[0].appends[0].StreamID
-				c.Expected = batch[0].appends[0].ExpectedVersion
+			if len(batch) == 1 && len(batch[0].Appends) > 0 {
+				c.StreamID = batch[0].Appends[0].StreamID
+				c.Expected = batch[0].Appends[0].ExpectedVersion
 			}
 			return fmt.Errorf("%w (%s)", c, pgErr.ConstraintName)
 		case unavailableClass(pgErr.Code):

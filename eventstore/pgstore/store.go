@@ -2,8 +2,6 @@ package pgstore
 
 import (
 	"context"
-	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -14,36 +12,16 @@ import (
 // appendLockKey is the advisory lock every append transaction takes.
 const appendLockKey int64 = 0x5e55_10d0_0000_0002
 
-// Options tune a Store. The zero value is usable.
-type Options struct {
-	// Projector runs inside every append transaction, so the read model
-	// is consistent with the log as soon as Append returns.
-	Projector eventstore.Projector
-	// Clock stamps recorded_at. Defaults to time.Now.
-	Clock func() time.Time
-	// MaxBatch caps the requests one transaction carries. Default 512.
-	MaxBatch int
-	// TxTimeout bounds one append transaction. Default 10s.
-	TxTimeout time.Duration
-	// Observe, if set, is called after each committed transaction with the
-	// number of events it carried and how long it took.
-	Observe func(events int, took time.Duration)
-	// Logger receives the store's own log lines. Default slog.Default().
-	Logger *slog.Logger
-}
+// Options tune a Store.
+type Options = eventstore.Options
 
 // Store is the PostgreSQL event store. It is safe for concurrent use.
 type Store struct {
 	pool *pgxpool.Pool
 	opts Options
 
-	reqs    chan *request
-	stop    chan struct{}
-	stopped chan struct{}
-	once    sync.Once
-
-	mu   sync.Mutex
-	subs map[chan struct{}]struct{}
+	writer *eventstore.Writer
+	eventstore.Notifier
 
 	// head is the log head as of this process's last commit; only the
 	// writer goroutine touches it.
@@ -61,27 +39,12 @@ type head struct {
 // New starts a store on pool. Close stops its writer; the pool stays the
 // caller's.
 func New(pool *pgxpool.Pool, opts Options) *Store {
-	if opts.Clock == nil {
-		opts.Clock = time.Now
-	}
-	if opts.MaxBatch <= 0 {
-		opts.MaxBatch = 512
-	}
-	if opts.TxTimeout <= 0 {
-		opts.TxTimeout = 10 * time.Second
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
+	opts = opts.WithDefaults()
 	s := &Store{
-		pool:    pool,
-		opts:    opts,
-		reqs:    make(chan *request, opts.MaxBatch),
-		stop:    make(chan struct{}),
-		stopped: make(chan struct{}),
-		subs:    make(map[chan struct{}]struct{}),
+		pool: pool,
+		opts: opts,
 	}
-	go s.writeLoop()
+	s.writer = eventstore.StartWriter(opts.MaxBatch, s.tryCommit)
 	return s
 }
 
@@ -92,35 +55,8 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 // Appends after Close fail with eventstore.ErrClosed. It is safe to call
 // more than once.
 func (s *Store) Close() error {
-	s.once.Do(func() { close(s.stop) })
-	<-s.stopped
+	s.writer.Close()
 	return nil
-}
-
-// Subscribe returns a channel that receives a value after each commit that
-// recorded events (coalesced: one pending value at most), and a function to
-// cancel the subscription.
-func (s *Store) Subscribe() (<-chan struct{}, func()) {
-	ch := make(chan struct{}, 1)
-	s.mu.Lock()
-	s.subs[ch] = struct{}{}
-	s.mu.Unlock()
-	return ch, func() {
-		s.mu.Lock()
-		delete(s.subs, ch)
-		s.mu.Unlock()
-	}
-}
-
-func (s *Store) notify() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for ch := range s.subs {
-		select {
-		case ch <- struct{}{}:
-		default:
-		}
-	}
 }
 
 // Ping checks that the database answers.
