@@ -2,6 +2,8 @@ package broadcast
 
 import (
 	"context"
+	"os"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -11,11 +13,19 @@ import (
 // relayLockKey is the session-level advisory lock the relay leader holds.
 const relayLockKey int64 = 0x5e55_10d0_0000_0003
 
-// lead tries once to become leader. If it wins, it runs fn with a context
-// that ends when ctx does or when the lock's connection is lost, then gives
-// the lock up. The lock lives on a connection taken out of the pool, so
-// the pool can never hand it to anyone else; if this process dies, the
-// connection closes and PostgreSQL frees the lock at once.
+// Elect tries once to become the relay leader. If it wins, it runs fn
+// with a context that ends when ctx does or when leadership is lost, then
+// gives leadership up and returns true.
+type Elect func(ctx context.Context, fn func(context.Context)) (bool, error)
+
+// PostgresElect elects through a session-level advisory lock. The lock
+// lives on a connection taken out of the pool, so the pool can never hand
+// it to anyone else; if this process dies, the connection closes and
+// PostgreSQL frees the lock at once.
+func PostgresElect(pool *pgxpool.Pool) Elect {
+	return func(ctx context.Context, fn func(context.Context)) (bool, error) { return lead(ctx, pool, fn) }
+}
+
 func lead(ctx context.Context, pool *pgxpool.Pool, fn func(context.Context)) (bool, error) {
 	c, err := pool.Acquire(ctx)
 	if err != nil {
@@ -53,5 +63,26 @@ func watch(ctx context.Context, conn *pgx.Conn, lost func()) {
 				return
 			}
 		}
+	}
+}
+
+// FileElect elects through an exclusive flock of path, for the embedded
+// store: every sessiond on one SQLite file runs on one machine. The kernel
+// frees the lock when the process dies.
+func FileElect(path string) Elect {
+	return func(ctx context.Context, fn func(context.Context)) (bool, error) {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return false, err
+		}
+		defer f.Close() // frees the lock
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			if err == syscall.EWOULDBLOCK {
+				return false, nil
+			}
+			return false, err
+		}
+		fn(ctx)
+		return true, nil
 	}
 }

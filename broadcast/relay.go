@@ -6,7 +6,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -34,7 +33,7 @@ type RelayOptions struct {
 // is the leader.
 type Relay struct {
 	log    Log
-	pool   *pgxpool.Pool
+	elect  Elect
 	nc     *nats.Conn
 	pub    *Publisher
 	opts   RelayOptions
@@ -42,9 +41,8 @@ type Relay struct {
 	leader atomic.Bool
 }
 
-// NewRelay returns a relay over log (whose database pool also holds the
-// leader lock).
-func NewRelay(log Log, pool *pgxpool.Pool, nc *nats.Conn, pub *Publisher, o RelayOptions) *Relay {
+// NewRelay returns a relay over log; elect decides which instance relays.
+func NewRelay(log Log, elect Elect, nc *nats.Conn, pub *Publisher, o RelayOptions) *Relay {
 	if o.Heartbeat <= 0 {
 		o.Heartbeat = time.Second
 	}
@@ -54,7 +52,7 @@ func NewRelay(log Log, pool *pgxpool.Pool, nc *nats.Conn, pub *Publisher, o Rela
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	r := &Relay{log: log, pool: pool, nc: nc, pub: pub, opts: o}
+	r := &Relay{log: log, elect: elect, nc: nc, pub: pub, opts: o}
 	r.runner = &projections.Runner{
 		Name: CheckpointName, Source: log, BatchSize: 500, Backoff: o.Retry, Logger: o.Logger,
 		Handle: func(ctx context.Context, evs []eventstore.Recorded) (int64, error) {
@@ -79,7 +77,7 @@ func (r *Relay) Collector() prometheus.Collector { return newLagCollector(r.log)
 func (r *Relay) Run(ctx context.Context) {
 	log := r.opts.Logger
 	for ctx.Err() == nil {
-		won, err := lead(ctx, r.pool, r.relay)
+		won, err := r.elect(ctx, r.relay)
 		if err != nil && ctx.Err() == nil {
 			log.Warn("relay election", "err", err)
 		}

@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -33,8 +32,8 @@ type Service struct {
 	wg     sync.WaitGroup
 }
 
-// Start begins broadcasting from log over nc. pool holds the leader lock.
-func Start(log Log, pool *pgxpool.Pool, nc *nats.Conn, o Options) (*Service, error) {
+// Start begins broadcasting from log over nc; elect picks the relay leader.
+func Start(log Log, elect Elect, nc *nats.Conn, o Options) (*Service, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -47,7 +46,7 @@ func Start(log Log, pool *pgxpool.Pool, nc *nats.Conn, o Options) (*Service, err
 	// The relay publishes through whichever publisher the stream set-up
 	// produced; it is created now so its runner can be measured at once.
 	proxy := &Publisher{nc: nc, js: js, now: time.Now, log: o.Logger}
-	s.relay = NewRelay(log, pool, nc, proxy, o.Relay)
+	s.relay = NewRelay(log, elect, nc, proxy, o.Relay)
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.wg.Add(1)

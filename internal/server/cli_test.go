@@ -3,6 +3,9 @@ package server_test
 import (
 	"context"
 	"errors"
+	"io"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -102,10 +105,16 @@ func TestMigrateAndConfig(t *testing.T) {
 			t.Errorf("%v: err = %v; want one line naming %s", tc.args, err, tc.setting)
 		}
 	}
+	// No database URL selects the embedded store in the data dir.
+	dataDir := t.TempDir()
 	m := server.NewMain()
-	m.Getenv = env(nil)
-	if err := m.Run(context.Background(), []string{"migrate"}); err == nil || !strings.Contains(err.Error(), "--database-url (DATABASE_URL)") {
-		t.Errorf("no database: %v", err)
+	m.Stdout = io.Discard
+	m.Getenv = env(map[string]string{"SESSIOND_DATA_DIR": dataDir})
+	if err := m.Run(context.Background(), []string{"migrate"}); err != nil {
+		t.Errorf("embedded migrate: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dataDir, "sessiond.db")); err != nil {
+		t.Errorf("embedded migrate made no database: %v", err)
 	}
 	var exit *server.ExitError
 	if err := m.Run(context.Background(), []string{"frobnicate"}); !errors.As(err, &exit) || exit.Code != 2 {

@@ -9,12 +9,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/sessiond/sessiond/domain"
-	"github.com/sessiond/sessiond/eventstore/pgstore"
+	"github.com/sessiond/sessiond/eventstore"
 	"github.com/sessiond/sessiond/internal/app"
-	"github.com/sessiond/sessiond/projections"
 )
 
 // runMigrate applies pending migrations and exits.
@@ -22,39 +19,23 @@ func (m *Main) runMigrate(ctx context.Context, args []string) error {
 	if _, err := m.flags("migrate", "sessiond migrate [flags]", args, nil); err != nil {
 		return err
 	}
-	pool, err := m.openDatabase(ctx)
+	db, err := m.openBackend(ctx, true, eventstore.Options{Logger: m.Logger})
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	if err := migrate(ctx, pool, m.Logger); err != nil {
-		return err
-	}
+	db.Close()
 	fmt.Fprintln(m.Stdout, "migrations up to date")
 	return nil
 }
 
-// openDatabase opens the configured PostgreSQL database.
-func (m *Main) openDatabase(ctx context.Context) (*pgxpool.Pool, error) {
-	if err := m.Config.requirePostgres(); err != nil {
-		return nil, err
-	}
-	return openPool(ctx, m.Config.DatabaseURL)
-}
-
 // withService runs fn with a migrated store and the application service.
-func (m *Main) withService(ctx context.Context, fn func(*app.Service, *pgstore.Store) error) error {
-	pool, err := m.openDatabase(ctx)
+func (m *Main) withService(ctx context.Context, fn func(*app.Service, Store) error) error {
+	db, err := m.openBackend(ctx, true, eventstore.Options{Logger: m.Logger})
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	if err := migrate(ctx, pool, m.Logger); err != nil {
-		return err
-	}
-	store := pgstore.New(pool, pgstore.Options{Projector: projections.Project, Logger: m.Logger})
-	defer store.Close()
-	return fn(app.New(store, projections.NewReadModel(pool), nil, m.Logger), store)
+	defer db.Close()
+	return fn(app.New(db.store, db.reads, nil, m.Logger), db.store)
 }
 
 // cliMeta is the metadata of changes made from the command line.
@@ -81,7 +62,7 @@ func (m *Main) runKeys(ctx context.Context, args []string) error {
 		if err != nil {
 			return fmt.Errorf("--scopes: %s", domain.ErrorMessage(err))
 		}
-		return m.withService(ctx, func(svc *app.Service, _ *pgstore.Store) error {
+		return m.withService(ctx, func(svc *app.Service, _ Store) error {
 			k, secret, err := svc.CreateKey(ctx, cliMeta(), name, parsed)
 			if err != nil {
 				return cliError(err)
@@ -95,7 +76,7 @@ func (m *Main) runKeys(ctx context.Context, args []string) error {
 		if _, err := m.flags("keys list", "sessiond keys list [flags]", args, nil); err != nil {
 			return err
 		}
-		return m.withService(ctx, func(svc *app.Service, _ *pgstore.Store) error {
+		return m.withService(ctx, func(svc *app.Service, _ Store) error {
 			keys, err := svc.Keys(ctx)
 			if err != nil {
 				return cliError(err)
@@ -120,7 +101,7 @@ func (m *Main) runKeys(ctx context.Context, args []string) error {
 			return &ExitError{Code: 2, Err: errors.New("keys revoke needs exactly one key ID")}
 		}
 		id := fs.Arg(0)
-		return m.withService(ctx, func(svc *app.Service, _ *pgstore.Store) error {
+		return m.withService(ctx, func(svc *app.Service, _ Store) error {
 			if err := svc.RevokeKey(ctx, cliMeta(), id); err != nil {
 				return cliError(err)
 			}
@@ -143,14 +124,12 @@ func (m *Main) runAudit(ctx context.Context, args []string) error {
 	}); err != nil {
 		return err
 	}
-	pool, err := m.openDatabase(ctx)
-	if err != nil {
+	var res eventstore.VerifyResult
+	err := m.withService(ctx, func(_ *app.Service, store Store) error {
+		var err error
+		res, err = store.Verify(ctx, from, to)
 		return err
-	}
-	defer pool.Close()
-	store := pgstore.New(pool, pgstore.Options{Logger: m.Logger})
-	defer store.Close()
-	res, err := store.Verify(ctx, from, to)
+	})
 	if err != nil {
 		return fmt.Errorf("verify: %w", err)
 	}

@@ -131,14 +131,6 @@ func (c *Config) level() (slog.Level, error) {
 	return l, nil
 }
 
-// requirePostgres fails while the embedded store is not available.
-func (c *Config) requirePostgres() error {
-	if c.DatabaseURL == "" {
-		return configError("--database-url (DATABASE_URL)", "the embedded store is not built yet; set a postgres:// URL")
-	}
-	return nil
-}
-
 // redactURL hides a password in a URL for logs.
 func redactURL(s string) string {
 	u, err := url.Parse(s)

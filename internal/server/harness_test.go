@@ -44,6 +44,7 @@ type testServer struct {
 	t    testing.TB
 	URL  string
 	DB   string // database URL
+	Data string // data dir (the embedded store's, when DB is empty)
 	Pool *pgxpool.Pool
 	Main *server.Main
 	Logs *syncBuffer
@@ -65,7 +66,7 @@ func startServerOn(t testing.TB, pool *pgxpool.Pool, dbURL string, extraEnv ...s
 	logs := &syncBuffer{}
 	m := server.NewMain()
 	m.Stdout, m.Stderr = io.Discard, logs
-	vars := map[string]string{"DATABASE_URL": dbURL, "SESSIOND_DATA_DIR": t.TempDir()}
+	vars := map[string]string{"DATABASE_URL": dbURL, "SESSIOND_DATA_DIR": t.TempDir(), "SESSIOND_NATS_LISTEN": "127.0.0.1:0"}
 	for i := 0; i+1 < len(extraEnv); i += 2 {
 		vars[extraEnv[i]] = extraEnv[i+1]
 	}
@@ -98,7 +99,7 @@ func (s *testServer) cli(args ...string) (string, error) {
 	var out, errOut bytes.Buffer
 	m := server.NewMain()
 	m.Stdout, m.Stderr = &out, &errOut
-	m.Getenv = env(map[string]string{"DATABASE_URL": s.DB})
+	m.Getenv = env(map[string]string{"DATABASE_URL": s.DB, "SESSIOND_DATA_DIR": s.Data})
 	m.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	err := m.Run(context.Background(), args)
 	return out.String(), err

@@ -8,7 +8,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
-	"github.com/sessiond/sessiond/eventstore/pgstore"
 	"github.com/sessiond/sessiond/projections"
 )
 
@@ -45,7 +44,7 @@ func replaceCollector(name string, c prometheus.Collector) {
 
 // registerLag exports the log head and the lag of the asynchronous
 // consumers (runners) of store.
-func registerLag(store *pgstore.Store, runners ...*projections.Runner) {
+func registerLag(store Store, runners ...*projections.Runner) {
 	head := func(ctx context.Context) (int64, error) { p, _, err := store.Head(ctx); return p, err }
 	replaceCollector("projection-lag", projections.NewLagCollector(head, runners...))
 }

@@ -7,14 +7,13 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/sessiond/sessiond/broadcast"
-	"github.com/sessiond/sessiond/eventstore/pgstore"
 )
 
 // startBroadcast connects to NATS and starts the relay and the immediate
 // path. NATS being down at start-up is not an error: the client keeps
 // reconnecting and revocations wait in the log.
-func (m *Main) startBroadcast(store *pgstore.Store, log *slog.Logger) (*nats.Conn, *broadcast.Service, error) {
-	nc, err := nats.Connect(m.Config.NATSURL,
+func (m *Main) startBroadcast(url string, db *backend, log *slog.Logger) (*nats.Conn, *broadcast.Service, error) {
+	nc, err := nats.Connect(url,
 		nats.Name("sessiond"),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250*time.Millisecond),
@@ -26,7 +25,7 @@ func (m *Main) startBroadcast(store *pgstore.Store, log *slog.Logger) (*nats.Con
 	if err != nil {
 		return nil, nil, configError("--nats-url (NATS_URL)", "%v", err)
 	}
-	bs, err := broadcast.Start(store, store.Pool(), nc, broadcast.Options{
+	bs, err := broadcast.Start(db.store, db.elect, nc, broadcast.Options{
 		Publisher: broadcast.PublisherOptions{AckWait: m.Config.BroadcastWait},
 		Relay:     broadcast.RelayOptions{Heartbeat: m.Config.Heartbeat},
 		Logger:    log.With("subsystem", "broadcast"),
@@ -35,7 +34,7 @@ func (m *Main) startBroadcast(store *pgstore.Store, log *slog.Logger) (*nats.Con
 		nc.Close()
 		return nil, nil, err
 	}
-	registerLag(store, bs.Relay().Runner())
+	registerLag(db.store, bs.Relay().Runner())
 	replaceCollector("broadcast-lag", bs.Relay().Collector())
 	return nc, bs, nil
 }

@@ -11,15 +11,12 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/nats-io/nats.go"
 
 	"github.com/sessiond/sessiond/api"
 	"github.com/sessiond/sessiond/broadcast"
-	"github.com/sessiond/sessiond/eventstore/pgstore"
+	"github.com/sessiond/sessiond/eventstore"
 	"github.com/sessiond/sessiond/internal/app"
-	"github.com/sessiond/sessiond/migrations"
-	"github.com/sessiond/sessiond/projections"
 )
 
 // HTTP server timeouts.
@@ -33,13 +30,14 @@ const (
 
 // serving is everything a running server holds.
 type serving struct {
-	pool  *pgxpool.Pool
-	store *pgstore.Store
-	nc    *nats.Conn         // nil without NATS
-	bc    *broadcast.Service // nil without NATS
-	http  *http.Server
-	ln    net.Listener
-	done  chan error
+	db   *backend
+	ns   *embeddedNATS // nil unless NATS is embedded
+	nc   *nats.Conn
+	bc   *broadcast.Service
+	http *http.Server
+	ln   net.Listener
+	nats string // the NATS URL broadcasts go to
+	done chan error
 }
 
 func (m *Main) runServe(ctx context.Context, args []string) error {
@@ -66,61 +64,61 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 	}); err != nil {
 		return err
 	}
-	if err := m.Config.requirePostgres(); err != nil {
-		return err
-	}
 	log := m.Logger
 	issuer, err := m.tokenIssuer()
 	if err != nil {
 		return err
 	}
-	pool, err := openPool(ctx, m.Config.DatabaseURL)
+	db, err := m.openBackend(ctx, !m.Config.NoMigrate, eventstore.Options{
+		Observe: observeAppend,
+		Logger:  log.With("subsystem", "eventstore"),
+	})
 	if err != nil {
 		return err
 	}
-	if !m.Config.NoMigrate {
-		if err := migrate(ctx, pool, log); err != nil {
-			pool.Close()
-			return err
-		}
+	registerLag(db.store)
+	svc := app.New(db.store, db.reads, nil, log)
+	if err := m.firstRunKey(ctx, svc); err != nil {
+		db.Close()
+		return err
 	}
-	store := pgstore.New(pool, pgstore.Options{
-		Projector: projections.Project,
-		Observe:   observeAppend,
-		Logger:    log.With("subsystem", "eventstore"),
-	})
-	registerLag(store)
 	var (
+		ns *embeddedNATS
 		nc *nats.Conn
 		bc *broadcast.Service
 		bd api.Broadcaster
 	)
-	if m.Config.NATSURL != "" {
-		if nc, bc, err = m.startBroadcast(store, log); err != nil {
-			store.Close()
-			pool.Close()
+	natsURL := m.Config.NATSURL
+	if natsURL == "" {
+		if ns, err = m.startEmbeddedNATS(log); err != nil {
+			db.Close()
 			return err
 		}
-		bd = bc
-	} else {
-		log.Warn("no --nats-url: revocations are recorded but not broadcast")
+		natsURL = ns.URL()
 	}
-	svc := app.New(store, projections.NewReadModel(pool), nil, log)
+	if nc, bc, err = m.startBroadcast(natsURL, db, log); err != nil {
+		if ns != nil {
+			ns.Close()
+		}
+		db.Close()
+		return err
+	}
+	bd = bc
 	handler := api.New(api.Options{
 		Service:     svc,
 		Broadcaster: bd,
 		Tokens:      issuer,
-		Ready:       readiness(pool),
+		Ready:       db.ready,
 		Logger:      log.With("subsystem", "api"),
 	})
 	ln, err := net.Listen("tcp", m.Config.HTTPAddr)
 	if err != nil {
-		if bc != nil {
-			bc.Close()
-			nc.Close()
+		bc.Close()
+		nc.Close()
+		if ns != nil {
+			ns.Close()
 		}
-		store.Close()
-		pool.Close()
+		db.Close()
 		return configError("--http-addr (SESSIOND_HTTP_ADDR)", "cannot listen on %s: %v", m.Config.HTTPAddr, err)
 	}
 	srv := &http.Server{
@@ -132,7 +130,7 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	done := make(chan error, 1)
-	m.serve = &serving{pool: pool, store: store, nc: nc, bc: bc, http: srv, ln: ln, done: done}
+	m.serve = &serving{db: db, ns: ns, nc: nc, bc: bc, http: srv, ln: ln, nats: natsURL, done: done}
 	go func() {
 		err := srv.Serve(ln)
 		if errors.Is(err, http.ErrServerClosed) {
@@ -140,17 +138,26 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 		}
 		done <- err
 	}()
-	log.Info("sessiond serving", "http", ln.Addr().String(), "database", redactURL(m.Config.DatabaseURL),
-		"issuer", m.Config.Issuer, "signingKey", issuer.SigningKeyID())
+	log.Info("sessiond serving", "http", ln.Addr().String(), "database", db.where, "nats", redactURL(natsURL),
+		"embeddedNATS", ns != nil, "issuer", m.Config.Issuer, "signingKey", issuer.SigningKeyID())
 	return nil
 }
 
-// Broadcast returns the broadcast service while serving with NATS.
+// Broadcast returns the broadcast service while serving.
 func (m *Main) Broadcast() *broadcast.Service {
 	if m.serve == nil {
 		return nil
 	}
 	return m.serve.bc
+}
+
+// NATSURL returns the URL of the NATS that revocations are broadcast on
+// (the embedded server's when --nats-url is empty) while serving.
+func (m *Main) NATSURL() string {
+	if m.serve == nil {
+		return ""
+	}
+	return m.serve.nats
 }
 
 // Addr returns the HTTP listener's address while serving.
@@ -173,14 +180,12 @@ func (m *Main) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	err := s.http.Shutdown(ctx)
-	if s.bc != nil {
-		s.bc.Close() // stops the relay, gives up leadership
+	s.bc.Close() // stops the relay, gives up leadership
+	s.db.Close() // flushes queued appends
+	s.nc.Close()
+	if s.ns != nil {
+		s.ns.Close()
 	}
-	s.store.Close()
-	if s.nc != nil {
-		s.nc.Close()
-	}
-	s.pool.Close()
 	if m.Logger != nil {
 		m.Logger.Info("sessiond stopped")
 	}
@@ -205,37 +210,4 @@ func openPool(ctx context.Context, url string) (*pgxpool.Pool, error) {
 		return nil, fmt.Errorf("database: %w", err)
 	}
 	return pool, nil
-}
-
-// migrate applies pending migrations under the migration lock.
-func migrate(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) error {
-	db := stdlib.OpenDBFromPool(pool)
-	defer db.Close()
-	applied, err := migrations.Up(ctx, db, nil)
-	if err != nil {
-		return fmt.Errorf("database %s: %w", "migrations", err)
-	}
-	if len(applied) > 0 {
-		log.Info("migrations applied", "versions", applied)
-	}
-	return nil
-}
-
-// readiness is ready when the database answers and has every migration.
-func readiness(pool *pgxpool.Pool) func(context.Context) error {
-	return func(ctx context.Context) error {
-		if err := pool.Ping(ctx); err != nil {
-			return errors.New("database unreachable")
-		}
-		db := stdlib.OpenDBFromPool(pool)
-		defer db.Close()
-		pending, err := migrations.Pending(ctx, db)
-		if err != nil {
-			return errors.New("database unreachable")
-		}
-		if pending {
-			return errors.New("migrations pending")
-		}
-		return nil
-	}
 }

@@ -56,7 +56,7 @@ func TestSIGTERM(t *testing.T) {
 	s.URL = "http://" + addr
 
 	cmd := exec.Command(bin, "--http-addr", addr)
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "SESSIOND_DATA_DIR="+t.TempDir())
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "SESSIOND_DATA_DIR="+t.TempDir(), "SESSIOND_NATS_LISTEN=127.0.0.1:0")
 	var logs syncBuffer
 	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {
