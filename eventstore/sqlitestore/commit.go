@@ -165,3 +165,44 @@ func insertArgs(r *eventstore.Recorded) []any {
 
 // parseEventID parses a stored event id.
 func parseEventID(s string) (uuid.UUID, error) { return uuid.Parse(s) }
+
+// Import appends already-recorded events verbatim (positions, times and
+// hashes kept), with their read-model updates, in one transaction. They
+// must continue the log: the first position is head+1 and links to the
+// head's hash; otherwise it returns eventstore.ErrImportGap.
+func (s *Store) Import(ctx context.Context, recs []eventstore.Recorded) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return Classify(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+		return Classify(err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			_, _ = conn.ExecContext(context.Background(), `ROLLBACK`)
+		}
+	}()
+	head, hash := int64(0), eventstore.GenesisHash
+	err = conn.QueryRowContext(ctx, `SELECT position, hash FROM events ORDER BY position DESC LIMIT 1`).Scan(&head, &hash)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return Classify(err)
+	}
+	if err := eventstore.CheckContinues(recs[0], head, hash); err != nil {
+		return err
+	}
+	if err := s.write(ctx, conn, recs); err != nil {
+		return classifyBatch(err, nil)
+	}
+	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
+		return Classify(err)
+	}
+	committed = true
+	s.Notify()
+	return nil
+}

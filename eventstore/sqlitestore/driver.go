@@ -27,9 +27,15 @@ func OpenDB(path string) (*sql.DB, error) {
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
 	db.SetConnMaxIdleTime(0)
-	if err := db.Ping(); err != nil {
+	var mode string
+	var sync int
+	if err := db.QueryRow(`SELECT journal_mode, synchronous FROM pragma_journal_mode, pragma_synchronous`).Scan(&mode, &sync); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, Classify(err))
+	}
+	if mode != "wal" || sync != 2 {
+		db.Close()
+		return nil, fmt.Errorf("open %s: journal_mode=%s synchronous=%d; want wal and 2 (FULL)", path, mode, sync)
 	}
 	return db, nil
 }

@@ -28,6 +28,7 @@ type Store interface {
 	Verify(ctx context.Context, from, to int64) (eventstore.VerifyResult, error)
 	Rebuild(ctx context.Context, tables []string) (int64, error)
 	Ping(ctx context.Context) error
+	Import(ctx context.Context, recs []eventstore.Recorded) error
 	Close() error
 }
 

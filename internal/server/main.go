@@ -47,6 +47,8 @@ Usage:
   sessiond keys list                           list admin keys
   sessiond keys revoke ID                      revoke an admin key
   sessiond audit verify [--from P] [--to Q]    recompute the event log's hash chain
+  sessiond export [--out FILE]                 write the event log as JSON Lines
+  sessiond import [--in FILE]                  append an export to this store's log
 
 Every command takes the configuration flags; "sessiond COMMAND --help" lists them.
 `
@@ -69,6 +71,10 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.runKeys(ctx, args)
 	case "audit":
 		return m.runAudit(ctx, args)
+	case "export":
+		return m.runExport(ctx, args)
+	case "import":
+		return m.runImport(ctx, args)
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil

@@ -23,6 +23,7 @@ type Store interface {
 	Head(ctx context.Context) (int64, []byte, error)
 	Verify(ctx context.Context, from, to int64) (eventstore.VerifyResult, error)
 	Rebuild(ctx context.Context, tables []string) (int64, error)
+	Import(ctx context.Context, recs []eventstore.Recorded) error
 }
 
 // Tamperer changes the log behind the store's back, as a superuser who
@@ -85,6 +86,7 @@ func Run(t *testing.T, factory Factory) {
 		{"Runner", testRunner},
 		{"RunnerRetry", testRunnerRetry},
 		{"Rebuild", testRebuild},
+		{"Import", testImport},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
