@@ -1,56 +1,17 @@
 package pgstore_test
 
 import (
-	"context"
-	"fmt"
-	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
-	"github.com/sessiond/sessiond/domain"
-	"github.com/sessiond/sessiond/eventstore"
+	"github.com/sessiond/sessiond/internal/storetest"
 )
 
-// BenchmarkAppend measures single-event appends (one SessionStarted each,
-// with the inline read-model update) from 1, 8 and 32 concurrent callers.
-// Compare appends/s with scripts/pgbench.sh on the same server.
+// BenchmarkAppend: compare appends/s with scripts/pgbench.sh on the same
+// server.
 func BenchmarkAppend(b *testing.B) {
-	for _, par := range []int{1, 8, 32} {
-		b.Run(fmt.Sprintf("p%d", par), func(b *testing.B) {
-			_, store, commits := mustOpenStore(b)
-			now := time.Now()
-			var next atomic.Int64
-			b.ResetTimer()
-			start := time.Now()
-			var wg sync.WaitGroup
-			for w := 0; w < par; w++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for {
-						i := next.Add(1)
-						if i > int64(b.N) {
-							return
-						}
-						e := domain.SessionStarted{SessionID: fmt.Sprintf("bench-%d", i), UserID: fmt.Sprintf("u-%d", i%1000),
-							StartedAt: now, ExpiresAt: now.Add(time.Hour)}
-						typ, data, _ := domain.EncodeEvent(e)
-						_, err := store.Append(context.Background(), eventstore.StreamAppend{
-							StreamID: e.StreamID(), ExpectedVersion: 0,
-							Events: []eventstore.Proposed{{Type: typ, Data: data, Metadata: []byte(`{"requestId":"bench"}`)}},
-						})
-						if err != nil {
-							b.Error(err)
-							return
-						}
-					}
-				}()
-			}
-			wg.Wait()
-			elapsed := time.Since(start)
-			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "appends/s")
-			b.ReportMetric(float64(b.N)/float64(max(commits.Load(), 1)), "events/tx")
-		})
-	}
+	storetest.BenchmarkAppend(b, func(b *testing.B) (storetest.Store, *atomic.Int64) {
+		_, store, commits := mustOpenStore(b)
+		return store, commits
+	})
 }

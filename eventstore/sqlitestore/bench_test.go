@@ -1,0 +1,16 @@
+package sqlitestore_test
+
+import (
+	"sync/atomic"
+	"testing"
+
+	"github.com/sessiond/sessiond/internal/storetest"
+)
+
+// BenchmarkAppend: durable appends to the embedded store.
+func BenchmarkAppend(b *testing.B) {
+	storetest.BenchmarkAppend(b, func(b *testing.B) (storetest.Store, *atomic.Int64) {
+		_, store, commits := mustOpenStore(b)
+		return store, commits
+	})
+}
