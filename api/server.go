@@ -44,6 +44,7 @@ type Options struct {
 	Service     Service
 	Broadcaster Broadcaster                 // optional
 	Tokens      Tokens                      // optional: without it no token is minted
+	Audit       Audit                       // optional: without it the audit routes answer 503
 	Ready       func(context.Context) error // readiness probe; nil means ready
 	Logger      *slog.Logger
 	DefaultTTL  time.Duration // session lifetime when a start names none; default 24h
@@ -54,6 +55,7 @@ type Options struct {
 // Server is the admin HTTP API.
 type Server struct {
 	svc     Service
+	audit   Audit
 	bc      Broadcaster
 	ready   func(context.Context) error
 	log     *slog.Logger
@@ -76,7 +78,7 @@ func New(opts Options) *Server {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 10 * time.Second
 	}
-	s := &Server{svc: opts.Service, bc: opts.Broadcaster, ready: opts.Ready, log: opts.Logger, opts: opts}
+	s := &Server{svc: opts.Service, audit: opts.Audit, bc: opts.Broadcaster, ready: opts.Ready, log: opts.Logger, opts: opts}
 	s.router = s.routes()
 	s.handler = withRequestID(s.recoverPanics(s.observe(s.router)))
 	return s
@@ -118,6 +120,10 @@ func (s *Server) routes() *mux.Router {
 	r.Handle(all, s.admin(domain.ScopeSessionsWrite, s.start)).Methods(http.MethodPost)
 	r.Handle(all, s.admin(domain.ScopeSessionsRead, s.list)).Methods(http.MethodGet)
 	r.Handle(all, s.admin(domain.ScopeSessionsRevoke, s.revokeAll)).Methods(http.MethodDelete)
+	// Exports stream for as long as they take: no request deadline (the
+	// JSON page sets its own).
+	r.Handle(AdminPrefix+"/audit/events", s.authenticate(s.scoped(domain.ScopeAuditRead, s.needAudit(s.auditEvents)))).Methods(http.MethodGet)
+	r.Handle(AdminPrefix+"/audit/chain", s.admin(domain.ScopeAuditRead, s.needAudit(s.auditChain))).Methods(http.MethodGet)
 	return r
 }
 

@@ -241,6 +241,15 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 		}
 		f.Limit = n
 	}
+	if v := q.Get("asOf"); v != "" {
+		asOf, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			s.writeError(w, r, domain.Errorf(domain.CodeValidation, "asOf must be an RFC 3339 time, e.g. 2026-03-01T14:03:00Z"))
+			return
+		}
+		s.listAsOf(w, r, userID, asOf, f.Status, f.After, f.Limit)
+		return
+	}
 	list, next, err := s.svc.List(r.Context(), f)
 	if err != nil {
 		s.writeError(w, r, err)

@@ -29,6 +29,7 @@ type Store interface {
 	Rebuild(ctx context.Context, tables []string) (int64, error)
 	Ping(ctx context.Context) error
 	Import(ctx context.Context, recs []eventstore.Recorded) error
+	Query(ctx context.Context, f eventstore.Filter, fn func(*eventstore.Recorded) error) error
 	Close() error
 }
 

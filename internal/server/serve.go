@@ -108,6 +108,7 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 		Service:     svc,
 		Broadcaster: bd,
 		Tokens:      issuer,
+		Audit:       app.NewAudit(db.store),
 		Ready:       db.ready,
 		Logger:      log.With("subsystem", "api"),
 	})

@@ -24,6 +24,7 @@ type Store interface {
 	Verify(ctx context.Context, from, to int64) (eventstore.VerifyResult, error)
 	Rebuild(ctx context.Context, tables []string) (int64, error)
 	Import(ctx context.Context, recs []eventstore.Recorded) error
+	Query(ctx context.Context, f eventstore.Filter, fn func(*eventstore.Recorded) error) error
 }
 
 // Tamperer changes the log behind the store's back, as a superuser who
@@ -87,6 +88,8 @@ func Run(t *testing.T, factory Factory) {
 		{"RunnerRetry", testRunnerRetry},
 		{"Rebuild", testRebuild},
 		{"Import", testImport},
+		{"AuditFilters", testAuditFilters},
+		{"AuditPagination", testAuditPagination},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,266 @@
+package api
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sessiond/sessiond/domain"
+	"github.com/sessiond/sessiond/eventstore"
+	"github.com/sessiond/sessiond/internal/app"
+)
+
+// Audit answers the audit routes from the log.
+type Audit interface {
+	Events(ctx context.Context, f eventstore.Filter, fn func(*eventstore.Recorded) error) error
+	Head(ctx context.Context) (int64, []byte, error)
+	SessionsAsOf(ctx context.Context, userID string, asOf time.Time) ([]app.Session, error)
+}
+
+// Export media types.
+const (
+	MediaNDJSON = "application/x-ndjson"
+	MediaCSV    = "text/csv"
+)
+
+const defaultAuditLimit = 100
+
+// AuditEventDTO is one event as the audit API shows it.
+type AuditEventDTO struct {
+	Position   int64           `json:"position"`
+	EventID    string          `json:"eventId"`
+	Type       string          `json:"type"`
+	StreamID   string          `json:"streamId"`
+	Version    int64           `json:"streamVersion"`
+	RecordedAt string          `json:"recordedAt"`
+	Data       json.RawMessage `json:"data"`
+	Metadata   json.RawMessage `json:"metadata"`
+	PrevHash   string          `json:"prevHash"`
+	Hash       string          `json:"hash"`
+}
+
+// AuditPage answers GET /audit/events as JSON.
+type AuditPage struct {
+	Events []AuditEventDTO `json:"events"`
+	// Next is the afterPosition of the next page, or null on the last.
+	Next *int64 `json:"next"`
+}
+
+// ChainResponse answers GET /audit/chain.
+type ChainResponse struct {
+	Position int64  `json:"position"`
+	Hash     string `json:"hash"`
+}
+
+func auditDTO(r *eventstore.Recorded) AuditEventDTO {
+	return AuditEventDTO{Position: r.Position, EventID: r.EventID.String(), Type: r.Type, StreamID: r.StreamID,
+		Version: r.StreamVersion, RecordedAt: r.RecordedAt.UTC().Format(eventstore.TimeFormat), Data: r.Data,
+		Metadata: r.Metadata, PrevHash: hex.EncodeToString(r.PrevHash), Hash: hex.EncodeToString(r.Hash)}
+}
+
+// auditFilter parses the audit query parameters.
+func auditFilter(r *http.Request) (eventstore.Filter, error) {
+	q := r.URL.Query()
+	f := eventstore.Filter{UserID: q.Get("userId"), SessionID: q.Get("sessionId"), Type: q.Get("type"), Actor: q.Get("actor")}
+	if f.UserID != "" {
+		if err := domain.ValidateUserID(f.UserID); err != nil {
+			return f, err
+		}
+	}
+	if f.SessionID != "" {
+		if err := domain.ValidateSessionID(f.SessionID); err != nil {
+			return f, err
+		}
+	}
+	if len(f.Type) > 64 || len(f.Actor) > 256 {
+		return f, domain.Errorf(domain.CodeValidation, "type is at most 64 and actor at most 256 characters")
+	}
+	for name, dst := range map[string]*time.Time{"from": &f.From, "to": &f.To} {
+		if v := q.Get(name); v != "" {
+			t, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				return f, domain.Errorf(domain.CodeValidation, "%s must be an RFC 3339 time, e.g. 2026-03-01T14:03:00Z", name)
+			}
+			*dst = t
+		}
+	}
+	if v := q.Get("afterPosition"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return f, domain.Errorf(domain.CodeValidation, "afterPosition must be a non-negative integer")
+		}
+		f.AfterPosition = n
+	}
+	return f, nil
+}
+
+// exportFormat picks NDJSON or CSV from Accept, or "" for a JSON page.
+func exportFormat(r *http.Request) string {
+	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
+		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err == nil && (mt == MediaNDJSON || mt == MediaCSV) {
+			return mt
+		}
+	}
+	return ""
+}
+
+func (s *Server) auditEvents(w http.ResponseWriter, r *http.Request) {
+	f, err := auditFilter(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if format := exportFormat(r); format != "" {
+		s.exportEvents(w, r, f, format)
+		return
+	}
+	f.Limit = defaultAuditLimit
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > eventstore.MaxAuditPage {
+			s.writeError(w, r, domain.Errorf(domain.CodeValidation, "limit must be 1 to %d", eventstore.MaxAuditPage))
+			return
+		}
+		f.Limit = n
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.opts.Timeout)
+	defer cancel()
+	page := AuditPage{Events: []AuditEventDTO{}}
+	err = s.audit.Events(ctx, f, func(e *eventstore.Recorded) error {
+		page.Events = append(page.Events, auditDTO(e))
+		return nil
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if n := len(page.Events); n == f.Limit {
+		last := page.Events[n-1].Position
+		page.Next = &last
+	}
+	writeJSON(w, http.StatusOK, page)
+}
+
+// exportEvents streams every matching event. Nothing is buffered beyond a
+// row, and the write deadline moves on as rows go out, so an export of
+// millions of events runs in flat memory for as long as it takes.
+func (s *Server) exportEvents(w http.ResponseWriter, r *http.Request, f eventstore.Filter, format string) {
+	rc := http.NewResponseController(w)
+	w.Header().Set("Content-Type", format+"; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="sessiond-audit.%s"`, map[string]string{MediaNDJSON: "ndjson", MediaCSV: "csv"}[format]))
+	var (
+		write   func(*eventstore.Recorded) error
+		flush   func() error
+		header  func() error
+		started bool
+		rows    int
+	)
+	switch format {
+	case MediaCSV:
+		cw := csv.NewWriter(w)
+		header = func() error { return cw.Write(CSVHeader) }
+		write = func(e *eventstore.Recorded) error { return cw.Write(CSVRecord(e)) }
+		flush = func() error { cw.Flush(); return cw.Error() }
+	default:
+		enc := json.NewEncoder(w)
+		header = func() error { return nil }
+		write = func(e *eventstore.Recorded) error { return enc.Encode(auditDTO(e)) }
+		flush = func() error { return nil }
+	}
+	begin := func() error {
+		started = true
+		w.WriteHeader(http.StatusOK)
+		return header()
+	}
+	err := s.audit.Events(r.Context(), f, func(e *eventstore.Recorded) error {
+		if !started {
+			if err := begin(); err != nil {
+				return err
+			}
+		}
+		if err := write(e); err != nil {
+			return err
+		}
+		if rows++; rows%1000 == 0 {
+			if err := flush(); err != nil {
+				return err
+			}
+			_ = rc.SetWriteDeadline(time.Now().Add(60 * time.Second))
+			_ = rc.Flush()
+		}
+		return nil
+	})
+	if err != nil && !started {
+		s.writeError(w, r, err)
+		return
+	}
+	if err == nil && !started {
+		err = begin()
+	}
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		// The status is sent; cut the stream short so the client sees an
+		// incomplete body rather than a silently partial export.
+		s.log.WarnContext(r.Context(), "audit export aborted", "err", err, "rows", rows, "requestId", requestID(r.Context()))
+		panic(http.ErrAbortHandler)
+	}
+}
+
+func (s *Server) auditChain(w http.ResponseWriter, r *http.Request) {
+	pos, hash, err := s.audit.Head(r.Context())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ChainResponse{Position: pos, Hash: hex.EncodeToString(hash)})
+}
+
+// needAudit answers 503 when the server was built without audit queries.
+func (s *Server) needAudit(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.audit == nil {
+			s.writeError(w, r, domain.Errorf(domain.CodeUnavailable, "the audit log is not available on this server"))
+			return
+		}
+		h(w, r)
+	}
+}
+
+// listAsOf answers the session list as it stood at asOf, replayed from the
+// log, with the same status filter and paging as the live list.
+func (s *Server) listAsOf(w http.ResponseWriter, r *http.Request, userID string, asOf time.Time, status, after string, limit int) {
+	if s.audit == nil {
+		s.writeError(w, r, domain.Errorf(domain.CodeUnavailable, "the audit log is not available on this server"))
+		return
+	}
+	all, err := s.audit.SessionsAsOf(r.Context(), userID, asOf)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	page := []app.Session{}
+	for _, sess := range all {
+		if sess.SessionID <= after || (status != "all" && string(sess.Status) != status) {
+			continue
+		}
+		page = append(page, sess)
+	}
+	resp := ListResponse{}
+	if len(page) > limit {
+		page = page[:limit]
+		next := page[limit-1].SessionID
+		resp.Next = &next
+	}
+	resp.Sessions = sessionDTOs(page)
+	writeJSON(w, http.StatusOK, resp)
+}

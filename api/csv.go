@@ -1,0 +1,72 @@
+package api
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"strconv"
+
+	"github.com/sessiond/sessiond/eventstore"
+)
+
+// CSVHeader names the columns of a CSV audit export.
+var CSVHeader = []string{"position", "recordedAt", "type", "streamId", "streamVersion", "userId", "sessionId",
+	"actorKeyId", "actorName", "reason", "requestId", "correlationId", "sourceIp", "userAgent", "eventId", "prevHash", "hash", "data", "metadata"}
+
+// csvFields are the fields a CSV row lifts out of data and metadata.
+type csvFields struct {
+	UserID    string `json:"userId"`
+	SessionID string `json:"sessionId"`
+	Reason    string `json:"reason"`
+	RevokedBy *struct {
+		KeyID   string `json:"keyId"`
+		KeyName string `json:"keyName"`
+	} `json:"revokedBy"`
+}
+
+type csvMeta struct {
+	Actor struct {
+		KeyID   string `json:"keyId"`
+		KeyName string `json:"keyName"`
+	} `json:"actor"`
+	RequestID     string `json:"requestId"`
+	CorrelationID string `json:"correlationId"`
+	SourceIP      string `json:"sourceIp"`
+	UserAgent     string `json:"userAgent"`
+}
+
+// CSVRecord renders one event as a CSV row. Every text cell is made safe
+// for spreadsheets (SafeCell), so a reason or user agent such as
+// "=HYPERLINK(...)" is shown, never evaluated.
+func CSVRecord(e *eventstore.Recorded) []string {
+	var d csvFields
+	var m csvMeta
+	_ = json.Unmarshal(e.Data, &d)
+	_ = json.Unmarshal(e.Metadata, &m)
+	keyID, name := m.Actor.KeyID, m.Actor.KeyName
+	if keyID == "" && d.RevokedBy != nil {
+		keyID, name = d.RevokedBy.KeyID, d.RevokedBy.KeyName
+	}
+	row := []string{strconv.FormatInt(e.Position, 10), e.RecordedAt.UTC().Format(eventstore.TimeFormat), e.Type, e.StreamID,
+		strconv.FormatInt(e.StreamVersion, 10), d.UserID, d.SessionID, keyID, name, d.Reason, m.RequestID, m.CorrelationID,
+		m.SourceIP, m.UserAgent, e.EventID.String(), hex.EncodeToString(e.PrevHash), hex.EncodeToString(e.Hash),
+		string(e.Data), string(e.Metadata)}
+	for i := range row {
+		row[i] = SafeCell(row[i])
+	}
+	return row
+}
+
+// SafeCell neutralises spreadsheet formula injection (CWE-1236): a cell
+// that starts with =, +, -, @, a tab or a carriage return is prefixed with
+// a single quote, which spreadsheets show but do not evaluate. The csv
+// package then quotes and escapes the cell itself.
+func SafeCell(s string) string {
+	if s == "" {
+		return s
+	}
+	switch s[0] {
+	case '=', '+', '-', '@', '\t', '\r':
+		return "'" + s
+	}
+	return s
+}

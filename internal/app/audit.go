@@ -1,0 +1,69 @@
+package app
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"github.com/sessiond/sessiond/domain"
+	"github.com/sessiond/sessiond/eventstore"
+)
+
+// AuditLog is what the audit queries read: the log itself, never the
+// read model, so answers are derived from the record.
+type AuditLog interface {
+	Query(ctx context.Context, f eventstore.Filter, fn func(*eventstore.Recorded) error) error
+	Head(ctx context.Context) (int64, []byte, error)
+}
+
+// Audit answers auditors' questions from the log.
+type Audit struct {
+	log AuditLog
+}
+
+// NewAudit returns the audit queries over log.
+func NewAudit(log AuditLog) *Audit { return &Audit{log: log} }
+
+// Events streams the events matching f, in position order.
+func (a *Audit) Events(ctx context.Context, f eventstore.Filter, fn func(*eventstore.Recorded) error) error {
+	return storeError(a.log.Query(ctx, f, fn))
+}
+
+// Head returns the log's newest position and hash.
+func (a *Audit) Head(ctx context.Context) (int64, []byte, error) {
+	pos, hash, err := a.log.Head(ctx)
+	return pos, hash, storeError(err)
+}
+
+// SessionsAsOf replays userID's session events recorded at or before asOf
+// and returns the sessions as they stood then, ordered by session id. It
+// is derived by replay, not stored: the read model only knows the present.
+func (a *Audit) SessionsAsOf(ctx context.Context, userID string, asOf time.Time) ([]Session, error) {
+	streams := map[string][]domain.Event{}
+	err := a.log.Query(ctx, eventstore.Filter{UserID: userID, To: asOf.Add(time.Microsecond)}, func(r *eventstore.Recorded) error {
+		if r.Type != domain.TypeSessionStarted && r.Type != domain.TypeSessionRevoked {
+			return nil
+		}
+		e, err := domain.DecodeEvent(r.Type, r.Data)
+		if err != nil {
+			return err
+		}
+		streams[r.StreamID] = append(streams[r.StreamID], e)
+		return nil
+	})
+	if err != nil {
+		return nil, storeError(err)
+	}
+	out := make([]Session, 0, len(streams))
+	for _, evs := range streams {
+		s, err := domain.RestoreSession(evs)
+		if err != nil {
+			return nil, err
+		}
+		if s != nil && s.UserID() == userID {
+			out = append(out, viewOf(s, asOf))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].SessionID < out[j].SessionID })
+	return out, nil
+}
