@@ -59,7 +59,8 @@ type ChainResponse struct {
 	Hash     string `json:"hash"`
 }
 
-func auditDTO(r *eventstore.Recorded) AuditEventDTO {
+// AuditRecord renders an event as the audit API shows it.
+func AuditRecord(r *eventstore.Recorded) AuditEventDTO {
 	return AuditEventDTO{Position: r.Position, EventID: r.EventID.String(), Type: r.Type, StreamID: r.StreamID,
 		Version: r.StreamVersion, RecordedAt: r.RecordedAt.UTC().Format(eventstore.TimeFormat), Data: r.Data,
 		Metadata: r.Metadata, PrevHash: hex.EncodeToString(r.PrevHash), Hash: hex.EncodeToString(r.Hash)}
@@ -135,7 +136,7 @@ func (s *Server) auditEvents(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	page := AuditPage{Events: []AuditEventDTO{}}
 	err = s.audit.Events(ctx, f, func(e *eventstore.Recorded) error {
-		page.Events = append(page.Events, auditDTO(e))
+		page.Events = append(page.Events, AuditRecord(e))
 		return nil
 	})
 	if err != nil {
@@ -172,7 +173,7 @@ func (s *Server) exportEvents(w http.ResponseWriter, r *http.Request, f eventsto
 	default:
 		enc := json.NewEncoder(w)
 		header = func() error { return nil }
-		write = func(e *eventstore.Recorded) error { return enc.Encode(auditDTO(e)) }
+		write = func(e *eventstore.Recorded) error { return enc.Encode(AuditRecord(e)) }
 		flush = func() error { return nil }
 	}
 	begin := func() error {

@@ -123,6 +123,8 @@ func DecodeEvent(typ string, data []byte) (Event, error) {
 		e, err = decodeAs[AdminKeyCreated](data)
 	case TypeAdminKeyRevoked:
 		e, err = decodeAs[AdminKeyRevoked](data)
+	case TypeAuditCheckpoint:
+		e, err = decodeAs[AuditCheckpoint](data)
 	default:
 		return nil, fmt.Errorf("%w: %q", ErrUnknownEventType, typ)
 	}

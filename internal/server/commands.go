@@ -113,34 +113,6 @@ func (m *Main) runKeys(ctx context.Context, args []string) error {
 	}
 }
 
-func (m *Main) runAudit(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] != "verify" {
-		return &ExitError{Code: 2, Err: errors.New("audit needs a subcommand: verify")}
-	}
-	var from, to int64
-	if _, err := m.flags("audit verify", "sessiond audit verify [--from P] [--to Q] [flags]", args[1:], func(fs *flag.FlagSet) {
-		fs.Int64Var(&from, "from", 1, "first position to check")
-		fs.Int64Var(&to, "to", 0, "last position to check (0: the head)")
-	}); err != nil {
-		return err
-	}
-	var res eventstore.VerifyResult
-	err := m.withService(ctx, func(_ *app.Service, store Store) error {
-		var err error
-		res, err = store.Verify(ctx, from, to)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("verify: %w", err)
-	}
-	if res.Broken != nil {
-		fmt.Fprintf(m.Stdout, "BROKEN at position %d: %s\n", res.Broken.Position, res.Broken.Reason)
-		return &ExitError{Code: 1, Err: res.Broken}
-	}
-	fmt.Fprintf(m.Stdout, "OK: %d events verified (positions %d to %d), head hash %x\n", res.Checked, res.From, res.To, res.HeadHash)
-	return nil
-}
-
 // cliError renders application errors as their message.
 func cliError(err error) error {
 	if domain.ErrorCode(err) == domain.CodeInternal {

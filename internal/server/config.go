@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -24,6 +25,9 @@ type Config struct {
 
 	BroadcastWait time.Duration // how long a revoke waits for JetStream's ack
 	Heartbeat     time.Duration // relay heartbeat interval
+	// CheckpointEvery and CheckpointInterval pace signed audit checkpoints.
+	CheckpointEvery    int64
+	CheckpointInterval time.Duration
 
 	SigningKeys string // comma-separated PKCS#8 PEM files; the first signs
 	Issuer      string // iss of minted tokens
@@ -51,10 +55,14 @@ func (c *Config) bindFlags(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.SigningKeys, "signing-keys", env("SESSIOND_SIGNING_KEYS", ""), "comma-separated Ed25519 PKCS#8 PEM files; the first signs, all are published; empty: <data-dir>/signing-key.pem, generated on first use (SESSIOND_SIGNING_KEYS)")
 	fs.StringVar(&c.Issuer, "issuer", env("SESSIOND_ISSUER", "http://localhost:8080"), "iss of session tokens, and the base of jwks_uri in the discovery document (SESSIOND_ISSUER)")
 	fs.StringVar(&c.Audience, "audience", env("SESSIOND_AUDIENCE", "sessiond"), "aud of session tokens (SESSIOND_AUDIENCE)")
-	c.BroadcastWait, c.Heartbeat = 250*time.Millisecond, time.Second
+	c.BroadcastWait, c.Heartbeat, c.CheckpointInterval = 250*time.Millisecond, time.Second, 10*time.Minute
+	every, _ := strconv.ParseInt(env("SESSIOND_CHECKPOINT_EVERY", "1000"), 10, 64)
+	fs.Int64Var(&c.CheckpointEvery, "checkpoint-every", every, "sign an audit checkpoint after this many events (SESSIOND_CHECKPOINT_EVERY)")
+	fs.Func("checkpoint-interval", "sign an audit checkpoint at least this often while events arrive (SESSIOND_CHECKPOINT_INTERVAL; default 10m)", durationFlag(&c.CheckpointInterval))
 	fs.Func("broadcast-wait", "how long a revocation waits for JetStream's ack before answering \"pending\" (SESSIOND_BROADCAST_WAIT; default 250ms)", durationFlag(&c.BroadcastWait))
 	fs.Func("heartbeat", "interval of sessions.heartbeat (SESSIOND_HEARTBEAT; default 1s)", durationFlag(&c.Heartbeat))
-	c.envDurations = map[string]*time.Duration{"SESSIOND_BROADCAST_WAIT": &c.BroadcastWait, "SESSIOND_HEARTBEAT": &c.Heartbeat}
+	c.envDurations = map[string]*time.Duration{"SESSIOND_BROADCAST_WAIT": &c.BroadcastWait, "SESSIOND_HEARTBEAT": &c.Heartbeat,
+		"SESSIOND_CHECKPOINT_INTERVAL": &c.CheckpointInterval}
 	for name, dst := range c.envDurations {
 		if v := getenv(name); v != "" {
 			c.envErr = durationFlag(dst)(v)
@@ -116,6 +124,12 @@ func (c *Config) validate() error {
 	}
 	if c.DataDir == "" {
 		return configError("--data-dir (SESSIOND_DATA_DIR)", "must not be empty")
+	}
+	if c.CheckpointEvery < 1 {
+		return configError("--checkpoint-every (SESSIOND_CHECKPOINT_EVERY)", "must be a positive number of events")
+	}
+	if c.CheckpointInterval <= 0 {
+		return configError("--checkpoint-interval (SESSIOND_CHECKPOINT_INTERVAL)", "must be positive")
 	}
 	if _, err := c.level(); err != nil {
 		return err

@@ -46,7 +46,10 @@ Usage:
   sessiond keys create --name N --scopes s1,s2 create an admin API key
   sessiond keys list                           list admin keys
   sessiond keys revoke ID                      revoke an admin key
-  sessiond audit verify [--from P] [--to Q]    recompute the event log's hash chain
+  sessiond audit verify [--from P] [--to Q]    recompute the hash chain and check signed checkpoints
+           [--expect-hash H] [--checkpoint JWS] [--jwks FILE|URL]
+  sessiond audit export [--user ID] [--format csv|ndjson] ...
+                                               export matching events straight from the database
   sessiond export [--out FILE]                 write the event log as JSON Lines
   sessiond import [--in FILE]                  append an export to this store's log
 

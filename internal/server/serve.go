@@ -30,14 +30,15 @@ const (
 
 // serving is everything a running server holds.
 type serving struct {
-	db   *backend
-	ns   *embeddedNATS // nil unless NATS is embedded
-	nc   *nats.Conn
-	bc   *broadcast.Service
-	http *http.Server
-	ln   net.Listener
-	nats string // the NATS URL broadcasts go to
-	done chan error
+	db     *backend
+	stopCP func()        // stops the checkpointer
+	ns     *embeddedNATS // nil unless NATS is embedded
+	nc     *nats.Conn
+	bc     *broadcast.Service
+	http   *http.Server
+	ln     net.Listener
+	nats   string // the NATS URL broadcasts go to
+	done   chan error
 }
 
 func (m *Main) runServe(ctx context.Context, args []string) error {
@@ -104,6 +105,14 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 		return err
 	}
 	bd = bc
+	cpCtx, stopCheckpoints := context.WithCancel(context.Background())
+	cpDone := make(chan struct{})
+	go func() {
+		defer close(cpDone)
+		(&app.Checkpointer{Log: db.store, Signer: issuer, Issuer: m.Config.Issuer, Every: m.Config.CheckpointEvery,
+			Interval: m.Config.CheckpointInterval, Logger: log.With("subsystem", "checkpoints")}).Run(cpCtx)
+	}()
+	stopCP := func() { stopCheckpoints(); <-cpDone }
 	handler := api.New(api.Options{
 		Service:     svc,
 		Broadcaster: bd,
@@ -114,6 +123,7 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 	})
 	ln, err := net.Listen("tcp", m.Config.HTTPAddr)
 	if err != nil {
+		stopCP()
 		bc.Close()
 		nc.Close()
 		if ns != nil {
@@ -131,7 +141,7 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	done := make(chan error, 1)
-	m.serve = &serving{db: db, ns: ns, nc: nc, bc: bc, http: srv, ln: ln, nats: natsURL, done: done}
+	m.serve = &serving{stopCP: stopCP, db: db, ns: ns, nc: nc, bc: bc, http: srv, ln: ln, nats: natsURL, done: done}
 	go func() {
 		err := srv.Serve(ln)
 		if errors.Is(err, http.ErrServerClosed) {
@@ -181,6 +191,7 @@ func (m *Main) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	err := s.http.Shutdown(ctx)
+	s.stopCP()
 	s.bc.Close() // stops the relay, gives up leadership
 	s.db.Close() // flushes queued appends
 	s.nc.Close()

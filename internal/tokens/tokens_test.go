@@ -147,3 +147,26 @@ func TestKeyID(t *testing.T) {
 		t.Errorf("kid = %s, want the thumbprint %s", k.ID, want)
 	}
 }
+
+// TestJWS: a signed payload verifies with the JWKS, and not once altered
+// or against another key set.
+func TestJWS(t *testing.T) {
+	iss, _ := tokens.NewIssuer("https://auth.example", "edge", []tokens.Key{newKey(t)})
+	jws, err := iss.SignJWS([]byte(`{"position":7}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, kid, err := tokens.VerifyJWS(jws, iss.JWKS())
+	if err != nil || string(payload) != `{"position":7}` || kid != iss.SigningKeyID() {
+		t.Fatalf("VerifyJWS = %s %s %v", payload, kid, err)
+	}
+	parts := strings.Split(jws, ".")
+	forged := parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(`{"position":8}`)) + "." + parts[2]
+	if _, _, err := tokens.VerifyJWS(forged, iss.JWKS()); err == nil {
+		t.Error("an altered payload verified")
+	}
+	other, _ := tokens.NewIssuer("https://auth.example", "edge", []tokens.Key{newKey(t)})
+	if _, _, err := tokens.VerifyJWS(jws, other.JWKS()); err == nil {
+		t.Error("verified against a JWKS without the key")
+	}
+}
