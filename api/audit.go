@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -22,6 +21,7 @@ type Audit interface {
 	Events(ctx context.Context, f eventstore.Filter, fn func(*eventstore.Recorded) error) error
 	Head(ctx context.Context) (int64, []byte, error)
 	SessionsAsOf(ctx context.Context, userID string, asOf time.Time) ([]app.Session, error)
+	Reveal(ctx context.Context, recs []eventstore.Recorded) ([]app.Personal, error)
 }
 
 // Export media types.
@@ -44,6 +44,10 @@ type AuditEventDTO struct {
 	Metadata   json.RawMessage `json:"metadata"`
 	PrevHash   string          `json:"prevHash"`
 	Hash       string          `json:"hash"`
+	// Personal resolves metadata's personal-data references ("pd:…"):
+	// field name to value, null once erased. Metadata itself is shown as
+	// stored, since that is what the hash covers.
+	Personal app.Personal `json:"personal,omitempty"`
 }
 
 // AuditPage answers GET /audit/events as JSON.
@@ -60,8 +64,8 @@ type ChainResponse struct {
 }
 
 // AuditRecord renders an event as the audit API shows it.
-func AuditRecord(r *eventstore.Recorded) AuditEventDTO {
-	return AuditEventDTO{Position: r.Position, EventID: r.EventID.String(), Type: r.Type, StreamID: r.StreamID,
+func AuditRecord(r *eventstore.Recorded, p app.Personal) AuditEventDTO {
+	return AuditEventDTO{Personal: p, Position: r.Position, EventID: r.EventID.String(), Type: r.Type, StreamID: r.StreamID,
 		Version: r.StreamVersion, RecordedAt: r.RecordedAt.UTC().Format(eventstore.TimeFormat), Data: r.Data,
 		Metadata: r.Metadata, PrevHash: hex.EncodeToString(r.PrevHash), Hash: hex.EncodeToString(r.Hash)}
 }
@@ -134,14 +138,23 @@ func (s *Server) auditEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.Timeout)
 	defer cancel()
-	page := AuditPage{Events: []AuditEventDTO{}}
+	var recs []eventstore.Recorded
 	err = s.audit.Events(ctx, f, func(e *eventstore.Recorded) error {
-		page.Events = append(page.Events, AuditRecord(e))
+		recs = append(recs, *e)
 		return nil
 	})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	personal, err := s.audit.Reveal(ctx, recs)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	page := AuditPage{Events: make([]AuditEventDTO, len(recs))}
+	for i := range recs {
+		page.Events[i] = AuditRecord(&recs[i], personal[i])
 	}
 	if n := len(page.Events); n == f.Limit {
 		last := page.Events[n-1].Position
@@ -151,63 +164,25 @@ func (s *Server) auditEvents(w http.ResponseWriter, r *http.Request) {
 }
 
 // exportEvents streams every matching event. Nothing is buffered beyond a
-// row, and the write deadline moves on as rows go out, so an export of
-// millions of events runs in flat memory for as long as it takes.
+// chunk of rows, and the write deadline moves on as chunks go out, so an
+// export of millions of events runs in flat memory for as long as it
+// takes.
 func (s *Server) exportEvents(w http.ResponseWriter, r *http.Request, f eventstore.Filter, format string) {
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", format+"; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="sessiond-audit.%s"`, map[string]string{MediaNDJSON: "ndjson", MediaCSV: "csv"}[format]))
-	var (
-		write   func(*eventstore.Recorded) error
-		flush   func() error
-		header  func() error
-		started bool
-		rows    int
-	)
-	switch format {
-	case MediaCSV:
-		cw := csv.NewWriter(w)
-		header = func() error { return cw.Write(CSVHeader) }
-		write = func(e *eventstore.Recorded) error { return cw.Write(CSVRecord(e)) }
-		flush = func() error { cw.Flush(); return cw.Error() }
-	default:
-		enc := json.NewEncoder(w)
-		header = func() error { return nil }
-		write = func(e *eventstore.Recorded) error { return enc.Encode(AuditRecord(e)) }
-		flush = func() error { return nil }
-	}
-	begin := func() error {
+	started := false
+	rows, err := Export(r.Context(), s.audit, f, format, w, func() error {
 		started = true
 		w.WriteHeader(http.StatusOK)
-		return header()
-	}
-	err := s.audit.Events(r.Context(), f, func(e *eventstore.Recorded) error {
-		if !started {
-			if err := begin(); err != nil {
-				return err
-			}
-		}
-		if err := write(e); err != nil {
-			return err
-		}
-		if rows++; rows%1000 == 0 {
-			if err := flush(); err != nil {
-				return err
-			}
-			_ = rc.SetWriteDeadline(time.Now().Add(60 * time.Second))
-			_ = rc.Flush()
-		}
 		return nil
+	}, func() error {
+		_ = rc.SetWriteDeadline(time.Now().Add(60 * time.Second))
+		return rc.Flush()
 	})
 	if err != nil && !started {
 		s.writeError(w, r, err)
 		return
-	}
-	if err == nil && !started {
-		err = begin()
-	}
-	if err == nil {
-		err = flush()
 	}
 	if err != nil {
 		// The status is sent; cut the stream short so the client sees an

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/sessiond/sessiond/eventstore"
+	"github.com/sessiond/sessiond/internal/app"
 )
 
 // CSVHeader names the columns of a CSV audit export.
@@ -37,7 +38,7 @@ type csvMeta struct {
 // CSVRecord renders one event as a CSV row. Every text cell is made safe
 // for spreadsheets (SafeCell), so a reason or user agent such as
 // "=HYPERLINK(...)" is shown, never evaluated.
-func CSVRecord(e *eventstore.Recorded) []string {
+func CSVRecord(e *eventstore.Recorded, p app.Personal) []string {
 	var d csvFields
 	var m csvMeta
 	_ = json.Unmarshal(e.Data, &d)
@@ -46,14 +47,30 @@ func CSVRecord(e *eventstore.Recorded) []string {
 	if keyID == "" && d.RevokedBy != nil {
 		keyID, name = d.RevokedBy.KeyID, d.RevokedBy.KeyName
 	}
+	ip, ua := reveal(m.SourceIP, "sourceIp", p), reveal(m.UserAgent, "userAgent", p)
 	row := []string{strconv.FormatInt(e.Position, 10), e.RecordedAt.UTC().Format(eventstore.TimeFormat), e.Type, e.StreamID,
 		strconv.FormatInt(e.StreamVersion, 10), d.UserID, d.SessionID, keyID, name, d.Reason, m.RequestID, m.CorrelationID,
-		m.SourceIP, m.UserAgent, e.EventID.String(), hex.EncodeToString(e.PrevHash), hex.EncodeToString(e.Hash),
+		ip, ua, e.EventID.String(), hex.EncodeToString(e.PrevHash), hex.EncodeToString(e.Hash),
 		string(e.Data), string(e.Metadata)}
 	for i := range row {
 		row[i] = SafeCell(row[i])
 	}
 	return row
+}
+
+// ErasedValue stands in a CSV cell for personal data that was erased.
+const ErasedValue = "[erased]"
+
+// reveal shows a metadata value: a personal-data reference becomes its
+// value, or ErasedValue once erased.
+func reveal(v, name string, p app.Personal) string {
+	if _, ok := eventstore.PersonalRef(v); !ok {
+		return v
+	}
+	if val := p[name]; val != nil {
+		return *val
+	}
+	return ErasedValue
 }
 
 // SafeCell neutralises spreadsheet formula injection (CWE-1236): a cell

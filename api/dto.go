@@ -63,6 +63,9 @@ type EventDTO struct {
 	RecordedAt time.Time       `json:"recordedAt"`
 	Data       json.RawMessage `json:"data"`
 	Metadata   json.RawMessage `json:"metadata"`
+	// Personal resolves metadata's personal-data references; see
+	// AuditEventDTO.
+	Personal app.Personal `json:"personal,omitempty"`
 }
 
 // SessionResponse answers GET /users/{id}/sessions/{sessionId}.
@@ -93,11 +96,14 @@ func sessionDTOs(list []app.Session) []SessionDTO {
 	return out
 }
 
-func eventDTOs(recs []eventstore.Recorded) []EventDTO {
+func eventDTOs(recs []eventstore.Recorded, personal []app.Personal) []EventDTO {
 	out := make([]EventDTO, len(recs))
 	for i, r := range recs {
 		out[i] = EventDTO{Position: r.Position, EventID: r.EventID.String(), Type: r.Type, Version: r.StreamVersion,
 			RecordedAt: r.RecordedAt, Data: r.Data, Metadata: r.Metadata}
+		if i < len(personal) {
+			out[i].Personal = personal[i]
+		}
 	}
 	return out
 }

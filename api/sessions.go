@@ -11,6 +11,7 @@ import (
 
 	"github.com/sessiond/sessiond/domain"
 	"github.com/sessiond/sessiond/eventstore"
+	"github.com/sessiond/sessiond/internal/app"
 	"github.com/sessiond/sessiond/projections"
 )
 
@@ -207,7 +208,14 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, SessionResponse{SessionDTO: sessionDTO(sess), Metadata: sess.Metadata, History: eventDTOs(recs)})
+	var personal []app.Personal
+	if s.audit != nil {
+		if personal, err = s.audit.Reveal(r.Context(), recs); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, SessionResponse{SessionDTO: sessionDTO(sess), Metadata: sess.Metadata, History: eventDTOs(recs, personal)})
 }
 
 // Listing limits.

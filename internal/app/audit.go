@@ -29,6 +29,16 @@ func (a *Audit) Events(ctx context.Context, f eventstore.Filter, fn func(*events
 	return storeError(a.log.Query(ctx, f, fn))
 }
 
+// Reveal resolves the personal-data references of recs (see Reveal); nil
+// maps when the log keeps no personal data apart.
+func (a *Audit) Reveal(ctx context.Context, recs []eventstore.Recorded) ([]Personal, error) {
+	ps, ok := a.log.(PersonalStore)
+	if !ok {
+		return make([]Personal, len(recs)), nil
+	}
+	return Reveal(ctx, ps, recs)
+}
+
 // Head returns the log's newest position and hash.
 func (a *Audit) Head(ctx context.Context) (int64, []byte, error) {
 	pos, hash, err := a.log.Head(ctx)

@@ -122,7 +122,7 @@ func (s *Service) CreateKey(ctx context.Context, meta Meta, name string, scopes 
 	if err != nil {
 		return Key{}, "", err
 	}
-	evs, err := proposed(meta, *ev)
+	evs, err := s.proposed(ctx, meta, *ev)
 	if err != nil {
 		return Key{}, "", err
 	}
@@ -152,7 +152,7 @@ func (s *Service) RevokeKey(ctx context.Context, meta Meta, keyID string) error 
 		if err != nil || ev == nil {
 			return err
 		}
-		p, err := proposed(meta, *ev)
+		p, err := s.proposed(ctx, meta, *ev)
 		if err != nil {
 			return err
 		}

@@ -68,8 +68,13 @@ func (m Meta) encode() json.RawMessage {
 	return b
 }
 
-// proposed turns domain events into proposed events carrying meta.
-func proposed(meta Meta, events ...domain.Event) ([]eventstore.Proposed, error) {
+// proposed turns domain events into proposed events carrying meta, its
+// personal data moved beside the log (protect).
+func (s *Service) proposed(ctx context.Context, meta Meta, events ...domain.Event) ([]eventstore.Proposed, error) {
+	meta, err := s.protect(ctx, meta)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]eventstore.Proposed, len(events))
 	md := meta.encode()
 	for i, e := range events {

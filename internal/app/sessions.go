@@ -69,7 +69,7 @@ func (s *Service) Start(ctx context.Context, meta Meta, cmd domain.StartSession)
 		if ev == nil {
 			return viewOf(sess, now), false, nil
 		}
-		evs, err := proposed(meta, *ev)
+		evs, err := s.proposed(ctx, meta, *ev)
 		if err != nil {
 			return Session{}, false, err
 		}
@@ -115,7 +115,7 @@ func (s *Service) Revoke(ctx context.Context, meta Meta, userID, sessionID, reas
 		if d.Event == nil {
 			return Revocation{Session: viewOf(sess, now), AlreadyRevoked: true}, nil
 		}
-		evs, err := proposed(meta, *d.Event)
+		evs, err := s.proposed(ctx, meta, *d.Event)
 		if err != nil {
 			return Revocation{}, err
 		}
@@ -202,7 +202,7 @@ func (s *Service) RevokeAll(ctx context.Context, meta Meta, userID, reason strin
 		appends := make([]eventstore.StreamAppend, len(evs))
 		views := make([]Session, len(evs))
 		for i, e := range evs {
-			p, err := proposed(meta, e)
+			p, err := s.proposed(ctx, meta, e)
 			if err != nil {
 				return nil, nil, err
 			}

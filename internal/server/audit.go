@@ -3,9 +3,7 @@ package server
 import (
 	"bufio"
 	"context"
-	"encoding/csv"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -27,15 +25,17 @@ import (
 // reviewer with read access and no admin key can use it.
 func (m *Main) runAudit(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return &ExitError{Code: 2, Err: errors.New("audit needs a subcommand: verify or export")}
+		return &ExitError{Code: 2, Err: errors.New("audit needs a subcommand: verify, export or erase-personal")}
 	}
 	switch args[0] {
 	case "verify":
 		return m.auditVerify(ctx, args[1:])
 	case "export":
 		return m.auditExport(ctx, args[1:])
+	case "erase-personal":
+		return m.auditErase(ctx, args[1:])
 	}
-	return &ExitError{Code: 2, Err: fmt.Errorf("unknown audit subcommand %q: want verify or export", args[0])}
+	return &ExitError{Code: 2, Err: fmt.Errorf("unknown audit subcommand %q: want verify, export or erase-personal", args[0])}
 }
 
 // multiFlag collects a repeatable flag.
@@ -204,27 +204,13 @@ func (m *Main) auditExport(ctx context.Context, args []string) error {
 		w = file
 	}
 	bw := bufio.NewWriterSize(w, 1<<16)
-	var write func(*eventstore.Recorded) error
-	var flush func() error
-	if format == "csv" {
-		cw := csv.NewWriter(bw)
-		if err := cw.Write(api.CSVHeader); err != nil {
-			return err
-		}
-		write = func(e *eventstore.Recorded) error { return cw.Write(api.CSVRecord(e)) }
-		flush = func() error { cw.Flush(); return cw.Error() }
-	} else {
-		enc := json.NewEncoder(bw)
-		write = func(e *eventstore.Recorded) error { return enc.Encode(api.AuditRecord(e)) }
-		flush = func() error { return nil }
-	}
-	n := 0
+	media := map[string]string{"csv": api.MediaCSV, "ndjson": api.MediaNDJSON}[format]
+	var n int
 	err := m.withService(ctx, func(_ *app.Service, store Store) error {
-		return store.Query(ctx, f, func(e *eventstore.Recorded) error { n++; return write(e) })
+		var err error
+		n, err = api.Export(ctx, app.NewAudit(store), f, media, bw, func() error { return nil }, func() error { return nil })
+		return err
 	})
-	if err == nil {
-		err = flush()
-	}
 	if err == nil {
 		err = bw.Flush()
 	}
@@ -232,5 +218,41 @@ func (m *Main) auditExport(ctx context.Context, args []string) error {
 		return fmt.Errorf("audit export: %w", err)
 	}
 	fmt.Fprintf(m.Stderr, "exported %d events\n", n)
+	return nil
+}
+
+// auditErase erases personal data (source IPs, user agents) kept beside
+// the log. The events keep their salted references, so the chain still
+// verifies; the values are gone.
+func (m *Main) auditErase(ctx context.Context, args []string) error {
+	var before, actor string
+	if _, err := m.flags("audit erase-personal", "sessiond audit erase-personal [--before T] [--actor KEYID] [flags]", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&before, "before", "", "erase personal data recorded before this RFC 3339 time (e.g. 90 days ago)")
+		fs.StringVar(&actor, "actor", "", "erase personal data of this admin key's requests")
+	}); err != nil {
+		return err
+	}
+	var e eventstore.Erasure
+	e.ActorKeyID = actor
+	if before != "" {
+		t, err := time.Parse(time.RFC3339Nano, before)
+		if err != nil {
+			return &ExitError{Code: 2, Err: errors.New("--before: want an RFC 3339 time, e.g. 2026-03-01T00:00:00Z")}
+		}
+		e.Before = t
+	}
+	if e.Before.IsZero() && e.ActorKeyID == "" {
+		return &ExitError{Code: 2, Err: errors.New("erase-personal needs --before or --actor")}
+	}
+	var n int64
+	err := m.withService(ctx, func(_ *app.Service, store Store) error {
+		var err error
+		n, err = store.ErasePersonal(ctx, e)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("erase-personal: %w", err)
+	}
+	fmt.Fprintf(m.Stdout, "erased %d personal data items; the event log is unchanged\n", n)
 	return nil
 }

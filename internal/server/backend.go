@@ -30,6 +30,7 @@ type Store interface {
 	Ping(ctx context.Context) error
 	Import(ctx context.Context, recs []eventstore.Recorded) error
 	Query(ctx context.Context, f eventstore.Filter, fn func(*eventstore.Recorded) error) error
+	app.PersonalStore
 	Close() error
 }
 

@@ -50,6 +50,8 @@ Usage:
            [--expect-hash H] [--checkpoint JWS] [--jwks FILE|URL]
   sessiond audit export [--user ID] [--format csv|ndjson] ...
                                                export matching events straight from the database
+  sessiond audit erase-personal --before T | --actor K
+                                               erase stored IPs and user agents; the log is unchanged
   sessiond export [--out FILE]                 write the event log as JSON Lines
   sessiond import [--in FILE]                  append an export to this store's log
 

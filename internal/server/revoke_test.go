@@ -63,8 +63,14 @@ func TestRevoke(t *testing.T) {
 	if d.Reason != "stolen laptop" || d.RevokedBy.KeyName != "ops" || d.RevokedBy.KeyID == "" {
 		t.Errorf("event data = %s", data)
 	}
-	if m.Actor.KeyName != "ops" || m.Actor.KeyID != d.RevokedBy.KeyID || m.RequestID != "req-42" || m.SourceIP != "127.0.0.1" || m.UserAgent == "" {
-		t.Errorf("event metadata = %s", meta)
+	if m.Actor.KeyName != "ops" || m.Actor.KeyID != d.RevokedBy.KeyID || m.RequestID != "req-42" ||
+		!strings.HasPrefix(m.SourceIP, "pd:") || !strings.HasPrefix(m.UserAgent, "pd:") {
+		t.Errorf("event metadata = %s; want actor, request id and personal-data references", meta)
+	}
+	// The source IP itself is beside the log, under its reference.
+	var ip string
+	if err := s.Pool.QueryRow(context.Background(), `SELECT value FROM personal_data WHERE ref = $1`, strings.TrimPrefix(m.SourceIP, "pd:")).Scan(&ip); err != nil || ip != "127.0.0.1" {
+		t.Errorf("personal data for %s = %q, %v", m.SourceIP, ip, err)
 	}
 }
 

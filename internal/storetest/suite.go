@@ -25,6 +25,9 @@ type Store interface {
 	Rebuild(ctx context.Context, tables []string) (int64, error)
 	Import(ctx context.Context, recs []eventstore.Recorded) error
 	Query(ctx context.Context, f eventstore.Filter, fn func(*eventstore.Recorded) error) error
+	PutPersonal(ctx context.Context, items []eventstore.PersonalItem) error
+	LookupPersonal(ctx context.Context, refs []string) (map[string]string, error)
+	ErasePersonal(ctx context.Context, e eventstore.Erasure) (int64, error)
 }
 
 // Tamperer changes the log behind the store's back, as a superuser who
@@ -90,6 +93,7 @@ func Run(t *testing.T, factory Factory) {
 		{"Import", testImport},
 		{"AuditFilters", testAuditFilters},
 		{"AuditPagination", testAuditPagination},
+		{"Personal", testPersonal},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,52 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sessiond/sessiond/eventstore"
+)
+
+// PutPersonal stores personal data items (existing refs are kept).
+func (s *Store) PutPersonal(ctx context.Context, items []eventstore.PersonalItem) error {
+	if len(items) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	for _, it := range items {
+		b.Queue(`INSERT INTO personal_data (ref, salt, value, kind, actor_key_id, recorded_at) VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (ref) DO NOTHING`, it.Ref, it.Salt, it.Value, it.Kind, it.ActorKeyID, it.At)
+	}
+	return classify(s.pool.SendBatch(ctx, b).Close(), nil)
+}
+
+// LookupPersonal returns the values of the refs still held.
+func (s *Store) LookupPersonal(ctx context.Context, refs []string) (map[string]string, error) {
+	out := make(map[string]string, len(refs))
+	if len(refs) == 0 {
+		return out, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT ref, value FROM personal_data WHERE ref = ANY($1)`, refs)
+	if err != nil {
+		return nil, classify(err, nil)
+	}
+	var ref, value string
+	_, err = pgx.ForEachRow(rows, []any{&ref, &value}, func() error { out[ref] = value; return nil })
+	return out, classify(err, nil)
+}
+
+// ErasePersonal deletes the personal data e selects and returns how many
+// items it erased. The log is not touched.
+func (s *Store) ErasePersonal(ctx context.Context, e eventstore.Erasure) (int64, error) {
+	if e.Before.IsZero() && e.ActorKeyID == "" {
+		return 0, errors.New("erase: name --before or --actor")
+	}
+	tag, err := s.pool.Exec(ctx, `DELETE FROM personal_data
+WHERE ($1::timestamptz IS NULL OR recorded_at < $1) AND ($2 = '' OR actor_key_id = $2)`, optionalTime(e.Before), e.ActorKeyID)
+	if err != nil {
+		return 0, classify(err, nil)
+	}
+	return tag.RowsAffected(), nil
+}

@@ -1,0 +1,65 @@
+package sqlitestore
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/sessiond/sessiond/eventstore"
+)
+
+// PutPersonal stores personal data items (existing refs are kept).
+func (s *Store) PutPersonal(ctx context.Context, items []eventstore.PersonalItem) error {
+	for _, it := range items {
+		_, err := s.db.ExecContext(ctx, `INSERT INTO personal_data (ref, salt, value, kind, actor_key_id, recorded_at)
+VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (ref) DO NOTHING`, it.Ref, it.Salt, it.Value, it.Kind, it.ActorKeyID, timeText(it.At))
+		if err != nil {
+			return Classify(err)
+		}
+	}
+	return nil
+}
+
+// LookupPersonal returns the values of the refs still held.
+func (s *Store) LookupPersonal(ctx context.Context, refs []string) (map[string]string, error) {
+	out := make(map[string]string, len(refs))
+	for len(refs) > 0 {
+		n := min(len(refs), 500)
+		args := make([]any, n)
+		for i := range n {
+			args[i] = refs[i]
+		}
+		rows, err := s.db.QueryContext(ctx, `SELECT ref, value FROM personal_data WHERE ref IN (?`+strings.Repeat(",?", n-1)+`)`, args...)
+		if err != nil {
+			return nil, Classify(err)
+		}
+		for rows.Next() {
+			var ref, value string
+			if err := rows.Scan(&ref, &value); err != nil {
+				rows.Close()
+				return nil, Classify(err)
+			}
+			out[ref] = value
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, Classify(err)
+		}
+		refs = refs[n:]
+	}
+	return out, nil
+}
+
+// ErasePersonal deletes the personal data e selects and returns how many
+// items it erased. The log is not touched.
+func (s *Store) ErasePersonal(ctx context.Context, e eventstore.Erasure) (int64, error) {
+	if e.Before.IsZero() && e.ActorKeyID == "" {
+		return 0, errors.New("erase: name --before or --actor")
+	}
+	res, err := s.db.ExecContext(ctx, `DELETE FROM personal_data WHERE (?1 = '' OR recorded_at < ?1) AND (?2 = '' OR actor_key_id = ?2)`,
+		timeText(e.Before), e.ActorKeyID)
+	if err != nil {
+		return 0, Classify(err)
+	}
+	return res.RowsAffected()
+}
