@@ -22,6 +22,7 @@ type Audit interface {
 	Head(ctx context.Context) (int64, []byte, error)
 	SessionsAsOf(ctx context.Context, userID string, asOf time.Time) ([]app.Session, error)
 	Reveal(ctx context.Context, recs []eventstore.Recorded) ([]app.Personal, error)
+	LatestCheckpoint(ctx context.Context) (*domain.AuditCheckpoint, int64, error)
 }
 
 // Export media types.
@@ -61,6 +62,19 @@ type AuditPage struct {
 type ChainResponse struct {
 	Position int64  `json:"position"`
 	Hash     string `json:"hash"`
+	// Checkpoint is the newest signed checkpoint, or null.
+	Checkpoint *CheckpointDTO `json:"checkpoint"`
+}
+
+// CheckpointDTO is a signed checkpoint: keep Signature (a JWS) to prove
+// later, with the JWKS, that nothing up to Position changed.
+type CheckpointDTO struct {
+	EventPosition int64     `json:"eventPosition"`
+	Position      int64     `json:"position"`
+	Hash          string    `json:"hash"`
+	SignedAt      time.Time `json:"signedAt"`
+	KeyID         string    `json:"keyId"`
+	Signature     string    `json:"signature"`
 }
 
 // AuditRecord renders an event as the audit API shows it.
@@ -198,7 +212,16 @@ func (s *Server) auditChain(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, ChainResponse{Position: pos, Hash: hex.EncodeToString(hash)})
+	resp := ChainResponse{Position: pos, Hash: hex.EncodeToString(hash)}
+	cp, at, err := s.audit.LatestCheckpoint(r.Context())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if cp != nil {
+		resp.Checkpoint = &CheckpointDTO{EventPosition: at, Position: cp.Position, Hash: cp.Hash, SignedAt: cp.SignedAt, KeyID: cp.KeyID, Signature: cp.Signature}
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 // needAudit answers 503 when the server was built without audit queries.

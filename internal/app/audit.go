@@ -77,3 +77,22 @@ func (a *Audit) SessionsAsOf(ctx context.Context, userID string, asOf time.Time)
 	sort.Slice(out, func(i, j int) bool { return out[i].SessionID < out[j].SessionID })
 	return out, nil
 }
+
+// LatestCheckpoint returns the newest AuditCheckpoint and its position,
+// or nil if none was signed yet.
+func (a *Audit) LatestCheckpoint(ctx context.Context) (*domain.AuditCheckpoint, int64, error) {
+	var (
+		last *domain.AuditCheckpoint
+		pos  int64
+	)
+	err := a.log.Query(ctx, eventstore.Filter{Type: domain.TypeAuditCheckpoint}, func(r *eventstore.Recorded) error {
+		e, err := domain.DecodeEvent(r.Type, r.Data)
+		if err != nil {
+			return err
+		}
+		cp := e.(domain.AuditCheckpoint)
+		last, pos = &cp, r.Position
+		return nil
+	})
+	return last, pos, storeError(err)
+}

@@ -120,14 +120,20 @@ func TestAuditCheckpointCatchesRecompute(t *testing.T) {
 	if !ok || !strings.Contains(out, "signatures checked") {
 		t.Fatalf("before: %s", out)
 	}
-	// The auditor keeps the newest checkpoint and the head.
-	p := auditPage(t, s, key, "type=AuditCheckpoint")
-	var kept struct {
-		Position  int64  `json:"position"`
-		Signature string `json:"signature"`
-	}
-	json.Unmarshal(p.Events[len(p.Events)-1].Data, &kept)
+	// The auditor keeps the head and the newest checkpoint.
 	chain := s.do("GET", "/auth/admin/api/audit/chain", key, "").json(t)
+	cp, _ := chain["checkpoint"].(map[string]any)
+	if cp == nil {
+		t.Fatalf("chain has no checkpoint: %v", chain)
+	}
+	var kept struct{ Signature string }
+	kept.Signature = cp["signature"].(string)
+	p := auditPage(t, s, key, "type=AuditCheckpoint")
+	var last map[string]any
+	json.Unmarshal(p.Events[len(p.Events)-1].Data, &last)
+	if last["signature"] != kept.Signature {
+		t.Errorf("chain's checkpoint is not the newest AuditCheckpoint event")
+	}
 	if out, ok := verifyOut(t, s, "--jwks", s.URL+"/.well-known/jwks.json", "--checkpoint", kept.Signature,
 		"--to", fmt.Sprint(chain["position"]), "--expect-hash", chain["hash"].(string)); !ok {
 		t.Fatalf("with the kept checkpoint and head: %s", out)
