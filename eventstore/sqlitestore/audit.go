@@ -8,26 +8,21 @@ import (
 	"github.com/sessiond/sessiond/eventstore"
 )
 
-const sqlAudit = `SELECT ` + columns + ` FROM events
-WHERE position > ?1
-  AND (?2 = '' OR data ->> '$.userId' = ?2)
-  AND (?3 = '' OR data ->> '$.sessionId' = ?3)
-  AND (?4 = '' OR type = ?4)
-  AND (?5 = '' OR metadata ->> '$.actor.keyId' = ?5 OR metadata ->> '$.actor.keyName' = ?5)
-  AND (?6 = '' OR recorded_at >= ?6)
-  AND (?7 = '' OR recorded_at < ?7)
-ORDER BY position
-LIMIT ?8`
+// auditDialect spells audit queries for SQLite; the JSON paths match the
+// expression indexes of migration 00003.
+var auditDialect = eventstore.AuditDialect{
+	Columns:   columns,
+	Placehold: func(n int) string { return fmt.Sprintf("?%d", n) },
+	JSONText:  func(col, path string) string { return col + " ->> '$." + path + "'" },
+	Time:      func(t time.Time) any { return timeText(t) },
+	NoLimit:   -1,
+}
 
 // Query streams the events that match f to fn, in position order, without
 // buffering them. fn's error stops the query and is returned.
 func (s *Store) Query(ctx context.Context, f eventstore.Filter, fn func(*eventstore.Recorded) error) error {
-	limit := int64(-1) // SQLite: no limit
-	if f.Limit > 0 {
-		limit = int64(f.Limit)
-	}
-	rows, err := s.db.QueryContext(ctx, sqlAudit, f.AfterPosition, f.UserID, f.SessionID, f.Type, f.Actor,
-		timeText(f.From), timeText(f.To), limit)
+	q, args := eventstore.AuditSQL(auditDialect, f)
+	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return Classify(err)
 	}
