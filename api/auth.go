@@ -4,15 +4,23 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/sessiond/sessiond/domain"
 	"github.com/sessiond/sessiond/internal/app"
 )
 
 // authenticate requires "Authorization: Bearer <admin key>" and puts the
-// key's principal in the request context.
+// key's principal in the request context. A client address that keeps
+// presenting bad keys, and a key that exceeds its request rate, get 429
+// RATE_LIMITED.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ip := sourceIP(r)
+		if out, wait := s.authFailures.exhausted(ip, time.Now()); out {
+			s.tooMany(w, r, wait, "failed authentications from this address")
+			return
+		}
 		h := r.Header.Get("Authorization")
 		scheme, key, ok := strings.Cut(h, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(key) == "" {
@@ -21,7 +29,14 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		}
 		p, err := s.svc.Authenticate(r.Context(), strings.TrimSpace(key))
 		if err != nil {
+			if domain.ErrorCode(err) == domain.CodeAdminSessionInvalid {
+				s.authFailures.allow(ip, time.Now())
+			}
 			s.writeError(w, r, err)
+			return
+		}
+		if ok, wait := s.perKey.allow(p.KeyID, time.Now()); !ok {
+			s.tooMany(w, r, wait, "requests for this admin key")
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyPrincipal, p)))

@@ -50,18 +50,29 @@ type Options struct {
 	DefaultTTL  time.Duration // session lifetime when a start names none; default 24h
 	MaxTTL      time.Duration // longest session lifetime; default 365 days
 	Timeout     time.Duration // per-request deadline for store work; default 10s
+	// KeyRate and KeyBurst limit each admin key's requests (token bucket,
+	// per second); 0 turns the limit off.
+	KeyRate  float64
+	KeyBurst int
+	// AuthFailRate and AuthFailBurst limit failed authentications per
+	// client address; 0 turns the limit off.
+	AuthFailRate  float64
+	AuthFailBurst int
 }
 
 // Server is the admin HTTP API.
 type Server struct {
-	svc     Service
-	audit   Audit
-	bc      Broadcaster
-	ready   func(context.Context) error
-	log     *slog.Logger
-	opts    Options
-	handler http.Handler
-	router  *mux.Router
+	svc   Service
+	audit Audit
+
+	perKey       *limiters
+	authFailures *limiters
+	bc           Broadcaster
+	ready        func(context.Context) error
+	log          *slog.Logger
+	opts         Options
+	handler      http.Handler
+	router       *mux.Router
 }
 
 // New builds the API's handler.
@@ -79,6 +90,8 @@ func New(opts Options) *Server {
 		opts.Timeout = 10 * time.Second
 	}
 	s := &Server{svc: opts.Service, audit: opts.Audit, bc: opts.Broadcaster, ready: opts.Ready, log: opts.Logger, opts: opts}
+	s.perKey = newLimiters(opts.KeyRate, opts.KeyBurst)
+	s.authFailures = newLimiters(opts.AuthFailRate, opts.AuthFailBurst)
 	s.router = s.routes()
 	s.handler = withRequestID(s.recoverPanics(s.observe(s.router)))
 	return s

@@ -100,6 +100,8 @@ func TestMigrateAndConfig(t *testing.T) {
 		{[]string{"serve", "--http-addr", "8080"}, "--http-addr"},
 		{[]string{"serve", "--database-url", "mysql://x"}, "--database-url"},
 		{[]string{"serve", "--nats-url", "http://x"}, "--nats-url"},
+		{[]string{"serve", "--key-rate", "-1"}, "--key-rate"},
+		{[]string{"serve", "--checkpoint-every", "0"}, "--checkpoint-every"},
 	} {
 		if _, err := s.cli(tc.args...); err == nil || !strings.Contains(err.Error(), tc.setting) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%v: err = %v; want one line naming %s", tc.args, err, tc.setting)

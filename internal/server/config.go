@@ -25,6 +25,9 @@ type Config struct {
 
 	BroadcastWait time.Duration // how long a revoke waits for JetStream's ack
 	Heartbeat     time.Duration // relay heartbeat interval
+	// KeyRate limits each admin key's requests per second (0: off);
+	// AuthFailRate limits failed authentications per client address.
+	KeyRate, AuthFailRate float64
 	// CheckpointEvery and CheckpointInterval pace signed audit checkpoints.
 	CheckpointEvery    int64
 	CheckpointInterval time.Duration
@@ -56,6 +59,10 @@ func (c *Config) bindFlags(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.Issuer, "issuer", env("SESSIOND_ISSUER", "http://localhost:8080"), "iss of session tokens, and the base of jwks_uri in the discovery document (SESSIOND_ISSUER)")
 	fs.StringVar(&c.Audience, "audience", env("SESSIOND_AUDIENCE", "sessiond"), "aud of session tokens (SESSIOND_AUDIENCE)")
 	c.BroadcastWait, c.Heartbeat, c.CheckpointInterval = 250*time.Millisecond, time.Second, 10*time.Minute
+	keyRate, _ := strconv.ParseFloat(env("SESSIOND_KEY_RATE", "1000"), 64)
+	fs.Float64Var(&c.KeyRate, "key-rate", keyRate, "requests per second each admin key may make, bursts of twice that; 0: no limit (SESSIOND_KEY_RATE)")
+	failRate, _ := strconv.ParseFloat(env("SESSIOND_AUTH_FAIL_RATE", "2"), 64)
+	fs.Float64Var(&c.AuthFailRate, "auth-fail-rate", failRate, "failed authentications per second a client address may make after a burst of 20; 0: no limit (SESSIOND_AUTH_FAIL_RATE)")
 	every, _ := strconv.ParseInt(env("SESSIOND_CHECKPOINT_EVERY", "1000"), 10, 64)
 	fs.Int64Var(&c.CheckpointEvery, "checkpoint-every", every, "sign an audit checkpoint after this many events (SESSIOND_CHECKPOINT_EVERY)")
 	fs.Func("checkpoint-interval", "sign an audit checkpoint at least this often while events arrive (SESSIOND_CHECKPOINT_INTERVAL; default 10m)", durationFlag(&c.CheckpointInterval))
@@ -124,6 +131,9 @@ func (c *Config) validate() error {
 	}
 	if c.DataDir == "" {
 		return configError("--data-dir (SESSIOND_DATA_DIR)", "must not be empty")
+	}
+	if c.KeyRate < 0 || c.AuthFailRate < 0 {
+		return configError("--key-rate / --auth-fail-rate", "must not be negative (0 turns the limit off)")
 	}
 	if c.CheckpointEvery < 1 {
 		return configError("--checkpoint-every (SESSIOND_CHECKPOINT_EVERY)", "must be a positive number of events")

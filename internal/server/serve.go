@@ -114,12 +114,16 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 	}()
 	stopCP := func() { stopCheckpoints(); <-cpDone }
 	handler := api.New(api.Options{
-		Service:     svc,
-		Broadcaster: bd,
-		Tokens:      issuer,
-		Audit:       app.NewAudit(db.store),
-		Ready:       db.ready,
-		Logger:      log.With("subsystem", "api"),
+		Service:       svc,
+		Broadcaster:   bd,
+		Tokens:        issuer,
+		Audit:         app.NewAudit(db.store),
+		KeyRate:       m.Config.KeyRate,
+		KeyBurst:      int(2 * m.Config.KeyRate),
+		AuthFailRate:  m.Config.AuthFailRate,
+		AuthFailBurst: 20,
+		Ready:         db.ready,
+		Logger:        log.With("subsystem", "api"),
 	})
 	ln, err := net.Listen("tcp", m.Config.HTTPAddr)
 	if err != nil {
