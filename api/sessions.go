@@ -69,8 +69,11 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 	}
 	revocations.WithLabelValues(outcome).Inc()
 	var recs []eventstore.Recorded
-	if res.Event != nil {
+	switch {
+	case res.Event != nil:
 		recs = []eventstore.Recorded{*res.Event}
+	case res.Original != nil:
+		recs = []eventstore.Recorded{*res.Original} // broadcast again: a retry also retries the broadcast
 	}
 	writeJSON(w, http.StatusOK, RevokeResponse{
 		SessionDTO:     sessionDTO(res.Session),

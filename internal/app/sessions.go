@@ -91,6 +91,9 @@ type Revocation struct {
 	Session        Session
 	AlreadyRevoked bool
 	Event          *eventstore.Recorded // the new SessionRevoked, if any
+	// Original is the earlier SessionRevoked when AlreadyRevoked, so the
+	// caller can broadcast it again (same event id: a duplicate is harmless).
+	Original *eventstore.Recorded
 }
 
 // Revoke revokes one session of a user. It returns USER_NOT_FOUND when the
@@ -100,7 +103,7 @@ type Revocation struct {
 func (s *Service) Revoke(ctx context.Context, meta Meta, userID, sessionID, reason string) (Revocation, error) {
 	cmd := domain.RevokeSession{UserID: userID, SessionID: sessionID, Actor: meta.Actor, Reason: reason}
 	for range maxAttempts {
-		sess, _, err := s.loadSession(ctx, sessionID)
+		sess, history, err := s.loadSession(ctx, sessionID)
 		if err != nil {
 			return Revocation{}, err
 		}
@@ -113,7 +116,14 @@ func (s *Service) Revoke(ctx context.Context, meta Meta, userID, sessionID, reas
 			return Revocation{}, err
 		}
 		if d.Event == nil {
-			return Revocation{Session: viewOf(sess, now), AlreadyRevoked: true}, nil
+			res := Revocation{Session: viewOf(sess, now), AlreadyRevoked: true}
+			for i := range history {
+				if history[i].Type == domain.TypeSessionRevoked {
+					res.Original = &history[i]
+					break
+				}
+			}
+			return res, nil
 		}
 		evs, err := s.proposed(ctx, meta, *d.Event)
 		if err != nil {

@@ -24,6 +24,10 @@ import (
 // runAudit is the auditors' CLI. It reads the database directly, so a
 // reviewer with read access and no admin key can use it.
 func (m *Main) runAudit(ctx context.Context, args []string) error {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+		fmt.Fprint(m.Stdout, usage)
+		return nil
+	}
 	if len(args) == 0 {
 		return &ExitError{Code: 2, Err: errors.New("audit needs a subcommand: verify, export or erase-personal")}
 	}

@@ -289,3 +289,25 @@ func TestVerifierReconnects(t *testing.T) {
 		return nil
 	})
 }
+
+// TestRevokeAgainBroadcasts: a repeated DELETE broadcasts the original
+// revocation again (same event id), so a client that retries after a
+// "pending" also retries the broadcast; a verifier holds it once.
+func TestRevokeAgainBroadcasts(t *testing.T) {
+	ns := natstest.Start(t)
+	s := startWithNATS(t, ns)
+	key := s.key("ops")
+	s.start(key, "erin", "again-1")
+	var o observed
+	v := newVerifier(t, ns.URL(), observerOpt(&o))
+	for i := range 2 {
+		r := s.do("DELETE", "/auth/admin/api/users/erin/sessions/again-1", key, `{"reason":"twice"}`)
+		if body := string(r.Body); r.Status != 200 || !strings.Contains(body, `"status":"published"`) {
+			t.Fatalf("DELETE %d = %d %s; want published", i+1, r.Status, body)
+		}
+	}
+	checkFor(t, 5*time.Second, func() error { return revokedBy(v, "again-1") })
+	if s.count(`type = 'SessionRevoked'`) != 1 {
+		t.Error("the second DELETE appended an event")
+	}
+}

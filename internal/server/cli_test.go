@@ -1,9 +1,13 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"io"
+	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -100,8 +104,8 @@ func TestMigrateAndConfig(t *testing.T) {
 		{[]string{"serve", "--http-addr", "8080"}, "--http-addr"},
 		{[]string{"serve", "--database-url", "mysql://x"}, "--database-url"},
 		{[]string{"serve", "--nats-url", "http://x"}, "--nats-url"},
-		{[]string{"serve", "--key-rate", "-1"}, "--key-rate"},
-		{[]string{"serve", "--checkpoint-every", "0"}, "--checkpoint-every"},
+		{[]string{"serve", "--key-rate", "-1"}, "key-rate"},
+		{[]string{"serve", "--checkpoint-every", "0"}, "checkpoint-every"},
 	} {
 		if _, err := s.cli(tc.args...); err == nil || !strings.Contains(err.Error(), tc.setting) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%v: err = %v; want one line naming %s", tc.args, err, tc.setting)
@@ -121,5 +125,67 @@ func TestMigrateAndConfig(t *testing.T) {
 	var exit *server.ExitError
 	if err := m.Run(context.Background(), []string{"frobnicate"}); !errors.As(err, &exit) || exit.Code != 2 {
 		t.Errorf("unknown command: %v", err)
+	}
+}
+
+// TestBadEnvironment: a malformed value in an environment variable stops
+// the command with one line naming the flag and the variable.
+func TestBadEnvironment(t *testing.T) {
+	for name, setting := range map[string]string{
+		"SESSIOND_KEY_RATE":            "--key-rate (SESSIOND_KEY_RATE)",
+		"SESSIOND_AUTH_FAIL_RATE":      "--auth-fail-rate (SESSIOND_AUTH_FAIL_RATE)",
+		"SESSIOND_CHECKPOINT_EVERY":    "--checkpoint-every (SESSIOND_CHECKPOINT_EVERY)",
+		"SESSIOND_CHECKPOINT_INTERVAL": "--checkpoint-interval (SESSIOND_CHECKPOINT_INTERVAL)",
+		"SESSIOND_HEARTBEAT":           "--heartbeat (SESSIOND_HEARTBEAT)",
+	} {
+		m := server.NewMain()
+		m.Stdout, m.Stderr = io.Discard, io.Discard
+		m.Getenv = env(map[string]string{"SESSIOND_DATA_DIR": t.TempDir(), name: "abc"})
+		err := m.Run(context.Background(), []string{"migrate"})
+		if err == nil || !strings.Contains(err.Error(), setting) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s=abc: %v; want one line naming %s", name, err, setting)
+		}
+	}
+}
+
+// TestCLIHelpAndArgs: help works on every command; keys revoke takes its
+// flags before or after the id; --no-migrate on a fresh embedded data dir
+// serves and is not ready.
+func TestCLIHelpAndArgs(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"keys", "--help"}, {"audit", "--help"}, {"keys", "create", "--help"}, {"audit", "verify", "--help"}} {
+		m := server.NewMain()
+		var out bytes.Buffer
+		m.Stdout, m.Stderr = &out, &out
+		m.Getenv = env(nil)
+		if err := m.Run(context.Background(), args); err != nil && !errors.Is(err, flag.ErrHelp) {
+			t.Errorf("%v: %v", args, err)
+		}
+		if !strings.Contains(out.String(), "sessiond") {
+			t.Errorf("%v printed no usage: %q", args, out.String())
+		}
+	}
+	dataDir := t.TempDir()
+	s := &testServer{t: t, Data: dataDir}
+	s.key("ops")
+	list, _ := s.cli("keys", "list")
+	id := strings.Fields(strings.Split(strings.TrimSpace(list), "\n")[1])[0]
+	if out, err := s.cli("keys", "revoke", id, "--data-dir", dataDir); err != nil || !strings.Contains(out, "revoked admin key "+id) {
+		t.Errorf("keys revoke ID --data-dir = %q, %v", out, err)
+	}
+
+	m := server.NewMain()
+	m.Stdout, m.Stderr = io.Discard, io.Discard
+	m.Getenv = env(map[string]string{"SESSIOND_DATA_DIR": t.TempDir(), "SESSIOND_NATS_LISTEN": "127.0.0.1:0"})
+	m.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	if err := m.Start(context.Background(), []string{"--http-addr", "127.0.0.1:0", "--no-migrate"}); err != nil {
+		t.Fatalf("--no-migrate on a fresh data dir: %v", err)
+	}
+	defer m.Close()
+	resp, err := http.Get("http://" + m.Addr() + "/readyz")
+	if err != nil || resp.StatusCode != 503 {
+		t.Errorf("readyz without migrations = %v, %v; want 503", resp, err)
+	}
+	if resp != nil {
+		resp.Body.Close()
 	}
 }

@@ -44,6 +44,10 @@ func cliMeta() app.Meta {
 }
 
 func (m *Main) runKeys(ctx context.Context, args []string) error {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+		fmt.Fprint(m.Stdout, usage)
+		return nil
+	}
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		fmt.Fprint(m.Stderr, usage)
 		return &ExitError{Code: 2, Err: errors.New("keys needs a subcommand: create, list or revoke")}
@@ -93,14 +97,19 @@ func (m *Main) runKeys(ctx context.Context, args []string) error {
 			return tw.Flush()
 		})
 	case "revoke":
+		var id string // before or after the flags
+		if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+			id, args = args[0], args[1:]
+		}
 		fs, err := m.flags("keys revoke", "sessiond keys revoke ID [flags]", args, nil)
 		if err != nil {
 			return err
 		}
-		if fs.NArg() != 1 {
+		if id == "" && fs.NArg() == 1 {
+			id = fs.Arg(0)
+		} else if id == "" || fs.NArg() != 0 {
 			return &ExitError{Code: 2, Err: errors.New("keys revoke needs exactly one key ID")}
 		}
-		id := fs.Arg(0)
 		return m.withService(ctx, func(svc *app.Service, _ Store) error {
 			if err := svc.RevokeKey(ctx, cliMeta(), id); err != nil {
 				return cliError(err)

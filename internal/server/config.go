@@ -36,8 +36,7 @@ type Config struct {
 	Issuer      string // iss of minted tokens
 	Audience    string // aud of minted tokens
 
-	envDurations map[string]*time.Duration
-	envErr       error
+	envErr error
 }
 
 // bindFlags registers the configuration flags on fs, with defaults taken
@@ -59,24 +58,50 @@ func (c *Config) bindFlags(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.Issuer, "issuer", env("SESSIOND_ISSUER", "http://localhost:8080"), "iss of session tokens, and the base of jwks_uri in the discovery document (SESSIOND_ISSUER)")
 	fs.StringVar(&c.Audience, "audience", env("SESSIOND_AUDIENCE", "sessiond"), "aud of session tokens (SESSIOND_AUDIENCE)")
 	c.BroadcastWait, c.Heartbeat, c.CheckpointInterval = 250*time.Millisecond, time.Second, 10*time.Minute
-	keyRate, _ := strconv.ParseFloat(env("SESSIOND_KEY_RATE", "1000"), 64)
-	fs.Float64Var(&c.KeyRate, "key-rate", keyRate, "requests per second each admin key may make, bursts of twice that; 0: no limit (SESSIOND_KEY_RATE)")
-	failRate, _ := strconv.ParseFloat(env("SESSIOND_AUTH_FAIL_RATE", "2"), 64)
-	fs.Float64Var(&c.AuthFailRate, "auth-fail-rate", failRate, "failed authentications per second a client address may make after a burst of 20; 0: no limit (SESSIOND_AUTH_FAIL_RATE)")
-	every, _ := strconv.ParseInt(env("SESSIOND_CHECKPOINT_EVERY", "1000"), 10, 64)
-	fs.Int64Var(&c.CheckpointEvery, "checkpoint-every", every, "sign an audit checkpoint after this many events (SESSIOND_CHECKPOINT_EVERY)")
-	fs.Func("checkpoint-interval", "sign an audit checkpoint at least this often while events arrive (SESSIOND_CHECKPOINT_INTERVAL; default 10m)", durationFlag(&c.CheckpointInterval))
-	fs.Func("broadcast-wait", "how long a revocation waits for JetStream's ack before answering \"pending\" (SESSIOND_BROADCAST_WAIT; default 250ms)", durationFlag(&c.BroadcastWait))
-	fs.Func("heartbeat", "interval of sessions.heartbeat (SESSIOND_HEARTBEAT; default 1s)", durationFlag(&c.Heartbeat))
-	c.envDurations = map[string]*time.Duration{"SESSIOND_BROADCAST_WAIT": &c.BroadcastWait, "SESSIOND_HEARTBEAT": &c.Heartbeat,
-		"SESSIOND_CHECKPOINT_INTERVAL": &c.CheckpointInterval}
-	for name, dst := range c.envDurations {
-		if v := getenv(name); v != "" {
-			c.envErr = durationFlag(dst)(v)
-			if c.envErr != nil {
-				c.envErr = configError(name, "%v", c.envErr)
+	c.KeyRate, c.AuthFailRate, c.CheckpointEvery = 1000, 2, 1000
+	// Typed settings: the flag and its environment variable share a parser,
+	// so a bad value fails either way with one line naming the setting.
+	for _, t := range []struct {
+		flag, env, usage string
+		set              func(string) error
+	}{
+		{"broadcast-wait", "SESSIOND_BROADCAST_WAIT", "how long a revocation waits for JetStream's ack before answering \"pending\" (default 250ms)", durationFlag(&c.BroadcastWait)},
+		{"heartbeat", "SESSIOND_HEARTBEAT", "interval of sessions.heartbeat (default 1s)", durationFlag(&c.Heartbeat)},
+		{"key-rate", "SESSIOND_KEY_RATE", "requests per second each admin key may make, bursts of twice that; 0: no limit (default 1000)", rateFlag(&c.KeyRate)},
+		{"auth-fail-rate", "SESSIOND_AUTH_FAIL_RATE", "failed authentications per second a client address may make after a burst of 20; 0: no limit (default 2)", rateFlag(&c.AuthFailRate)},
+		{"checkpoint-every", "SESSIOND_CHECKPOINT_EVERY", "sign an audit checkpoint after this many events (default 1000)", countFlag(&c.CheckpointEvery)},
+		{"checkpoint-interval", "SESSIOND_CHECKPOINT_INTERVAL", "sign an audit checkpoint at least this often while events arrive (default 10m)", durationFlag(&c.CheckpointInterval)},
+	} {
+		fs.Func(t.flag, t.usage+" ("+t.env+")", t.set)
+		if v := getenv(t.env); v != "" && c.envErr == nil {
+			if err := t.set(v); err != nil {
+				c.envErr = configError("--"+t.flag+" ("+t.env+")", "%v", err)
 			}
 		}
+	}
+}
+
+// rateFlag parses a non-negative rate (0 turns a limit off).
+func rateFlag(dst *float64) func(string) error {
+	return func(v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 || f != f {
+			return fmt.Errorf("%q is not a non-negative number of requests per second (0: no limit)", v)
+		}
+		*dst = f
+		return nil
+	}
+}
+
+// countFlag parses a positive count.
+func countFlag(dst *int64) func(string) error {
+	return func(v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			return fmt.Errorf("%q is not a positive number", v)
+		}
+		*dst = n
+		return nil
 	}
 }
 
@@ -131,15 +156,6 @@ func (c *Config) validate() error {
 	}
 	if c.DataDir == "" {
 		return configError("--data-dir (SESSIOND_DATA_DIR)", "must not be empty")
-	}
-	if c.KeyRate < 0 || c.AuthFailRate < 0 {
-		return configError("--key-rate / --auth-fail-rate", "must not be negative (0 turns the limit off)")
-	}
-	if c.CheckpointEvery < 1 {
-		return configError("--checkpoint-every (SESSIOND_CHECKPOINT_EVERY)", "must be a positive number of events")
-	}
-	if c.CheckpointInterval <= 0 {
-		return configError("--checkpoint-interval (SESSIOND_CHECKPOINT_INTERVAL)", "must be positive")
 	}
 	if _, err := c.level(); err != nil {
 		return err

@@ -127,7 +127,8 @@ func (m *Main) runImport(ctx context.Context, args []string) error {
 		return fmt.Errorf("import: %w", err)
 	}
 	if res.Broken != nil {
-		return &ExitError{Code: 1, Err: fmt.Errorf("import: the chain is broken at %d after importing: %s", res.Broken.Position, res.Broken.Reason)}
+		fmt.Fprintf(m.Stdout, "BROKEN at position %d after importing: %s\n", res.Broken.Position, res.Broken.Reason)
+		return &ExitError{Code: 1, Err: res.Broken}
 	}
 	fmt.Fprintf(m.Stdout, "imported %d events (%d already present); chain OK: %d events, head hash %x\n",
 		imported, skipped, res.Checked, res.HeadHash)

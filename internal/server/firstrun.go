@@ -13,8 +13,12 @@ import (
 // when the store holds no key at all, it creates one with every scope and
 // prints it once to stderr with a curl example. Later runs print nothing
 // secret. PostgreSQL deployments create keys with `sessiond keys create`.
-func (m *Main) firstRunKey(ctx context.Context, svc *app.Service) error {
+func (m *Main) firstRunKey(ctx context.Context, svc *app.Service, ready func(context.Context) error) error {
 	if !m.Config.embedded() {
+		return nil
+	}
+	if err := ready(ctx); err != nil { // --no-migrate on a fresh data dir
+		m.Logger.Warn("no first-run admin key: the store is not ready", "err", err)
 		return nil
 	}
 	keys, err := svc.Keys(ctx)

@@ -79,7 +79,7 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 	}
 	registerLag(db.store)
 	svc := app.New(db.store, db.reads, nil, log)
-	if err := m.firstRunKey(ctx, svc); err != nil {
+	if err := m.firstRunKey(ctx, svc, db.ready); err != nil {
 		db.Close()
 		return err
 	}
