@@ -105,3 +105,37 @@ func CheckContinues(first Recorded, head int64, headHash []byte) error {
 	}
 	return nil
 }
+
+// ExportedPersonal is one line of a personal-data export (JSON Lines).
+type ExportedPersonal struct {
+	Ref        string `json:"ref"`
+	Salt       string `json:"salt"` // hex
+	Value      string `json:"value"`
+	Kind       string `json:"kind"`
+	ActorKeyID string `json:"actorKeyId,omitempty"`
+	RecordedAt string `json:"recordedAt"` // TimeFormat
+}
+
+// ExportPersonal renders an item as an export line's value.
+func ExportPersonal(p PersonalItem) ExportedPersonal {
+	return ExportedPersonal{Ref: p.Ref, Salt: hex.EncodeToString(p.Salt), Value: p.Value, Kind: p.Kind,
+		ActorKeyID: p.ActorKeyID, RecordedAt: p.At.UTC().Format(TimeFormat)}
+}
+
+// Item converts an export line back, refusing one whose reference is not
+// the salted hash of its value.
+func (e *ExportedPersonal) Item() (PersonalItem, error) {
+	salt, err := hex.DecodeString(e.Salt)
+	if err != nil {
+		return PersonalItem{}, fmt.Errorf("personal %s: salt: %w", e.Ref, err)
+	}
+	at, err := time.Parse(TimeFormat, e.RecordedAt)
+	if err != nil {
+		return PersonalItem{}, fmt.Errorf("personal %s: recordedAt: %w", e.Ref, err)
+	}
+	it := PersonalItem{Ref: e.Ref, Salt: salt, Value: e.Value, Kind: e.Kind, ActorKeyID: e.ActorKeyID, At: at}
+	if !it.Verify() {
+		return PersonalItem{}, fmt.Errorf("personal %s: the reference is not the salted hash of the value", e.Ref)
+	}
+	return it, nil
+}

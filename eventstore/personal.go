@@ -49,3 +49,11 @@ type Erasure struct {
 	Before     time.Time
 	ActorKeyID string
 }
+
+// Verify reports whether Ref is the salted hash of Value.
+func (p PersonalItem) Verify() bool {
+	h := sha256.New()
+	h.Write(p.Salt)
+	h.Write([]byte(p.Value))
+	return hex.EncodeToString(h.Sum(nil)) == p.Ref
+}

@@ -50,3 +50,23 @@ WHERE ($1::timestamptz IS NULL OR recorded_at < $1) AND ($2 = '' OR actor_key_id
 	}
 	return tag.RowsAffected(), nil
 }
+
+// EachPersonal streams every personal data item still held, oldest first.
+func (s *Store) EachPersonal(ctx context.Context, fn func(eventstore.PersonalItem) error) error {
+	rows, err := s.pool.Query(ctx, `SELECT ref, salt, value, kind, actor_key_id, recorded_at FROM personal_data ORDER BY recorded_at, ref`)
+	if err != nil {
+		return classify(err, nil)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var it eventstore.PersonalItem
+		if err := rows.Scan(&it.Ref, &it.Salt, &it.Value, &it.Kind, &it.ActorKeyID, &it.At); err != nil {
+			return classify(err, nil)
+		}
+		it.At = it.At.UTC()
+		if err := fn(it); err != nil {
+			return err
+		}
+	}
+	return classify(rows.Err(), nil)
+}

@@ -3,7 +3,9 @@ package sqlitestore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/sessiond/sessiond/eventstore"
 )
@@ -62,4 +64,31 @@ func (s *Store) ErasePersonal(ctx context.Context, e eventstore.Erasure) (int64,
 		return 0, Classify(err)
 	}
 	return res.RowsAffected()
+}
+
+// EachPersonal streams every personal data item still held, oldest first.
+func (s *Store) EachPersonal(ctx context.Context, fn func(eventstore.PersonalItem) error) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT ref, salt, value, kind, actor_key_id, recorded_at FROM personal_data ORDER BY recorded_at, ref`)
+	if err != nil {
+		return Classify(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			it eventstore.PersonalItem
+			at string
+		)
+		if err := rows.Scan(&it.Ref, &it.Salt, &it.Value, &it.Kind, &it.ActorKeyID, &at); err != nil {
+			return Classify(err)
+		}
+		t, err := time.Parse(eventstore.TimeFormat, at)
+		if err != nil {
+			return fmt.Errorf("personal data %s: recorded_at %q: %w", it.Ref, at, err)
+		}
+		it.At = t
+		if err := fn(it); err != nil {
+			return err
+		}
+	}
+	return Classify(rows.Err())
 }

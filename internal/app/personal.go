@@ -12,6 +12,7 @@ type PersonalStore interface {
 	PutPersonal(ctx context.Context, items []eventstore.PersonalItem) error
 	LookupPersonal(ctx context.Context, refs []string) (map[string]string, error)
 	ErasePersonal(ctx context.Context, e eventstore.Erasure) (int64, error)
+	EachPersonal(ctx context.Context, fn func(eventstore.PersonalItem) error) error
 }
 
 // protect moves the request's source IP and user agent beside the log and

@@ -20,9 +20,10 @@ const exportBatch = 1000
 // runExport writes the configured store's whole log as JSON Lines: every
 // column of every event, in position order, hashes in hex.
 func (m *Main) runExport(ctx context.Context, args []string) error {
-	var out string
-	if _, err := m.flags("export", "sessiond export [--out FILE] [flags]", args, func(fs *flag.FlagSet) {
+	var out, personalOut string
+	if _, err := m.flags("export", "sessiond export [--out FILE] [--personal-out FILE] [flags]", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&out, "out", "-", "file to write (- for stdout)")
+		fs.StringVar(&personalOut, "personal-out", "", "also write the personal data kept beside the log (IPs, user agents) to this file")
 	}); err != nil {
 		return err
 	}
@@ -53,9 +54,13 @@ func (m *Main) runExport(ctx context.Context, args []string) error {
 				n++
 			}
 			if len(recs) < exportBatch {
-				return nil
+				break
 			}
 		}
+		if personalOut == "" {
+			return nil
+		}
+		return writePersonal(ctx, store, personalOut)
 	})
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
@@ -72,9 +77,10 @@ func (m *Main) runExport(ctx context.Context, args []string) error {
 // line. Into a store that already holds the export's first part, it
 // resumes after it; a store holding anything else is refused.
 func (m *Main) runImport(ctx context.Context, args []string) error {
-	var in string
-	if _, err := m.flags("import", "sessiond import [--in FILE] [flags]", args, func(fs *flag.FlagSet) {
+	var in, personalIn string
+	if _, err := m.flags("import", "sessiond import [--in FILE] [--personal-in FILE] [flags]", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&in, "in", "-", "export to read (- for stdin)")
+		fs.StringVar(&personalIn, "personal-in", "", "also import personal data written by export --personal-out")
 	}); err != nil {
 		return err
 	}
@@ -87,7 +93,7 @@ func (m *Main) runImport(ctx context.Context, args []string) error {
 		defer f.Close()
 		r = f
 	}
-	var imported, skipped int64
+	var imported, skipped, personal int64
 	var res eventstore.VerifyResult
 	err := m.withService(ctx, func(_ *app.Service, store Store) error {
 		head, headHash, err := store.Head(ctx)
@@ -120,6 +126,11 @@ func (m *Main) runImport(ctx context.Context, args []string) error {
 		if skipped < head {
 			return fmt.Errorf("%w: this store holds %d events the export does not", eventstore.ErrImportGap, head-skipped)
 		}
+		if personalIn != "" {
+			if personal, err = readPersonal(ctx, store, personalIn); err != nil {
+				return err
+			}
+		}
 		res, err = store.Verify(ctx, 0, 0)
 		return err
 	})
@@ -132,5 +143,63 @@ func (m *Main) runImport(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(m.Stdout, "imported %d events (%d already present); chain OK: %d events, head hash %x\n",
 		imported, skipped, res.Checked, res.HeadHash)
+	if personalIn != "" {
+		fmt.Fprintf(m.Stdout, "imported %d personal data items\n", personal)
+	}
 	return nil
+}
+
+// writePersonal writes the personal data kept beside the log as JSON Lines.
+func writePersonal(ctx context.Context, store Store, path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("--personal-out: %w", err)
+	}
+	defer f.Close()
+	bw := bufio.NewWriterSize(f, 1<<16)
+	enc := json.NewEncoder(bw)
+	if err := store.EachPersonal(ctx, func(it eventstore.PersonalItem) error { return enc.Encode(eventstore.ExportPersonal(it)) }); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// readPersonal imports personal data, checking each reference against its
+// salted value so no value can be attached to another event's reference.
+func readPersonal(ctx context.Context, store Store, path string) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("--personal-in: %w", err)
+	}
+	defer f.Close()
+	dec := json.NewDecoder(bufio.NewReaderSize(f, 1<<16))
+	var n int64
+	batch := make([]eventstore.PersonalItem, 0, exportBatch)
+	flush := func() error {
+		err := store.PutPersonal(ctx, batch)
+		n += int64(len(batch))
+		batch = batch[:0]
+		return err
+	}
+	for {
+		var e eventstore.ExportedPersonal
+		if err := dec.Decode(&e); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			return n, fmt.Errorf("--personal-in: %w", err)
+		}
+		it, err := e.Item()
+		if err != nil {
+			return n, fmt.Errorf("--personal-in: %w", err)
+		}
+		if batch = append(batch, it); len(batch) == exportBatch {
+			if err := flush(); err != nil {
+				return n, err
+			}
+		}
+	}
+	return n, flush()
 }

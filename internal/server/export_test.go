@@ -31,7 +31,8 @@ func TestExportImport(t *testing.T) {
 	emb.Main.Close()
 
 	export := filepath.Join(t.TempDir(), "log.jsonl")
-	if _, err := emb.cli("export", "--out", export); err != nil {
+	personal := filepath.Join(t.TempDir(), "personal.jsonl")
+	if _, err := emb.cli("export", "--out", export, "--personal-out", personal); err != nil {
 		t.Fatalf("export: %v", err)
 	}
 	embVerify, err := emb.cli("audit", "verify")
@@ -41,8 +42,14 @@ func TestExportImport(t *testing.T) {
 
 	pool, dbURL := pgtest.NewPool(t)
 	pg := &testServer{t: t, DB: dbURL, Pool: pool}
-	out, err := pg.cli("import", "--in", export)
-	if err != nil || !strings.HasPrefix(out, "imported 6 events (0 already present); chain OK") {
+	rawPersonal, _ := os.ReadFile(personal)
+	forged := filepath.Join(t.TempDir(), "forged.jsonl")
+	os.WriteFile(forged, []byte(strings.Replace(string(rawPersonal), `"value":"127.0.0.1"`, `"value":"10.6.6.6"`, 1)), 0o600)
+	if _, err := pg.cli("import", "--in", export, "--personal-in", forged); err == nil || !strings.Contains(err.Error(), "not the salted hash") {
+		t.Errorf("import with a forged personal value: %v; want refused", err)
+	}
+	out, err := pg.cli("import", "--in", export, "--personal-in", personal)
+	if err != nil || !strings.HasPrefix(out, "imported ") || !strings.Contains(out, "chain OK") || !strings.Contains(out, "personal data items") {
 		t.Fatalf("import = %q, %v", out, err)
 	}
 	pgVerify, err := pg.cli("audit", "verify")
@@ -71,6 +78,9 @@ func TestExportImport(t *testing.T) {
 	got := s.do("GET", "/auth/admin/api/users/carol/sessions/m-2", key, "").json(t)
 	if got["status"] != "revoked" || got["reason"] != "moving house" {
 		t.Errorf("on PostgreSQL m-2 = %v", got)
+	}
+	if p := auditPage(t, s, key, "sessionId=m-2&type=SessionRevoked"); len(p.Events) != 1 || p.Events[0].Personal["sourceIp"] == nil || *p.Events[0].Personal["sourceIp"] != "127.0.0.1" {
+		t.Errorf("personal data did not move with the log: %+v", p.Events)
 	}
 
 	raw, _ := os.ReadFile(export)

@@ -35,6 +35,13 @@ func testPersonal(t *testing.T, h Harness) {
 	if got := lookup(); len(got) != 3 || got[ua.Ref] != ua.Value || got[later.Ref] != later.Value {
 		t.Fatalf("lookup = %v", got)
 	}
+	var all []eventstore.PersonalItem
+	if err := h.Store.EachPersonal(ctx(t), func(it eventstore.PersonalItem) error { all = append(all, it); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 3 || !all[0].At.Equal(t0) || !all[2].At.Equal(later.At) || all[2].Value != later.Value || !all[2].Verify() || all[2].ActorKeyID != "k2" {
+		t.Errorf("EachPersonal = %+v", all)
+	}
 	if _, err := h.Store.ErasePersonal(ctx(t), eventstore.Erasure{}); err == nil {
 		t.Error("an erasure selecting everything by default was accepted")
 	}

@@ -28,6 +28,7 @@ type Store interface {
 	PutPersonal(ctx context.Context, items []eventstore.PersonalItem) error
 	LookupPersonal(ctx context.Context, refs []string) (map[string]string, error)
 	ErasePersonal(ctx context.Context, e eventstore.Erasure) (int64, error)
+	EachPersonal(ctx context.Context, fn func(eventstore.PersonalItem) error) error
 }
 
 // Tamperer changes the log behind the store's back, as a superuser who
