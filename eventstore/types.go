@@ -25,6 +25,9 @@ type StreamAppend struct {
 	StreamID        string
 	ExpectedVersion int64
 	Events          []Proposed
+	// Personal is personal data the events' metadata references; it is
+	// stored beside the log in the same transaction.
+	Personal []PersonalItem
 }
 
 // Recorded is an event as stored in the log.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 )
 
 // Request is one Append waiting for a Writer.
@@ -162,20 +163,45 @@ func (w *Writer) run(batch []*Request) {
 type Outcome struct {
 	Recs []Recorded
 	Err  error
+	New  bool // the request records new events (not a replay, not refused)
 }
 
 // PlanBatch plans every request of batch, in order.
 func (p *Planner) PlanBatch(batch []*Request) []Outcome {
 	out := make([]Outcome, len(batch))
 	for i, r := range batch {
+		before := p.LastPos
 		out[i].Recs, out[i].Err = p.Add(r.Appends)
+		out[i].New = out[i].Err == nil && p.LastPos > before
 	}
 	return out
 }
 
-// ReplyAll answers every request of a committed batch.
-func ReplyAll(batch []*Request, outs []Outcome) {
+// PersonalOf returns the personal data of the requests that record new
+// events, for the store to write in the same transaction.
+func PersonalOf(batch []*Request, outs []Outcome) []PersonalItem {
+	var items []PersonalItem
+	for i, r := range batch {
+		if outs[i].New {
+			for _, sa := range r.Appends {
+				items = append(items, sa.Personal...)
+			}
+		}
+	}
+	return items
+}
+
+// Committed finishes a batch once its transaction has committed: it
+// reports the transaction to o.Observe, answers every request, and wakes
+// the subscribers if events were recorded.
+func (n *Notifier) Committed(o Options, batch []*Request, outs []Outcome, events int, start time.Time) {
+	if events > 0 && o.Observe != nil {
+		o.Observe(events, time.Since(start))
+	}
 	for i, r := range batch {
 		r.Reply(outs[i].Recs, outs[i].Err)
+	}
+	if events > 0 {
+		n.Notify()
 	}
 }

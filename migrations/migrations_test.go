@@ -47,21 +47,8 @@ func TestUpRace(t *testing.T) {
 	close(start)
 	wg.Wait()
 
-	total := 0
-	for i, err := range errs {
-		if err != nil {
-			t.Errorf("migrator %d: %v", i, err)
-		}
-		total += len(applied[i])
-	}
 	db := openDB(t, url)
-	var versions, distinct int
-	if err := db.QueryRowContext(ctx, `SELECT count(*), count(DISTINCT version_id) FROM goose_db_version WHERE version_id > 0`).Scan(&versions, &distinct); err != nil {
-		t.Fatal(err)
-	}
-	if versions != distinct || total != distinct || distinct < 2 {
-		t.Errorf("applied %d migrations in all, table records %d (%d distinct); want each once", total, versions, distinct)
-	}
+	wantAppliedOnce(t, ctx, db, applied, errs)
 	pending, err := migrations.Pending(ctx, db)
 	if err != nil || pending {
 		t.Errorf("Pending = %v, %v after Up; want false", pending, err)
@@ -77,5 +64,25 @@ func TestPendingOnFreshDatabase(t *testing.T) {
 	pending, err := migrations.Pending(context.Background(), db)
 	if err != nil || !pending {
 		t.Fatalf("Pending = %v, %v on an empty database; want true", pending, err)
+	}
+}
+
+// wantAppliedOnce checks that concurrent migrators all succeeded and
+// applied every migration exactly once between them.
+func wantAppliedOnce(t *testing.T, ctx context.Context, db *sql.DB, applied [][]int64, errs []error) {
+	t.Helper()
+	total := 0
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("migrator %d: %v", i, err)
+		}
+		total += len(applied[i])
+	}
+	var versions, distinct int
+	if err := db.QueryRowContext(ctx, `SELECT count(*), count(DISTINCT version_id) FROM goose_db_version WHERE version_id > 0`).Scan(&versions, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	if versions != distinct || total != distinct || distinct < 2 {
+		t.Errorf("applied %d migrations in all, table records %d (%d distinct); want each once", total, versions, distinct)
 	}
 }

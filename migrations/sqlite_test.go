@@ -46,20 +46,7 @@ func TestUpSQLiteRace(t *testing.T) {
 	}
 	close(start)
 	wg.Wait()
-	total := 0
-	for i, err := range errs {
-		if err != nil {
-			t.Errorf("migrator %d: %v", i, err)
-		}
-		total += len(applied[i])
-	}
-	var versions, distinct int
-	if err := db.QueryRowContext(ctx, `SELECT count(*), count(DISTINCT version_id) FROM goose_db_version WHERE version_id > 0`).Scan(&versions, &distinct); err != nil {
-		t.Fatal(err)
-	}
-	if versions != distinct || total != distinct || distinct < 2 {
-		t.Errorf("applied %d migrations in all, table records %d (%d distinct); want each once", total, versions, distinct)
-	}
+	wantAppliedOnce(t, ctx, db, applied, errs)
 	if pending, err := migrations.PendingSQLite(ctx, db); err != nil || pending {
 		t.Errorf("PendingSQLite = %v, %v after Up; want false", pending, err)
 	}

@@ -45,10 +45,3 @@ func (s *Store) Query(ctx context.Context, f eventstore.Filter, fn func(*eventst
 	}
 	return classify(rows.Err(), nil)
 }
-
-func optionalTime(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
-}

@@ -102,6 +102,9 @@ func (s *Store) transact(batch []*eventstore.Request, fast bool) (err error) {
 			}
 		}
 		b.Queue(sqlInsert, insertArgs(p.Recs)...)
+		if items := eventstore.PersonalOf(batch, replies); len(items) > 0 {
+			b.Queue(sqlPersonal, personalArgs(items)...)
+		}
 		for _, st := range stmts {
 			b.Queue(st.SQL, st.Args...)
 		}
@@ -114,13 +117,7 @@ func (s *Store) transact(batch []*eventstore.Request, fast bool) (err error) {
 		return classify(err, batch)
 	}
 	s.head = head{known: true, pos: p.LastPos, hash: p.PrevHash, at: p.Now}
-	if len(p.Recs) > 0 && s.opts.Observe != nil {
-		s.opts.Observe(len(p.Recs), time.Since(start))
-	}
-	eventstore.ReplyAll(batch, replies)
-	if len(p.Recs) > 0 {
-		s.Notify()
-	}
+	s.Committed(s.opts, batch, replies, len(p.Recs), start)
 	return nil
 }
 

@@ -3,23 +3,35 @@ package pgstore
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sessiond/sessiond/eventstore"
 )
 
-// PutPersonal stores personal data items (existing refs are kept).
+// sqlPersonal stores personal data items; existing refs are kept.
+const sqlPersonal = `INSERT INTO personal_data (ref, salt, value, kind, actor_key_id, recorded_at)
+SELECT * FROM unnest($1::text[], $2::bytea[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+ON CONFLICT (ref) DO NOTHING`
+
+func personalArgs(items []eventstore.PersonalItem) []any {
+	n := len(items)
+	ref, salt, value, kind, actor, at := make([]string, n), make([][]byte, n), make([]string, n), make([]string, n), make([]string, n), make([]time.Time, n)
+	for i, it := range items {
+		ref[i], salt[i], value[i], kind[i], actor[i], at[i] = it.Ref, it.Salt, it.Value, it.Kind, it.ActorKeyID, it.At
+	}
+	return []any{ref, salt, value, kind, actor, at}
+}
+
+// PutPersonal stores personal data items (existing refs are kept), as
+// an import does; appends carry theirs in StreamAppend.Personal.
 func (s *Store) PutPersonal(ctx context.Context, items []eventstore.PersonalItem) error {
 	if len(items) == 0 {
 		return nil
 	}
-	b := &pgx.Batch{}
-	for _, it := range items {
-		b.Queue(`INSERT INTO personal_data (ref, salt, value, kind, actor_key_id, recorded_at) VALUES ($1, $2, $3, $4, $5, $6)
-ON CONFLICT (ref) DO NOTHING`, it.Ref, it.Salt, it.Value, it.Kind, it.ActorKeyID, it.At)
-	}
-	return classify(s.pool.SendBatch(ctx, b).Close(), nil)
+	_, err := s.pool.Exec(ctx, sqlPersonal, personalArgs(items)...)
+	return classify(err, nil)
 }
 
 // LookupPersonal returns the values of the refs still held.
@@ -69,4 +81,11 @@ func (s *Store) EachPersonal(ctx context.Context, fn func(eventstore.PersonalIte
 		}
 	}
 	return classify(rows.Err(), nil)
+}
+
+func optionalTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/sessiond/sessiond/eventstore"
 )
 
@@ -46,18 +44,15 @@ func (s *Store) commit(batch []*eventstore.Request) (err error) {
 		if err := s.write(ctx, conn, p.Recs); err != nil {
 			return classifyBatch(err, batch)
 		}
+		if err := putPersonal(ctx, conn, eventstore.PersonalOf(batch, outs)); err != nil {
+			return Classify(err)
+		}
 	}
 	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
 		return Classify(fmt.Errorf("commit: %w", err))
 	}
 	committed = true
-	if len(p.Recs) > 0 && s.opts.Observe != nil {
-		s.opts.Observe(len(p.Recs), time.Since(start))
-	}
-	eventstore.ReplyAll(batch, outs)
-	if len(p.Recs) > 0 {
-		s.Notify()
-	}
+	s.Committed(s.opts, batch, outs, len(p.Recs), start)
 	return nil
 }
 
@@ -162,9 +157,6 @@ func insertArgs(r *eventstore.Recorded) []any {
 	return []any{r.Position, r.StreamID, r.StreamVersion, r.EventID.String(), r.Type,
 		string(r.Data), string(r.Metadata), r.RecordedAt.UTC().Format(eventstore.TimeFormat), r.PrevHash, r.Hash}
 }
-
-// parseEventID parses a stored event id.
-func parseEventID(s string) (uuid.UUID, error) { return uuid.Parse(s) }
 
 // Import appends already-recorded events verbatim (positions, times and
 // hashes kept), with their read-model updates, in one transaction. They

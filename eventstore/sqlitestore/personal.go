@@ -10,13 +10,18 @@ import (
 	"github.com/sessiond/sessiond/eventstore"
 )
 
-// PutPersonal stores personal data items (existing refs are kept).
+// PutPersonal stores personal data items (existing refs are kept), as
+// an import does; appends carry theirs in StreamAppend.Personal.
 func (s *Store) PutPersonal(ctx context.Context, items []eventstore.PersonalItem) error {
+	return Classify(putPersonal(ctx, s.db, items))
+}
+
+func putPersonal(ctx context.Context, db execer, items []eventstore.PersonalItem) error {
 	for _, it := range items {
-		_, err := s.db.ExecContext(ctx, `INSERT INTO personal_data (ref, salt, value, kind, actor_key_id, recorded_at)
+		_, err := db.ExecContext(ctx, `INSERT INTO personal_data (ref, salt, value, kind, actor_key_id, recorded_at)
 VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (ref) DO NOTHING`, it.Ref, it.Salt, it.Value, it.Kind, it.ActorKeyID, timeText(it.At))
 		if err != nil {
-			return Classify(err)
+			return err
 		}
 	}
 	return nil

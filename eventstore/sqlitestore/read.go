@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/sessiond/sessiond/eventstore"
 )
 
@@ -91,7 +93,7 @@ func scanRecorded(row scanner) (eventstore.Recorded, error) {
 		return r, err
 	}
 	var err error
-	if r.EventID, err = parseEventID(id); err != nil {
+	if r.EventID, err = uuid.Parse(id); err != nil {
 		return r, fmt.Errorf("position %d: event id %q: %w", r.Position, id, err)
 	}
 	if r.RecordedAt, err = time.Parse(eventstore.TimeFormat, at); err != nil {

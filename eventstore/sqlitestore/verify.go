@@ -2,61 +2,18 @@ package sqlitestore
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 
 	"github.com/sessiond/sessiond/eventstore"
 )
 
-// verifyBatch is how many events Verify and Rebuild read at a time.
-const verifyBatch = 1000
+// rebuildBatch is how many events Rebuild reads at a time.
+const rebuildBatch = 1000
 
 // Verify walks the log from position from to position to (inclusive; 0
-// means the head when the walk starts) and recomputes the hash chain,
-// reading in batches so memory stays flat. A broken chain is reported in
-// the result, not as an error.
+// means the head) and recomputes the hash chain: eventstore.VerifyLog.
 func (s *Store) Verify(ctx context.Context, from, to int64) (eventstore.VerifyResult, error) {
-	if from < 1 {
-		from = 1
-	}
-	if to <= 0 {
-		head, _, err := s.Head(ctx)
-		if err != nil {
-			return eventstore.VerifyResult{}, err
-		}
-		to = head
-	}
-	prev := eventstore.GenesisHash
-	if from > 1 {
-		err := s.db.QueryRowContext(ctx, `SELECT hash FROM events WHERE position = ?`, from-1).Scan(&prev)
-		if errors.Is(err, sql.ErrNoRows) {
-			return eventstore.VerifyResult{From: from, Broken: &eventstore.Break{
-				Position: from - 1, Reason: fmt.Sprintf("position %d is missing", from-1)}}, nil
-		}
-		if err != nil {
-			return eventstore.VerifyResult{}, Classify(err)
-		}
-	}
-	w := eventstore.NewChainWalker(from, prev)
-	after := from - 1
-	for after < to {
-		recs, err := s.query(ctx, `SELECT `+columns+` FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`,
-			after, to, verifyBatch)
-		if err != nil {
-			return eventstore.VerifyResult{}, err
-		}
-		for i := range recs {
-			if w.Step(&recs[i]) != nil {
-				return w.Finish(to), nil
-			}
-		}
-		if len(recs) < verifyBatch {
-			break
-		}
-		after = recs[len(recs)-1].Position
-	}
-	return w.Finish(to), nil
+	return eventstore.VerifyLog(ctx, s, from, to)
 }
 
 // Rebuild empties the given read-model tables and replays the whole log
@@ -88,7 +45,7 @@ func (s *Store) Rebuild(ctx context.Context, tables []string) (int64, error) {
 	}
 	var after, n int64
 	for {
-		rows, err := conn.QueryContext(ctx, `SELECT `+columns+` FROM events WHERE position > ? ORDER BY position LIMIT ?`, after, verifyBatch)
+		rows, err := conn.QueryContext(ctx, `SELECT `+columns+` FROM events WHERE position > ? ORDER BY position LIMIT ?`, after, rebuildBatch)
 		if err != nil {
 			return n, Classify(err)
 		}

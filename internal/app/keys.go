@@ -13,7 +13,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/sessiond/sessiond/domain"
-	"github.com/sessiond/sessiond/eventstore"
 )
 
 // KeyPrefix starts every admin key secret, so that a leaked key is easy to
@@ -122,11 +121,11 @@ func (s *Service) CreateKey(ctx context.Context, meta Meta, name string, scopes 
 	if err != nil {
 		return Key{}, "", err
 	}
-	evs, err := s.proposed(ctx, meta, *ev)
+	sa, err := s.streamAppend(meta, ev.StreamID(), 0, *ev)
 	if err != nil {
 		return Key{}, "", err
 	}
-	if _, err := s.log.Append(ctx, eventstore.StreamAppend{StreamID: ev.StreamID(), ExpectedVersion: 0, Events: evs}); err != nil {
+	if _, err := s.log.Append(ctx, sa); err != nil {
 		return Key{}, "", storeError(err)
 	}
 	return Key{ID: ev.KeyID, Name: ev.Name, Scopes: ev.Scopes, CreatedAt: ev.CreatedAt}, secret, nil
@@ -152,11 +151,11 @@ func (s *Service) RevokeKey(ctx context.Context, meta Meta, keyID string) error 
 		if err != nil || ev == nil {
 			return err
 		}
-		p, err := s.proposed(ctx, meta, *ev)
+		sa, err := s.streamAppend(meta, ev.StreamID(), k.Version(), *ev)
 		if err != nil {
 			return err
 		}
-		_, err = s.log.Append(ctx, eventstore.StreamAppend{StreamID: ev.StreamID(), ExpectedVersion: k.Version(), Events: p})
+		_, err = s.log.Append(ctx, sa)
 		if conflictRetry(err) {
 			continue
 		}

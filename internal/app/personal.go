@@ -15,14 +15,11 @@ type PersonalStore interface {
 	EachPersonal(ctx context.Context, fn func(eventstore.PersonalItem) error) error
 }
 
-// protect moves the request's source IP and user agent beside the log and
-// puts salted references in their place, so they can be erased later
-// without breaking the chain. Without a PersonalStore meta is unchanged.
-func (s *Service) protect(ctx context.Context, meta Meta) (Meta, error) {
-	ps, ok := s.log.(PersonalStore)
-	if !ok {
-		return meta, nil
-	}
+// protect replaces the request's source IP and user agent with salted
+// references and returns the values as personal data items, which the
+// append stores beside the log in its own transaction, so they can be
+// erased later without breaking the chain.
+func (s *Service) protect(meta Meta) (Meta, []eventstore.PersonalItem) {
 	now := s.clock().UTC()
 	var items []eventstore.PersonalItem
 	for _, f := range []struct {
@@ -36,10 +33,7 @@ func (s *Service) protect(ctx context.Context, meta Meta) (Meta, error) {
 		items = append(items, it)
 		*f.value = eventstore.PersonalPrefix + it.Ref
 	}
-	if err := ps.PutPersonal(ctx, items); err != nil {
-		return meta, storeError(err)
-	}
-	return meta, nil
+	return meta, items
 }
 
 // Personal is an event's personal data as far as it is still held: the

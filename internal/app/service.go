@@ -68,23 +68,20 @@ func (m Meta) encode() json.RawMessage {
 	return b
 }
 
-// proposed turns domain events into proposed events carrying meta, its
-// personal data moved beside the log (protect).
-func (s *Service) proposed(ctx context.Context, meta Meta, events ...domain.Event) ([]eventstore.Proposed, error) {
-	meta, err := s.protect(ctx, meta)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]eventstore.Proposed, len(events))
+// streamAppend builds the append of events to one stream, each carrying
+// meta; the request's personal data goes along (protect).
+func (s *Service) streamAppend(meta Meta, streamID string, expected int64, events ...domain.Event) (eventstore.StreamAppend, error) {
+	meta, personal := s.protect(meta)
 	md := meta.encode()
+	sa := eventstore.StreamAppend{StreamID: streamID, ExpectedVersion: expected, Events: make([]eventstore.Proposed, len(events)), Personal: personal}
 	for i, e := range events {
 		typ, data, err := domain.EncodeEvent(e)
 		if err != nil {
-			return nil, err
+			return sa, err
 		}
-		out[i] = eventstore.Proposed{Type: typ, Data: data, Metadata: md}
+		sa.Events[i] = eventstore.Proposed{Type: typ, Data: data, Metadata: md}
 	}
-	return out, nil
+	return sa, nil
 }
 
 // loadStream reads and decodes a stream.

@@ -69,11 +69,11 @@ func (s *Service) Start(ctx context.Context, meta Meta, cmd domain.StartSession)
 		if ev == nil {
 			return viewOf(sess, now), false, nil
 		}
-		evs, err := s.proposed(ctx, meta, *ev)
+		sa, err := s.streamAppend(meta, ev.StreamID(), 0, *ev)
 		if err != nil {
 			return Session{}, false, err
 		}
-		_, err = s.log.Append(ctx, eventstore.StreamAppend{StreamID: ev.StreamID(), ExpectedVersion: 0, Events: evs})
+		_, err = s.log.Append(ctx, sa)
 		if conflictRetry(err) {
 			continue
 		}
@@ -125,11 +125,11 @@ func (s *Service) Revoke(ctx context.Context, meta Meta, userID, sessionID, reas
 			}
 			return res, nil
 		}
-		evs, err := s.proposed(ctx, meta, *d.Event)
+		sa, err := s.streamAppend(meta, d.Event.StreamID(), sess.Version(), *d.Event)
 		if err != nil {
 			return Revocation{}, err
 		}
-		recs, err := s.log.Append(ctx, eventstore.StreamAppend{StreamID: d.Event.StreamID(), ExpectedVersion: sess.Version(), Events: evs})
+		recs, err := s.log.Append(ctx, sa)
 		if conflictRetry(err) {
 			continue
 		}
@@ -212,12 +212,12 @@ func (s *Service) RevokeAll(ctx context.Context, meta Meta, userID, reason strin
 		appends := make([]eventstore.StreamAppend, len(evs))
 		views := make([]Session, len(evs))
 		for i, e := range evs {
-			p, err := s.proposed(ctx, meta, e)
+			sess := byID[e.SessionID]
+			sa, err := s.streamAppend(meta, e.StreamID(), sess.Version(), e)
 			if err != nil {
 				return nil, nil, err
 			}
-			sess := byID[e.SessionID]
-			appends[i] = eventstore.StreamAppend{StreamID: e.StreamID(), ExpectedVersion: sess.Version(), Events: p}
+			appends[i] = sa
 			revoked, _ := domain.RestoreSession(append(eventsOf(sess), e))
 			views[i] = viewOf(revoked, now)
 		}

@@ -198,25 +198,24 @@ func (m *Main) auditExport(ctx context.Context, args []string) error {
 	if format != "csv" && format != "ndjson" {
 		return &ExitError{Code: 2, Err: fmt.Errorf("--format: %q is not csv or ndjson", format)}
 	}
-	w := m.Stdout
-	if out != "-" {
-		file, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return fmt.Errorf("--out: %w", err)
-		}
-		defer file.Close()
-		w = file
+	w, done, err := m.createOutput("--out", out)
+	if err != nil {
+		return err
 	}
+	defer done()
 	bw := bufio.NewWriterSize(w, 1<<16)
 	media := map[string]string{"csv": api.MediaCSV, "ndjson": api.MediaNDJSON}[format]
 	var n int
-	err := m.withService(ctx, func(_ *app.Service, store Store) error {
+	err = m.withService(ctx, func(_ *app.Service, store Store) error {
 		var err error
 		n, err = api.Export(ctx, app.NewAudit(store), f, media, bw, func() error { return nil }, func() error { return nil })
 		return err
 	})
 	if err == nil {
 		err = bw.Flush()
+	}
+	if err == nil {
+		err = done()
 	}
 	if err != nil {
 		return fmt.Errorf("audit export: %w", err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sessiond/sessiond/api"
+	"github.com/sessiond/sessiond/eventstore"
 )
 
 // eachBackend runs fn against sessiond on PostgreSQL and on the embedded
@@ -27,7 +28,23 @@ func eachBackend(t *testing.T, fn func(t *testing.T, s *testServer)) {
 // between the steps.
 type auditScenario struct {
 	ops, sec, reader, noAudit string
-	afterStarts, afterA1      time.Time
+	// afterStarts is when the last start was recorded, afterA1 when a1's
+	// revocation was: moments between the steps, read from the log.
+	afterStarts, afterA1 time.Time
+}
+
+// recordedAt returns when the last event matching query was recorded.
+func recordedAt(t *testing.T, s *testServer, key, query string) time.Time {
+	t.Helper()
+	p := auditPage(t, s, key, query)
+	if len(p.Events) == 0 {
+		t.Fatalf("no event for %s", query)
+	}
+	at, err := time.Parse(eventstore.TimeFormat, p.Events[len(p.Events)-1].RecordedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return at
 }
 
 func runAuditScenario(t *testing.T, s *testServer) auditScenario {
@@ -38,17 +55,11 @@ func runAuditScenario(t *testing.T, s *testServer) auditScenario {
 		s.start(sc.ops, "alice", id)
 	}
 	s.start(sc.ops, "bob", "b1")
-	pause := func() time.Time {
-		time.Sleep(5 * time.Millisecond)
-		t0 := time.Now()
-		time.Sleep(5 * time.Millisecond)
-		return t0
-	}
-	sc.afterStarts = pause()
+	sc.afterStarts = recordedAt(t, s, sc.reader, "sessionId=b1")
 	if r := s.do("DELETE", "/auth/admin/api/users/alice/sessions/a1", sc.ops, `{"reason":"stolen laptop"}`); r.Status != 200 {
 		t.Fatalf("revoke a1: %d %s", r.Status, r.Body)
 	}
-	sc.afterA1 = pause()
+	sc.afterA1 = recordedAt(t, s, sc.reader, "sessionId=a1&type=SessionRevoked")
 	if r := s.do("DELETE", "/auth/admin/api/users/alice/sessions", sc.sec, `{"reason":"account compromised"}`); r.Status != 200 {
 		t.Fatalf("revoke-all: %d %s", r.Status, r.Body)
 	}
@@ -91,7 +102,7 @@ func TestAuditEvents(t *testing.T) {
 			{"sessionId=b1", "SessionStarted:b1 SessionRevoked:b1"},
 			{"type=SessionRevoked&actor=sec", "SessionRevoked:a2 SessionRevoked:a3"},
 			{"type=SessionRevoked&actor=ops", "SessionRevoked:a1 SessionRevoked:b1"},
-			{"userId=alice&from=" + url.QueryEscape(sc.afterStarts.Format(time.RFC3339Nano)) + "&to=" + url.QueryEscape(sc.afterA1.Format(time.RFC3339Nano)), "SessionRevoked:a1"},
+			{"userId=alice&from=" + url.QueryEscape(sc.afterStarts.Format(time.RFC3339Nano)) + "&to=" + url.QueryEscape(sc.afterA1.Add(time.Microsecond).Format(time.RFC3339Nano)), "SessionRevoked:a1"},
 			{"type=AdminKeyCreated&limit=2", "AdminKeyCreated: AdminKeyCreated:"},
 		} {
 			if got := types(auditPage(t, s, sc.reader, tc.query)); got != tc.want {
@@ -267,7 +278,7 @@ func TestAuditCLIExport(t *testing.T) {
 		if string(viaAPI.Body) != out {
 			t.Errorf("CLI and API exports differ:\n%s\n%s", out, viaAPI.Body)
 		}
-		out, err = s.cli("audit", "export", "--from", sc.afterA1.Format(time.RFC3339Nano), "--format", "ndjson")
+		out, err = s.cli("audit", "export", "--from", sc.afterA1.Add(time.Microsecond).Format(time.RFC3339Nano), "--format", "ndjson")
 		if err != nil {
 			t.Fatal(err)
 		}

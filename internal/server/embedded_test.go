@@ -7,12 +7,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -170,63 +168,15 @@ func TestEmbeddedKill9(t *testing.T) {
 	for i := range sessions {
 		s.start(key, "bob", fmt.Sprintf("k-%d", i))
 	}
-	var (
-		mu   sync.Mutex
-		oks  []string
-		wg   sync.WaitGroup
-		next = make(chan int, sessions)
-	)
-	for i := range sessions {
-		next <- i
-	}
-	close(next)
-	client := &http.Client{Timeout: 10 * time.Second}
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				id := fmt.Sprintf("k-%d", i)
-				req, _ := http.NewRequest("DELETE", url+"/auth/admin/api/users/bob/sessions/"+id, strings.NewReader(`{"reason":"kill test"}`))
-				req.Header.Set("Authorization", "Bearer "+key)
-				resp, err := client.Do(req)
-				if err != nil {
-					continue // the process is gone
-				}
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					mu.Lock()
-					oks = append(oks, id)
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		mu.Lock()
-		n := len(oks)
-		mu.Unlock()
-		if n >= 50 || time.Now().After(deadline) {
-			break
+	acked := revocationStream(t, url, key, "bob", "k", "kill test", sessions, 50, func() {
+		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
 		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	err = cmd.Wait()
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) {
-		t.Fatalf("after SIGKILL: %v", err)
-	}
-	wg.Wait()
-	mu.Lock()
-	acked := append([]string(nil), oks...)
-	mu.Unlock()
-	if len(acked) < 50 {
-		t.Fatalf("only %d revocations got 200 before the kill", len(acked))
-	}
+		var exit *exec.ExitError
+		if err := cmd.Wait(); !errors.As(err, &exit) {
+			t.Fatalf("after SIGKILL: %v", err)
+		}
+	})
 
 	_, logs2, url2 := start()
 	if keyPattern.MatchString(logs2.String()) {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 
 	"github.com/sessiond/sessiond/eventstore"
 	"github.com/sessiond/sessiond/internal/app"
@@ -27,20 +28,16 @@ func (m *Main) runExport(ctx context.Context, args []string) error {
 	}); err != nil {
 		return err
 	}
-	w := m.Stdout
-	if out != "-" {
-		f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return fmt.Errorf("--out: %w", err)
-		}
-		defer f.Close()
-		w = f
+	w, done, err := m.createOutput("--out", out)
+	if err != nil {
+		return err
 	}
+	defer done()
 	bw := bufio.NewWriterSize(w, 1<<16)
 	enc := json.NewEncoder(bw)
 	var n, last int64
 	var head []byte
-	err := m.withService(ctx, func(_ *app.Service, store Store) error {
+	err = m.withService(ctx, func(_ *app.Service, store Store) error {
 		for {
 			recs, err := store.ReadAll(ctx, last, exportBatch)
 			if err != nil {
@@ -60,12 +57,15 @@ func (m *Main) runExport(ctx context.Context, args []string) error {
 		if personalOut == "" {
 			return nil
 		}
-		return writePersonal(ctx, store, personalOut)
+		return m.writePersonal(ctx, store, personalOut)
 	})
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
 	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	if err := done(); err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
 	fmt.Fprintf(m.Stderr, "exported %d events (positions 1 to %d), head hash %x\n", n, last, head)
@@ -150,12 +150,12 @@ func (m *Main) runImport(ctx context.Context, args []string) error {
 }
 
 // writePersonal writes the personal data kept beside the log as JSON Lines.
-func writePersonal(ctx context.Context, store Store, path string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+func (m *Main) writePersonal(ctx context.Context, store Store, path string) error {
+	f, done, err := m.createOutput("--personal-out", path)
 	if err != nil {
-		return fmt.Errorf("--personal-out: %w", err)
+		return err
 	}
-	defer f.Close()
+	defer done()
 	bw := bufio.NewWriterSize(f, 1<<16)
 	enc := json.NewEncoder(bw)
 	if err := store.EachPersonal(ctx, func(it eventstore.PersonalItem) error { return enc.Encode(eventstore.ExportPersonal(it)) }); err != nil {
@@ -164,7 +164,7 @@ func writePersonal(ctx context.Context, store Store, path string) error {
 	if err := bw.Flush(); err != nil {
 		return err
 	}
-	return f.Close()
+	return done()
 }
 
 // readPersonal imports personal data, checking each reference against its
@@ -202,4 +202,20 @@ func readPersonal(ctx context.Context, store Store, path string) (int64, error) 
 		}
 	}
 	return n, flush()
+}
+
+// createOutput opens where a command writes: stdout for "-", otherwise a
+// new file with mode 0600 — never overwriting one. done closes it (once)
+// and reports a failed close.
+func (m *Main) createOutput(flagName, path string) (w io.Writer, done func() error, err error) {
+	if path == "-" {
+		return m.Stdout, func() error { return nil }, nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", flagName, err)
+	}
+	var once sync.Once
+	var closeErr error
+	return f, func() error { once.Do(func() { closeErr = f.Close() }); return closeErr }, nil
 }

@@ -72,64 +72,20 @@ func TestSIGTERM(t *testing.T) {
 	for i := range sessions {
 		s.start(key, "alice", fmt.Sprintf("s-%d", i))
 	}
-	var (
-		mu   sync.Mutex
-		oks  []string
-		wg   sync.WaitGroup
-		next = make(chan int, sessions)
-	)
-	for i := range sessions {
-		next <- i
-	}
-	close(next)
-	client := &http.Client{Timeout: 10 * time.Second}
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				id := fmt.Sprintf("s-%d", i)
-				req, _ := http.NewRequest("DELETE", s.URL+"/auth/admin/api/users/alice/sessions/"+id, strings.NewReader(`{"reason":"shutdown test"}`))
-				req.Header.Set("Authorization", "Bearer "+key)
-				resp, err := client.Do(req)
-				if err != nil {
-					continue // refused once the server stopped listening
-				}
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					mu.Lock()
-					oks = append(oks, id)
-					mu.Unlock()
-				}
-			}
-		}()
-	}
 	// Signal once some revocations went through.
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		mu.Lock()
-		n := len(oks)
-		mu.Unlock()
-		if n >= 50 || time.Now().After(deadline) {
-			break
+	oks := revocationStream(t, s.URL, key, "alice", "s", "shutdown test", sessions, 50, func() {
+		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("sessiond exited with %v; logs:\n%s", err, logs.String())
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Fatalf("sessiond exited with %v; logs:\n%s", err, logs.String())
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("sessiond did not exit after SIGTERM")
 		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("sessiond did not exit after SIGTERM")
-	}
-	wg.Wait()
-	if len(oks) < 50 {
-		t.Fatalf("only %d revocations got 200 before the signal", len(oks))
-	}
+	})
 	for _, id := range oks {
 		if n := s.count(`type = 'SessionRevoked' AND stream_id = $1`, "session-"+id); n != 1 {
 			t.Errorf("%s got 200 but has %d SessionRevoked events", id, n)

@@ -61,3 +61,23 @@ func testPersonal(t *testing.T, h Harness) {
 		t.Errorf("verify after erasure = %+v", res)
 	}
 }
+
+// testPersonalWithAppend: personal data carried by an append is stored in
+// its transaction; a refused append stores none.
+func testPersonalWithAppend(t *testing.T, h Harness) {
+	at := time.Now()
+	kept := eventstore.NewPersonalItem("sourceIp", "192.0.2.10", "k1", at)
+	refused := eventstore.NewPersonalItem("sourceIp", "192.0.2.11", "k1", at)
+	sa := one("pd-append", 0, ev("T", nil))
+	sa.Personal = []eventstore.PersonalItem{kept}
+	mustAppend(t, h.Store, sa)
+	clash := one("pd-append", 0, ev("T", nil)) // version 0 is taken
+	clash.Personal = []eventstore.PersonalItem{refused}
+	if _, err := h.Store.Append(ctx(t), clash); err == nil {
+		t.Fatal("a conflicting append succeeded")
+	}
+	got, err := h.Store.LookupPersonal(ctx(t), []string{kept.Ref, refused.Ref})
+	if err != nil || got[kept.Ref] != kept.Value || len(got) != 1 {
+		t.Errorf("personal data after an append and a refused one = %v, %v; want only the first", got, err)
+	}
+}

@@ -95,6 +95,7 @@ func Run(t *testing.T, factory Factory) {
 		{"AuditFilters", testAuditFilters},
 		{"AuditPagination", testAuditPagination},
 		{"Personal", testPersonal},
+		{"PersonalWithAppend", testPersonalWithAppend},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
