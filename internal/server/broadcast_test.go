@@ -15,6 +15,7 @@ import (
 
 	"github.com/sessiond/sessiond/internal/natstest"
 	"github.com/sessiond/sessiond/internal/pgtest"
+	"github.com/sessiond/sessiond/internal/waitfor"
 	"github.com/sessiond/sessiond/verifier"
 )
 
@@ -76,20 +77,10 @@ func newVerifier(t testing.TB, url string, opts ...verifier.Option) *verifier.Ve
 	return v
 }
 
-// checkFor polls fn until it returns nil or total passes.
+// checkFor waits until fn returns nil, for at most total.
 func checkFor(t *testing.T, total time.Duration, fn func() error) {
 	t.Helper()
-	deadline := time.Now().Add(total)
-	for {
-		err := fn()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %v", total, err)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitfor.Cond(t, total, fn)
 }
 
 func revokedBy(v *verifier.Verifier, ids ...string) error {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sessiond/sessiond/eventstore"
+	"github.com/sessiond/sessiond/internal/waitfor"
 	"github.com/sessiond/sessiond/projections"
 )
 
@@ -137,18 +138,8 @@ func mustAppend(t testing.TB, s Store, appends ...eventstore.StreamAppend) []eve
 	return recs
 }
 
-// checkFor polls fn every poll until it returns nil or total passes.
-func checkFor(t testing.TB, total, poll time.Duration, fn func() error) {
+// checkFor waits until fn returns nil, for at most total.
+func checkFor(t testing.TB, total, _ time.Duration, fn func() error) {
 	t.Helper()
-	deadline := time.Now().Add(total)
-	for {
-		err := fn()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met after %v: %v", total, err)
-		}
-		time.Sleep(poll)
-	}
+	waitfor.Cond(t, total, fn)
 }
