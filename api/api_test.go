@@ -11,15 +11,19 @@ import (
 
 	"github.com/sessiond/sessiond/api"
 	"github.com/sessiond/sessiond/internal/app"
+	"github.com/sessiond/sessiond/internal/openapitest"
 )
 
-func serve(h http.Handler, method, path, body string, headers ...string) *httptest.ResponseRecorder {
+// serve sends one request to h and checks the answer against the OpenAPI
+// document.
+func serve(t testing.TB, h http.Handler, method, path, body string, headers ...string) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
+	openapitest.Check(t, req, rec.Code, rec.Header(), rec.Body.Bytes())
 	return rec
 }
 
@@ -28,7 +32,7 @@ func serve(h http.Handler, method, path, body string, headers ...string) *httpte
 func TestRecover(t *testing.T) {
 	var logs bytes.Buffer
 	s := api.New(api.Options{Service: &fakeService{panicOn: "explode"}, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
-	rec := serve(s, "DELETE", "/auth/admin/api/users/u1/sessions/explode", "", "Authorization", "Bearer "+fakeKey)
+	rec := serve(t, s, "DELETE", "/auth/admin/api/users/u1/sessions/explode", "", "Authorization", "Bearer "+fakeKey)
 	if rec.Code != 500 {
 		t.Fatalf("status = %d", rec.Code)
 	}
@@ -44,18 +48,18 @@ func TestRecover(t *testing.T) {
 		t.Errorf("panic logged %d times (want once, with a stack):\n%s", n, logs.String())
 	}
 	// The server keeps serving.
-	if rec := serve(s, "GET", "/healthz", ""); rec.Code != 200 {
+	if rec := serve(t, s, "GET", "/healthz", ""); rec.Code != 200 {
 		t.Errorf("healthz after a panic = %d", rec.Code)
 	}
 }
 
 func TestRequestID(t *testing.T) {
 	s := api.New(api.Options{Service: &fakeService{}, Logger: quietLogger()})
-	if got := serve(s, "GET", "/healthz", "", "X-Request-Id", "abc-123").Header().Get("X-Request-Id"); got != "abc-123" {
+	if got := serve(t, s, "GET", "/healthz", "", "X-Request-Id", "abc-123").Header().Get("X-Request-Id"); got != "abc-123" {
 		t.Errorf("valid id not kept: %q", got)
 	}
 	for _, bad := range []string{"", "has space", strings.Repeat("x", 200), "<script>"} {
-		got := serve(s, "GET", "/nope", "", "X-Request-Id", bad).Header().Get("X-Request-Id")
+		got := serve(t, s, "GET", "/nope", "", "X-Request-Id", bad).Header().Get("X-Request-Id")
 		if got == "" || got == bad {
 			t.Errorf("id %q: response id = %q, want a generated one", bad, got)
 		}
@@ -75,17 +79,17 @@ func TestSecretRedacted(t *testing.T) {
 func TestStartAndList(t *testing.T) {
 	s := api.New(api.Options{Service: &fakeService{}, Logger: quietLogger()})
 	auth := []string{"Authorization", "Bearer " + fakeKey}
-	if rec := serve(s, "POST", "/auth/admin/api/users/u1/sessions", `{"sessionId":"s1","metadata":{"ua":"x"}}`, auth...); rec.Code != 201 {
+	if rec := serve(t, s, "POST", "/auth/admin/api/users/u1/sessions", `{"sessionId":"s1","metadata":{"ua":"x"}}`, auth...); rec.Code != 201 {
 		t.Errorf("start = %d %s", rec.Code, rec.Body)
 	}
-	if rec := serve(s, "POST", "/auth/admin/api/users/u1/sessions", `{"ttlSeconds":5,"expiresAt":"2030-01-01T00:00:00Z"}`, auth...); rec.Code != 400 {
+	if rec := serve(t, s, "POST", "/auth/admin/api/users/u1/sessions", `{"ttlSeconds":5,"expiresAt":"2030-01-01T00:00:00Z"}`, auth...); rec.Code != 400 {
 		t.Errorf("ttl and expiresAt = %d", rec.Code)
 	}
-	rec := serve(s, "GET", "/auth/admin/api/users/u1/sessions?status=active&limit=10", "", auth...)
+	rec := serve(t, s, "GET", "/auth/admin/api/users/u1/sessions?status=active&limit=10", "", auth...)
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"next":null`) {
 		t.Errorf("list = %d %s", rec.Code, rec.Body)
 	}
-	rec = serve(s, "DELETE", "/auth/admin/api/users/u1/sessions", `{"reason":"offboarding"}`, auth...)
+	rec = serve(t, s, "DELETE", "/auth/admin/api/users/u1/sessions", `{"reason":"offboarding"}`, auth...)
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"revoked":1`) {
 		t.Errorf("revoke all = %d %s", rec.Code, rec.Body)
 	}

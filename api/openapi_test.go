@@ -150,7 +150,7 @@ func TestOpenAPISeed(t *testing.T) {
 
 func TestOpenAPIServed(t *testing.T) {
 	s := api.New(api.Options{Service: &fakeService{}, Logger: quietLogger()})
-	rec := serve(s, http.MethodGet, "/openapi.json", "")
+	rec := serve(t, s, http.MethodGet, "/openapi.json", "")
 	if rec.Code != 200 || rec.Header().Get("Content-Type") != "application/json" || !json.Valid(rec.Body.Bytes()) {
 		t.Fatalf("GET /openapi.json = %d %s", rec.Code, rec.Header().Get("Content-Type"))
 	}
