@@ -1,6 +1,7 @@
 package projections_test
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -20,27 +21,43 @@ func recorded(t *testing.T, pos int64, e domain.Event) eventstore.Recorded {
 }
 
 // TestProjectTemplates: a batch becomes one set-based statement per
-// template, in causal order, with one array element per event.
+// template, in causal order, with one array element per event carrying
+// exactly the event's values.
 func TestProjectTemplates(t *testing.T) {
 	at := time.Date(2026, 3, 1, 14, 3, 0, 0, time.UTC)
+	exp := at.Add(time.Hour)
 	actor := domain.Actor{KeyID: "k1", KeyName: "ops"}
+	hash := strings.Repeat("a", 64)
+	type stmt struct {
+		prefix string
+		args   [][]any // one column per unnest() argument
+	}
 	tests := []struct {
 		name   string
 		events []domain.Event
-		want   []string // statement prefixes, in order
-		rows   []int    // array length of each statement's first argument
+		want   []stmt
 	}{
-		{"start", []domain.Event{domain.SessionStarted{SessionID: "s1", UserID: "u1", StartedAt: at, ExpiresAt: at.Add(time.Hour)}},
-			[]string{"INSERT INTO users", "INSERT INTO sessions"}, []int{1, 1}},
+		{"start", []domain.Event{domain.SessionStarted{SessionID: "s1", UserID: "u1", StartedAt: at, ExpiresAt: exp}},
+			[]stmt{
+				{"INSERT INTO users", [][]any{{"u1"}, {at}, {int64(1)}}},
+				{"INSERT INTO sessions", [][]any{{"s1"}, {"u1"}, {at}, {exp}, {nil}, {int64(1)}, {int64(1)}}},
+			}},
 		{"start and revoke", []domain.Event{
-			domain.SessionRevoked{SessionID: "s0", UserID: "u1", RevokedAt: at, RevokedBy: actor},
-			domain.SessionStarted{SessionID: "s1", UserID: "u1", StartedAt: at, ExpiresAt: at.Add(time.Hour)},
-			domain.SessionStarted{SessionID: "s2", UserID: "u1", StartedAt: at, ExpiresAt: at.Add(time.Hour)},
-		}, []string{"INSERT INTO users", "INSERT INTO sessions", "UPDATE sessions"}, []int{2, 2, 1}},
+			domain.SessionRevoked{SessionID: "s0", UserID: "u1", RevokedAt: at, RevokedBy: actor, Reason: "stolen"},
+			domain.SessionStarted{SessionID: "s1", UserID: "u1", StartedAt: at, ExpiresAt: exp, Metadata: []byte(`{"a":1}`)},
+			domain.SessionStarted{SessionID: "s2", UserID: "u2", StartedAt: at, ExpiresAt: exp},
+		}, []stmt{
+			{"INSERT INTO users", [][]any{{"u1", "u2"}, {at, at}, {int64(2), int64(3)}}},
+			{"INSERT INTO sessions", [][]any{{"s1", "s2"}, {"u1", "u2"}, {at, at}, {exp, exp}, {`{"a":1}`, nil}, {int64(1), int64(1)}, {int64(2), int64(3)}}},
+			{"UPDATE sessions", [][]any{{"s0"}, {at}, {"k1"}, {"ops"}, {"stolen"}, {int64(1)}, {int64(1)}}},
+		}},
 		{"keys", []domain.Event{
 			domain.AdminKeyRevoked{KeyID: "k0", RevokedAt: at},
-			domain.AdminKeyCreated{KeyID: "k1", Name: "ops", Scopes: domain.AllScopes, KeyHash: strings.Repeat("a", 64), CreatedAt: at},
-		}, []string{"INSERT INTO admin_keys", "UPDATE admin_keys"}, []int{1, 1}},
+			domain.AdminKeyCreated{KeyID: "k1", Name: "ops", Scopes: []domain.Scope{domain.ScopeSessionsRead, domain.ScopeAuditRead}, KeyHash: hash, CreatedAt: at},
+		}, []stmt{
+			{"INSERT INTO admin_keys", [][]any{{"k1"}, {"ops"}, {"sessions:read,audit:read"}, {hash}, {at}}},
+			{"UPDATE admin_keys", [][]any{{"k0"}, {at}}},
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -57,24 +74,51 @@ func TestProjectTemplates(t *testing.T) {
 				t.Fatalf("%d statements, want %d", got, want)
 			}
 			for i, st := range stmts {
-				if !strings.HasPrefix(st.SQL, tc.want[i]) {
-					t.Errorf("statement %d = %.40q, want %q", i, st.SQL, tc.want[i])
+				if !strings.HasPrefix(st.SQL, tc.want[i].prefix) {
+					t.Errorf("statement %d = %.40q, want %q", i, st.SQL, tc.want[i].prefix)
 				}
-				if got := arrayLen(st.Args[0]); got != tc.rows[i] {
-					t.Errorf("statement %d carries %d rows, want %d", i, got, tc.rows[i])
+				var got [][]any
+				for _, a := range st.Args {
+					got = append(got, values(t, a))
+				}
+				if !reflect.DeepEqual(got, tc.want[i].args) {
+					t.Errorf("statement %d (%s) args\n got %v\nwant %v", i, tc.want[i].prefix, got, tc.want[i].args)
 				}
 			}
 		})
 	}
 }
 
-func arrayLen(v any) int {
-	switch a := v.(type) {
+// values turns one typed array argument into plain values: *string
+// becomes its string or nil.
+func values(t *testing.T, arg any) []any {
+	t.Helper()
+	var out []any
+	switch a := arg.(type) {
 	case []string:
-		return len(a)
+		for _, v := range a {
+			out = append(out, v)
+		}
+	case []*string:
+		for _, v := range a {
+			if v == nil {
+				out = append(out, nil)
+			} else {
+				out = append(out, *v)
+			}
+		}
+	case []time.Time:
+		for _, v := range a {
+			out = append(out, v)
+		}
+	case []int64:
+		for _, v := range a {
+			out = append(out, v)
+		}
 	default:
-		return -1
+		t.Fatalf("unexpected argument type %T", arg)
 	}
+	return out
 }
 
 func TestProjectRejectsCorruptData(t *testing.T) {
