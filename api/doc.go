@@ -3,6 +3,8 @@
 // siblings, admin-key authentication, error responses from one code→status
 // table, request ids, limits, recovery, metrics and the OpenAPI document.
 //
-// It depends on domain and the application service (internal/app); it
-// must never import a store or a database driver.
+// It depends on domain, the application service (internal/app), the
+// eventstore and projections types that service's interface still names,
+// gorilla/mux, client_golang, uuid and x/time/rate; it must never import a
+// store, a database driver or NATS.
 package api

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"log/slog"
 	"net/http"
 
 	"github.com/sessiond/sessiond/domain"
@@ -62,5 +61,3 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	})
 }
 
-// logger is the subset of slog the server uses.
-type logger = *slog.Logger

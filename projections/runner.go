@@ -10,7 +10,7 @@ import (
 )
 
 // Source is what a Runner consumes: the log, a checkpoint table and a
-// commit signal. *pgstore.Store implements it.
+// commit signal. Both stores (pgstore and sqlitestore) implement it.
 type Source interface {
 	ReadAll(ctx context.Context, after int64, limit int) ([]eventstore.Recorded, error)
 	LoadCheckpoint(ctx context.Context, name string) (int64, error)
