@@ -60,4 +60,3 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		Code:       string(code),
 	})
 }
-
