@@ -54,6 +54,10 @@ Usage:
                                                erase stored IPs and user agents; the log is unchanged
   sessiond export [--out FILE]                 write the event log as JSON Lines
   sessiond import [--in FILE]                  append an export to this store's log
+  sessiond bench [--target URL --key K | --embedded] [--clients N] [--sessions N]
+           [--rate R] [--verifiers N] [--report FILE.html]
+                                               load-test the revoke path; with --database-url,
+                                               against pgbench's INSERT in the same run
 
 Every command takes the configuration flags; "sessiond COMMAND --help" lists them.
 `
@@ -80,6 +84,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.runExport(ctx, args)
 	case "import":
 		return m.runImport(ctx, args)
+	case "bench":
+		return m.runBench(ctx, args)
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil
