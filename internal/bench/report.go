@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"html/template"
+	"image/color"
 	"io"
 	"math"
 	"sort"
@@ -11,7 +12,6 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 )
 
@@ -94,7 +94,6 @@ func percentilePlot(title string, hs map[string]*hdrhistogram.Histogram) (*plot.
 		{Value: 0, Label: "0%"}, {Value: 1, Label: "90%"}, {Value: 2, Label: "99%"},
 		{Value: 3, Label: "99.9%"}, {Value: 4, Label: "99.99%"}, {Value: 5, Label: "99.999%"},
 	})
-	var args []any
 	for _, name := range sortedKeys(hs) {
 		h := hs[name]
 		if h == nil || h.TotalCount() == 0 {
@@ -108,10 +107,9 @@ func percentilePlot(title string, hs map[string]*hdrhistogram.Histogram) (*plot.
 			}
 			pts = append(pts, plotter.XY{X: math.Log10(1 / (1 - q)), Y: float64(b.ValueAt) / 1000})
 		}
-		args = append(args, name, pts)
-	}
-	if err := plotutil.AddLines(p, args...); err != nil {
-		return nil, err
+		if err := addLine(p, name, pts, false); err != nil {
+			return nil, err
+		}
 	}
 	p.Legend.Top = true
 	p.Legend.Left = true
@@ -124,8 +122,11 @@ func (r *Result) throughputPlot() (*plot.Plot, error) {
 	p.Title.Text = "Throughput over time"
 	p.X.Label.Text = "second of the phase"
 	p.Y.Label.Text = "operations completed"
-	var args []any
-	for _, ph := range []*Phase{r.Start, r.Revoke} {
+	phases := []*Phase{r.Start, r.Revoke}
+	if r.Yardstick != nil {
+		phases = append(phases, r.Yardstick.Phase)
+	}
+	for _, ph := range phases {
 		if ph == nil || len(ph.PerSecond) == 0 {
 			continue
 		}
@@ -133,23 +134,49 @@ func (r *Result) throughputPlot() (*plot.Plot, error) {
 		for i, n := range ph.PerSecond {
 			pts[i] = plotter.XY{X: float64(i), Y: float64(n)}
 		}
-		args = append(args, ph.Name, pts)
-	}
-	if r.Yardstick != nil {
-		ph := r.Yardstick.Phase
-		pts := make(plotter.XYs, len(ph.PerSecond))
-		for i, n := range ph.PerSecond {
-			pts[i] = plotter.XY{X: float64(i), Y: float64(n)}
+		if err := addLine(p, label(ph.Name), pts, true); err != nil {
+			return nil, err
 		}
-		args = append(args, "yardstick INSERT", pts)
-	}
-	if err := plotutil.AddLinePoints(p, args...); err != nil {
-		return nil, err
 	}
 	p.Y.Min = 0
 	p.Legend.Top = true
 	p.Add(plotter.NewGrid())
 	return p, nil
+}
+
+// Each series keeps its colour in every plot.
+var colours = map[string]color.Color{
+	"start":                            color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
+	"revoke":                           color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
+	"yardstick INSERT":                 color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
+	"DELETE sent → Check = ErrRevoked": color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff},
+}
+
+func label(phase string) string {
+	if phase == "yardstick" {
+		return "yardstick INSERT"
+	}
+	return phase
+}
+
+func addLine(p *plot.Plot, name string, pts plotter.XYs, points bool) error {
+	l, err := plotter.NewLine(pts)
+	if err != nil {
+		return err
+	}
+	l.Color = colours[name]
+	l.Width = vg.Points(1.5)
+	p.Add(l)
+	p.Legend.Add(name, l)
+	if points {
+		s, err := plotter.NewScatter(pts)
+		if err != nil {
+			return err
+		}
+		s.Color = colours[name]
+		p.Add(s)
+	}
+	return nil
 }
 
 func sortedKeys(m map[string]*hdrhistogram.Histogram) []string {
