@@ -25,6 +25,7 @@ import (
 type Store interface {
 	broadcast.Log
 	app.Log
+	app.KeyFeed
 	Verify(ctx context.Context, from, to int64) (eventstore.VerifyResult, error)
 	Rebuild(ctx context.Context, tables []string) (int64, error)
 	Ping(ctx context.Context) error
