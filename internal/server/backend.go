@@ -69,7 +69,7 @@ func (m *Main) openBackend(ctx context.Context, migrate bool, opts eventstore.Op
 		return nil, err
 	}
 	if migrate {
-		if err := migratePostgres(ctx, pool, m.Logger); err != nil {
+		if err := migratePostgresIfOwner(ctx, pool, m.Logger); err != nil {
 			pool.Close()
 			return nil, err
 		}
