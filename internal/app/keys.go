@@ -66,12 +66,20 @@ func wellFormed(s string) bool {
 		return false
 	}
 	for i := 0; i < len(rest); i++ {
-		if !strings.ContainsRune(base62, rune(rest[i])) {
+		if !isBase62[rest[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// isBase62 marks the bytes of base62.
+var isBase62 = func() (t [256]bool) {
+	for i := 0; i < len(base62); i++ {
+		t[base62[i]] = true
+	}
+	return t
+}()
 
 // Key is an admin key without its secret.
 type Key struct {
@@ -213,7 +221,7 @@ func (s *Service) Authenticate(ctx context.Context, presented string) (*Principa
 	if !wellFormed(presented) {
 		return nil, errInvalidKey()
 	}
-	hash := HashSecret(presented)
+	hash := sha256.Sum256([]byte(presented))
 	p, state, err := s.keys.lookup(hash)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -55,7 +56,7 @@ type KeyTable struct {
 
 // keySnapshot is one immutable state of the table.
 type keySnapshot struct {
-	byHash   map[string]*keyEntry
+	byHash   map[[32]byte]*keyEntry // by SHA-256 of the secret
 	byID     map[string]*keyEntry
 	position int64 // every key event up to here has been read from the feed
 }
@@ -63,7 +64,7 @@ type keySnapshot struct {
 // keyEntry is one key; entries are replaced, never changed.
 type keyEntry struct {
 	principal *Principal // nil while only its revocation is known
-	hash      string
+	hash      [32]byte   // zero while only its revocation is known
 	revoked   bool
 }
 
@@ -83,7 +84,7 @@ func NewKeyTable(feed KeyFeed, opts KeyTableOptions) *KeyTable {
 		opts.Logger = slog.Default()
 	}
 	t := &KeyTable{feed: feed, bound: opts.Bound, log: opts.Logger, base: time.Now()}
-	t.snap.Store(&keySnapshot{byHash: map[string]*keyEntry{}, byID: map[string]*keyEntry{}})
+	t.snap.Store(&keySnapshot{byHash: map[[32]byte]*keyEntry{}, byID: map[string]*keyEntry{}})
 	return t
 }
 
@@ -114,7 +115,7 @@ const (
 
 // lookup finds the key whose secret hashes to hash. It fails with
 // UNAVAILABLE while the table is not Ready.
-func (t *KeyTable) lookup(hash string) (*Principal, keyState, error) {
+func (t *KeyTable) lookup(hash [32]byte) (*Principal, keyState, error) {
 	if err := t.Ready(context.Background()); err != nil {
 		return nil, keyUnknown, domain.Errorf(domain.CodeUnavailable, "admin keys cannot be checked: %v; retry later", err)
 	}
@@ -212,14 +213,19 @@ func (s *keySnapshot) created(e domain.AdminKeyCreated, log *slog.Logger) {
 	if cur != nil && cur.principal != nil {
 		return // already applied
 	}
-	if other := s.byHash[e.KeyHash]; other != nil && other.principal != nil {
+	var hash [32]byte
+	if n, err := hex.Decode(hash[:], []byte(e.KeyHash)); err != nil || n != len(hash) {
+		log.Error("admin key event with a malformed hash ignored", "keyId", e.KeyID)
+		return
+	}
+	if other := s.byHash[hash]; other != nil && other.principal != nil {
 		log.Warn("admin key event reuses another key's hash; ignored", "keyId", e.KeyID, "otherKeyId", other.principal.KeyID)
 		return
 	}
-	n := &keyEntry{principal: &Principal{KeyID: e.KeyID, Name: e.Name, Scopes: e.Scopes}, hash: e.KeyHash}
+	n := &keyEntry{principal: &Principal{KeyID: e.KeyID, Name: e.Name, Scopes: e.Scopes}, hash: hash}
 	n.revoked = cur != nil && cur.revoked
 	s.byID[e.KeyID] = n
-	s.byHash[e.KeyHash] = n
+	s.byHash[hash] = n
 }
 
 func (s *keySnapshot) revoked(keyID string) {
@@ -232,7 +238,7 @@ func (s *keySnapshot) revoked(keyID string) {
 		n.principal, n.hash = cur.principal, cur.hash
 	}
 	s.byID[keyID] = n
-	if n.hash != "" {
+	if n.principal != nil {
 		s.byHash[n.hash] = n
 	}
 }
