@@ -28,21 +28,21 @@ func (m *Main) runDB(ctx context.Context, args []string) error {
 	}
 	var (
 		role, schema, passwordFile string
-		create, print              bool
+		create, printOnly          bool
 	)
 	if _, err := m.flags("db grant", "sessiond db grant --role NAME [--create] [--password-file FILE] [--schema S] [--print] [flags]", args[1:], func(fs *flag.FlagSet) {
 		fs.StringVar(&role, "role", "", "the role serve connects as (required)")
 		fs.StringVar(&schema, "schema", "public", "the schema holding sessiond's tables")
 		fs.BoolVar(&create, "create", false, "create the role (LOGIN) if it does not exist")
 		fs.StringVar(&passwordFile, "password-file", "", "set the role's password to this file's first line")
-		fs.BoolVar(&print, "print", false, "print the SQL instead of running it (no connection needed)")
+		fs.BoolVar(&printOnly, "print", false, "print the SQL instead of running it (no connection needed)")
 	}); err != nil {
 		return err
 	}
 	if role == "" {
 		return &ExitError{Code: 2, Err: errors.New("db grant: --role is required")}
 	}
-	if print {
+	if printOnly {
 		fmt.Fprint(m.Stdout, printGrantSQL(role, schema))
 		return nil
 	}

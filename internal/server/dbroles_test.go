@@ -66,7 +66,7 @@ func serveRole(t *testing.T) (*pgxpool.Pool, string, *pgxpool.Pool, string) {
 // with a migration pending the server it runs is not ready.
 func TestServeRole(t *testing.T) {
 	ctx := context.Background()
-	pool, ownerURL, rolePool, roleURL := serveRole(t)
+	pool, _, rolePool, roleURL := serveRole(t)
 
 	for _, st := range []string{
 		"UPDATE events SET type = type",
@@ -159,7 +159,6 @@ func TestServeRole(t *testing.T) {
 	if !strings.Contains(pending.Logs.String(), "migrations pending: run `sessiond migrate` as the owner") {
 		t.Errorf("no clear line about pending migrations:\n%s", pending.Logs.String())
 	}
-	_ = ownerURL
 }
 
 // TestDBGrantRefusesOwner: db grant will not hand serve privileges to a
@@ -170,8 +169,8 @@ func TestDBGrantRefusesOwner(t *testing.T) {
 	if _, err := owner.cli("db", "grant", "--role", "postgres"); err == nil || !strings.Contains(err.Error(), "superuser") {
 		t.Errorf("db grant --role postgres = %v; want a refusal (superuser)", err)
 	}
-	app := &testServer{t: t, DB: roleURL}
-	if _, err := app.cli("db", "grant", "--role", "whoever"); err == nil || !strings.Contains(err.Error(), "owner") {
+	appRole := &testServer{t: t, DB: roleURL}
+	if _, err := appRole.cli("db", "grant", "--role", "whoever"); err == nil || !strings.Contains(err.Error(), "owner") {
 		t.Errorf("db grant as the serve role = %v; want a refusal", err)
 	}
 }
