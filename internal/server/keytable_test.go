@@ -42,7 +42,8 @@ func refused(s *testServer, key string) func() error {
 }
 
 // TestForgedKeyRowRefused: a row inserted into admin_keys with a valid
-// hash but no AdminKeyCreated event authenticates nothing, on both stores.
+// hash but no AdminKeyCreated event authenticates nothing, on both stores;
+// nor does a revoked key whose row is un-revoked.
 func TestForgedKeyRowRefused(t *testing.T) {
 	hash := app.HashSecret(forgedKey)
 	t.Run("postgres", func(t *testing.T) {
@@ -54,6 +55,16 @@ VALUES ('forged', 'forged', '{sessions:read,sessions:write,sessions:revoke,audit
 			t.Fatal(err)
 		}
 		wantStatus(t, s, forgedKey, http.StatusUnauthorized, "ADMIN_SESSION_INVALID")
+
+		// Un-revoking a key in the read model does not bring it back.
+		if _, err := s.cli("keys", "revoke", keyID(t, s, "ops")); err != nil {
+			t.Fatal(err)
+		}
+		waitfor.Cond(t, keyGenerously, refused(s, real))
+		if _, err := s.Pool.Exec(context.Background(), `UPDATE admin_keys SET revoked_at = NULL`); err != nil {
+			t.Fatal(err)
+		}
+		wantStatus(t, s, real, http.StatusUnauthorized, "ADMIN_SESSION_INVALID")
 	})
 	t.Run("embedded", func(t *testing.T) {
 		dir := t.TempDir()
