@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/sessiond/sessiond/domain"
+	"github.com/sessiond/sessiond/eventstore"
 )
 
 // KeyPrefix starts every admin key secret, so that a leaked key is easy to
@@ -65,12 +66,20 @@ func wellFormed(s string) bool {
 		return false
 	}
 	for i := 0; i < len(rest); i++ {
-		if !strings.ContainsRune(base62, rune(rest[i])) {
+		if !isBase62[rest[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// isBase62 marks the bytes of base62.
+var isBase62 = func() (t [256]bool) {
+	for i := 0; i < len(base62); i++ {
+		t[base62[i]] = true
+	}
+	return t
+}()
 
 // Key is an admin key without its secret.
 type Key struct {
@@ -125,9 +134,11 @@ func (s *Service) CreateKey(ctx context.Context, meta Meta, name string, scopes 
 	if err != nil {
 		return Key{}, "", err
 	}
-	if _, err := s.log.Append(ctx, sa); err != nil {
+	recs, err := s.log.Append(ctx, sa)
+	if err != nil {
 		return Key{}, "", storeError(err)
 	}
+	s.applyKeys(recs)
 	return Key{ID: ev.KeyID, Name: ev.Name, Scopes: ev.Scopes, CreatedAt: ev.CreatedAt}, secret, nil
 }
 
@@ -155,10 +166,11 @@ func (s *Service) RevokeKey(ctx context.Context, meta Meta, keyID string) error 
 		if err != nil {
 			return err
 		}
-		_, err = s.log.Append(ctx, sa)
+		recs, err := s.log.Append(ctx, sa)
 		if conflictRetry(err) {
 			continue
 		}
+		s.applyKeys(recs) // refused here from this moment on
 		return storeError(err)
 	}
 	return domain.Errorf(domain.CodeConflict, "admin key %s is changing too fast; retry", keyID)
@@ -177,18 +189,57 @@ func (s *Service) Keys(ctx context.Context) ([]Key, error) {
 	return out, nil
 }
 
-// Authenticate returns the principal of a presented key. It hashes the
-// presented value first and looks up only the hash, so the lookup's timing
-// says nothing about how close a guess was. Unknown, revoked and malformed
-// keys are ADMIN_SESSION_INVALID.
+// WithKeys makes the service authenticate from t and apply its own key
+// events to t as soon as they are durable. It returns s.
+func (s *Service) WithKeys(t *KeyTable) *Service {
+	s.keys = t
+	return s
+}
+
+// applyKeys puts the service's own freshly recorded key events into its
+// key table at once (read-your-writes).
+func (s *Service) applyKeys(recs []eventstore.Recorded) {
+	if s.keys != nil {
+		s.keys.apply(recs, false)
+	}
+}
+
+// Authenticate returns the principal of a presented key, from the
+// in-memory key table (never from the admin_keys read model). It hashes the
+// presented value and looks up only the hash, so the lookup's timing says
+// nothing about how close a guess was. A well-formed key the table does not
+// know may have been created a moment ago by another process: the table
+// first catches up from the log (one query shared by concurrent misses),
+// so a new key works at once everywhere. Unknown, revoked and malformed
+// keys are ADMIN_SESSION_INVALID; a table that cannot be confirmed current
+// answers UNAVAILABLE.
 func (s *Service) Authenticate(ctx context.Context, presented string) (*Principal, error) {
-	hash := HashSecret(presented)
-	row, err := s.reads.AdminKeyByHash(ctx, hash)
+	arrived := time.Now()
+	if s.keys == nil {
+		return nil, domain.Errorf(domain.CodeUnavailable, "admin keys are not loaded; retry later")
+	}
+	if !wellFormed(presented) {
+		return nil, errInvalidKey()
+	}
+	hash := sha256.Sum256([]byte(presented))
+	p, state, err := s.keys.lookup(hash)
 	if err != nil {
-		return nil, storeError(err)
+		return nil, err
 	}
-	if row == nil || row.RevokedAt != nil || !wellFormed(presented) {
-		return nil, domain.Errorf(domain.CodeAdminSessionInvalid, "the admin key is unknown, revoked or malformed")
+	if state == keyUnknown {
+		if err := s.keys.refresh(ctx, arrived); err != nil {
+			return nil, storeError(err)
+		}
+		if p, state, err = s.keys.lookup(hash); err != nil {
+			return nil, err
+		}
 	}
-	return &Principal{KeyID: row.KeyID, Name: row.Name, Scopes: row.Scopes}, nil
+	if state != keyActive {
+		return nil, errInvalidKey()
+	}
+	return p, nil
+}
+
+func errInvalidKey() error {
+	return domain.Errorf(domain.CodeAdminSessionInvalid, "the admin key is unknown, revoked or malformed")
 }

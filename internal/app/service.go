@@ -27,7 +27,6 @@ type Reads interface {
 	UserExists(ctx context.Context, userID string) (bool, error)
 	ListSessions(ctx context.Context, f projections.ListFilter) ([]projections.SessionRow, error)
 	ActiveSessionIDs(ctx context.Context, userID string, now time.Time) ([]string, error)
-	AdminKeyByHash(ctx context.Context, hash string) (*projections.KeyRow, error)
 	AdminKeys(ctx context.Context) ([]projections.KeyRow, error)
 }
 
@@ -37,6 +36,7 @@ type Service struct {
 	reads Reads
 	clock func() time.Time
 	slog  *slog.Logger
+	keys  *KeyTable // authentication's source; see WithKeys
 }
 
 // New returns a Service. clock may be nil for time.Now.

@@ -82,9 +82,24 @@ func TestCompose(t *testing.T) {
 	if u := sd.Environment["NATS_URL"]; u != "nats://nats:4222" {
 		t.Errorf("NATS_URL = %q, want the nats service", u)
 	}
-	pg := c.Services["postgres"]
-	if pg.Environment["POSTGRES_USER"] == "" || !strings.Contains(sd.Environment["DATABASE_URL"], pg.Environment["POSTGRES_USER"]+":"+pg.Environment["POSTGRES_PASSWORD"]+"@") {
-		t.Error("DATABASE_URL credentials do not match the postgres service")
+	// migrate runs as the owner and grants the serve role; sessiond
+	// serves as that role, once migrate has completed.
+	pg, mig := c.Services["postgres"], c.Services["migrate"]
+	owner := pg.Environment["POSTGRES_USER"] + ":" + pg.Environment["POSTGRES_PASSWORD"] + "@"
+	if pg.Environment["POSTGRES_USER"] == "" || !strings.Contains(mig.Environment["DATABASE_URL"], owner) {
+		t.Error("migrate does not connect as the owner (the postgres service's user)")
+	}
+	script := strings.Join(mig.Command, " ")
+	role := regexp.MustCompile(`db grant --role (\w+)`).FindStringSubmatch(script)
+	if !strings.Contains(script, "sessiond migrate") || role == nil {
+		t.Fatalf("migrate's command %q does not migrate and grant a serve role", script)
+	}
+	app := role[1] + ":" + mig.Environment["SESSIOND_APP_PASSWORD"] + "@"
+	if u := sd.Environment["DATABASE_URL"]; !strings.Contains(u, app) || strings.Contains(u, owner) {
+		t.Errorf("sessiond's DATABASE_URL %q does not use the serve role %s", u, role[1])
+	}
+	if sd.DependsOn["migrate"].Condition != "service_completed_successfully" {
+		t.Error("sessiond does not wait for migrate to complete")
 	}
 	if !strings.Contains(sd.Healthcheck.Test[len(sd.Healthcheck.Test)-1], "/readyz") {
 		t.Errorf("sessiond health check %v does not probe /readyz", sd.Healthcheck.Test)

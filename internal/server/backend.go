@@ -25,6 +25,7 @@ import (
 type Store interface {
 	broadcast.Log
 	app.Log
+	app.KeyFeed
 	Verify(ctx context.Context, from, to int64) (eventstore.VerifyResult, error)
 	Rebuild(ctx context.Context, tables []string) (int64, error)
 	Ping(ctx context.Context) error
@@ -68,7 +69,7 @@ func (m *Main) openBackend(ctx context.Context, migrate bool, opts eventstore.Op
 		return nil, err
 	}
 	if migrate {
-		if err := migratePostgres(ctx, pool, m.Logger); err != nil {
+		if err := migratePostgresIfOwner(ctx, pool, m.Logger); err != nil {
 			pool.Close()
 			return nil, err
 		}

@@ -19,6 +19,9 @@ func (m *Main) runMigrate(ctx context.Context, args []string) error {
 	if _, err := m.flags("migrate", "sessiond migrate [flags]", args, nil); err != nil {
 		return err
 	}
+	if err := m.requireOwner(ctx); err != nil {
+		return err
+	}
 	db, err := m.openBackend(ctx, true, eventstore.Options{Logger: m.Logger})
 	if err != nil {
 		return err

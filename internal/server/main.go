@@ -58,6 +58,8 @@ Usage:
            [--rate R] [--verifiers N] [--report FILE.html]
                                                load-test the revoke path; with --database-url,
                                                against pgbench's INSERT in the same run
+  sessiond db grant --role NAME [--create]     give a PostgreSQL role what serve needs and no more
+           [--password-file F] [--print]
 
 Every command takes the configuration flags; "sessiond COMMAND --help" lists them.
 `
@@ -86,6 +88,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.runImport(ctx, args)
 	case "bench":
 		return m.runBench(ctx, args)
+	case "db":
+		return m.runDB(ctx, args)
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil

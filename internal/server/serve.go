@@ -31,7 +31,7 @@ const (
 // serving is everything a running server holds.
 type serving struct {
 	db     *backend
-	stopCP func()        // stops the checkpointer
+	stopCP func()        // stops the checkpointer and the key table's follower
 	ns     *embeddedNATS // nil unless NATS is embedded
 	nc     *nats.Conn
 	bc     *broadcast.Service
@@ -78,8 +78,10 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 		return err
 	}
 	registerLag(db.store)
-	svc := app.New(db.store, db.reads, nil, log)
+	keys, stopKT := startKeyTable(ctx, db.store, log)
+	svc := app.New(db.store, db.reads, nil, log).WithKeys(keys)
 	if err := m.firstRunKey(ctx, svc, db.ready); err != nil {
+		stopKT()
 		db.Close()
 		return err
 	}
@@ -92,6 +94,7 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 	natsURL := m.Config.NATSURL
 	if natsURL == "" {
 		if ns, err = m.startEmbeddedNATS(log); err != nil {
+			stopKT()
 			db.Close()
 			return err
 		}
@@ -101,6 +104,7 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 		if ns != nil {
 			ns.Close()
 		}
+		stopKT()
 		db.Close()
 		return err
 	}
@@ -112,7 +116,7 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 		(&app.Checkpointer{Log: db.store, Signer: issuer, Issuer: m.Config.Issuer, Every: m.Config.CheckpointEvery,
 			Interval: m.Config.CheckpointInterval, Logger: log.With("subsystem", "checkpoints")}).Run(cpCtx)
 	}()
-	stopCP := func() { stopCheckpoints(); <-cpDone }
+	stopCP := func() { stopCheckpoints(); <-cpDone; stopKT() }
 	handler := api.New(api.Options{
 		Service:       svc,
 		Broadcaster:   bd,
@@ -122,7 +126,7 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 		KeyBurst:      int(2 * m.Config.KeyRate),
 		AuthFailRate:  m.Config.AuthFailRate,
 		AuthFailBurst: 20,
-		Ready:         db.ready,
+		Ready:         allReady(db.ready, keys.Ready),
 		Logger:        log.With("subsystem", "api"),
 	})
 	ln, err := net.Listen("tcp", m.Config.HTTPAddr)
