@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -46,9 +47,12 @@ type Denial struct {
 }
 
 func newDenial(status int, code, message, www string) *Denial {
-	b, _ := json.Marshal(verifier.ErrorResponse{StatusCode: status, Error: http.StatusText(status), Message: message, Code: code})
-	d := &Denial{Status: status, Code: code, Body: append(b, '\n'), WWWAuthenticate: www,
-		jsonType: []string{"application/json"}, edgeError: []string{string(b)}}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(verifier.ErrorResponse{StatusCode: status, Error: http.StatusText(status), Message: message, Code: code})
+	d := &Denial{Status: status, Code: code, Body: buf.Bytes(), WWWAuthenticate: www,
+		jsonType: []string{"application/json"}, edgeError: []string{strings.TrimSuffix(buf.String(), "\n")}}
 	if www != "" {
 		d.www = []string{www}
 	}
