@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 
 	"github.com/sessiond/sessiond/broadcast"
 	"github.com/sessiond/sessiond/internal/natstest"
+	"github.com/sessiond/sessiond/internal/nginxtest"
 	"github.com/sessiond/sessiond/internal/tokens"
 	"github.com/sessiond/sessiond/verifier"
 )
@@ -129,3 +132,55 @@ type nullWriter struct {
 func (w *nullWriter) Header() http.Header         { return w.h }
 func (w *nullWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (w *nullWriter) WriteHeader(code int)        { w.code = code }
+
+// BenchmarkEdgeHops measures whole requests from a keep-alive client over
+// loopback, one at a time, to an upstream that answers 200 with no body:
+//   - nginx/direct: nginx proxying straight to the upstream (no check);
+//   - nginx/auth_request: deploy/edge/nginx.conf, each request first
+//     asking edgeverify's decision endpoint;
+//   - proxy: edgeverify in proxy mode in front of the upstream.
+//
+// It needs nginx (skipped without it, outside CI).
+func BenchmarkEdgeHops(b *testing.B) {
+	d, okTok, _ := benchDecider(b)
+	up := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	b.Cleanup(up.Close)
+	u, _ := url.Parse(up.URL)
+	decision := httptest.NewServer(d.DecisionHandler())
+	b.Cleanup(decision.Close)
+	proxy := httptest.NewServer(d.ProxyHandler(u))
+	b.Cleanup(proxy.Close)
+	nginx := func(withAuth bool) string {
+		addr := nginxtest.FreeAddr(b)
+		conf := nginxtest.Example(b, "../../deploy/edge/nginx.conf", "127.0.0.1:8080", addr,
+			"127.0.0.1:8082", decision.Listener.Addr().String(), "127.0.0.1:9000", u.Host)
+		if !withAuth {
+			conf = strings.Replace(conf, "auth_request /_edgeverify;", "", 1)
+		}
+		nginxtest.Start(b, conf, addr)
+		return "http://" + addr
+	}
+	direct, authed := nginx(false), nginx(true)
+	for _, c := range []struct{ name, url string }{
+		{"nginx/direct", direct}, {"nginx/auth_request", authed}, {"proxy", proxy.URL},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+			defer client.CloseIdleConnections()
+			req, _ := http.NewRequest("GET", c.url+"/orders/42", nil)
+			req.Header.Set("Authorization", "Bearer "+okTok)
+			b.ReportAllocs()
+			for b.Loop() {
+				resp, err := client.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					b.Fatalf("status %d", resp.StatusCode)
+				}
+			}
+		})
+	}
+}
