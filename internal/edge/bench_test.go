@@ -18,8 +18,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/sessiond/sessiond/broadcast"
+	"github.com/sessiond/sessiond/internal/ingresstest"
 	"github.com/sessiond/sessiond/internal/natstest"
-	"github.com/sessiond/sessiond/internal/nginxtest"
 	"github.com/sessiond/sessiond/internal/tokens"
 	"github.com/sessiond/sessiond/verifier"
 )
@@ -151,13 +151,13 @@ func BenchmarkEdgeHops(b *testing.B) {
 	proxy := httptest.NewServer(d.ProxyHandler(u))
 	b.Cleanup(proxy.Close)
 	nginx := func(withAuth bool) string {
-		addr := nginxtest.FreeAddr(b)
-		conf := nginxtest.Example(b, "../../deploy/edge/nginx.conf", "127.0.0.1:8080", addr,
+		addr := ingresstest.FreeAddr(b)
+		conf := ingresstest.Example(b, "../../deploy/edge/nginx.conf", "127.0.0.1:8080", addr,
 			"127.0.0.1:8082", decision.Listener.Addr().String(), "127.0.0.1:9000", u.Host)
 		if !withAuth {
 			conf = strings.Replace(conf, "auth_request /_edgeverify;", "", 1)
 		}
-		nginxtest.Start(b, conf, addr)
+		ingresstest.StartNginx(b, conf, addr)
 		return "http://" + addr
 	}
 	direct, authed := nginx(false), nginx(true)

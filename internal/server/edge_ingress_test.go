@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/sessiond/sessiond/internal/edge"
+	"github.com/sessiond/sessiond/internal/ingresstest"
 	"github.com/sessiond/sessiond/internal/natstest"
-	"github.com/sessiond/sessiond/internal/nginxtest"
 	"github.com/sessiond/sessiond/internal/pgtest"
 )
 
@@ -95,25 +95,50 @@ func get(t *testing.T, url, token string, headers ...string) edgeAnswer {
 // TestEdgeNginx runs deploy/edge/nginx.conf in a real nginx: client →
 // nginx → auth_request → edgeverify (decision mode) → upstream.
 func TestEdgeNginx(t *testing.T) {
-	nginxtest.Binary(t) // skip (or fail in CI) before starting anything
+	ingresstest.Binary(t, "nginx") // skip (or fail in CI) before starting anything
+	testIngress(t, func(t *testing.T, decision, upstream string) string {
+		addr := ingresstest.FreeAddr(t)
+		conf := ingresstest.Example(t, "../../deploy/edge/nginx.conf",
+			"127.0.0.1:8080", addr, "127.0.0.1:8082", decision, "127.0.0.1:9000", upstream)
+		ingresstest.StartNginx(t, conf, addr)
+		return "http://" + addr
+	})
+}
+
+// TestEdgeCaddy runs deploy/edge/Caddyfile in a real Caddy: client →
+// Caddy → forward_auth → edgeverify (decision mode) → upstream.
+func TestEdgeCaddy(t *testing.T) {
+	ingresstest.Binary(t, "caddy")
+	testIngress(t, func(t *testing.T, decision, upstream string) string {
+		addr := ingresstest.FreeAddr(t)
+		_, port, _ := strings.Cut(addr, ":")
+		conf := ingresstest.Example(t, "../../deploy/edge/Caddyfile",
+			":8080 {", ":"+port+" {", "127.0.0.1:8082", decision, "127.0.0.1:9000", upstream)
+		ingresstest.StartCaddy(t, conf, addr)
+		return "http://" + addr
+	})
+}
+
+// testIngress drives an ingress, started by start in front of edgeverify's
+// decision endpoint and a counting upstream, against a real sessiond: the
+// verified identity reaches the upstream; no token, a revoked session and
+// a stale feed (fail-closed) are refused with the contract's answers and
+// never reach it.
+func testIngress(t *testing.T, start func(t *testing.T, decision, upstream string) (url string)) {
 	ns := natstest.Start(t)
 	pool, dbURL := pgtest.NewPool(t)
 	s := startServerOn(t, pool, dbURL, "NATS_URL", ns.URL(), "SESSIOND_ISSUER", testIssuer, "SESSIOND_HEARTBEAT", "100ms")
 	admin := s.key("ops")
 	up, hits := countingUpstream(t)
 	e := startDecision(t, ns, s.URL+"/.well-known/jwks.json", "--fail-closed", "--max-staleness", "1s")
-	addr := nginxtest.FreeAddr(t)
-	conf := nginxtest.Example(t, "../../deploy/edge/nginx.conf",
-		"127.0.0.1:8080", addr, "127.0.0.1:8082", e.Addr(), "127.0.0.1:9000", strings.TrimPrefix(up.URL, "http://"))
-	nginxtest.Start(t, conf, addr)
-	url := "http://" + addr + "/hello"
+	url := start(t, e.Addr(), strings.TrimPrefix(up.URL, "http://")) + "/hello"
 
 	tok := mintToken(t, s, admin, "alice", "ng-1")
 	other := mintToken(t, s, admin, "alice", "ng-2")
 	var a edgeAnswer
 	checkFor(t, 5*time.Second, func() error { // fail-closed: allowed once the first heartbeat is in
 		if a = get(t, url, tok, "X-User-Id", "mallory", "X-Session-Id", "forged"); a.status != 200 {
-			return fmt.Errorf("valid token through nginx = %d %s", a.status, a.body)
+			return fmt.Errorf("valid token through the ingress = %d %s", a.status, a.body)
 		}
 		return nil
 	})
@@ -145,7 +170,7 @@ func TestEdgeNginx(t *testing.T) {
 		}
 		checkFor(t, 5*time.Second, func() error {
 			if a := get(t, url, tok); a.status != 401 || a.code(t) != "SESSION_REVOKED" {
-				return fmt.Errorf("revoked through nginx = %d %s", a.status, a.body)
+				return fmt.Errorf("revoked through the ingress = %d %s", a.status, a.body)
 			}
 			return nil
 		})
@@ -165,7 +190,7 @@ func TestEdgeNginx(t *testing.T) {
 		ns.Stop()
 		checkFor(t, 10*time.Second, func() error {
 			if a := get(t, url, other); a.status != 503 || a.code(t) != "REVOCATIONS_STALE" {
-				return fmt.Errorf("stale through nginx = %d %s", a.status, a.body)
+				return fmt.Errorf("stale through the ingress = %d %s", a.status, a.body)
 			}
 			return nil
 		})
