@@ -4,10 +4,11 @@ import (
 	"net/http"
 )
 
+// Header values assigned as shared slices: net/http only reads them.
 var (
 	noStore    = []string{"no-store"}
 	closeConn  = []string{"close"}
-	emptyValue = []string{"0"}
+	zeroLength = []string{"0"}
 )
 
 // DecisionHandler answers every request, whatever its method and path,
@@ -37,7 +38,7 @@ func (h decisionHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hdr[HeaderSessionID] = []string{dec.Claims.SessionID}
 		hdr[HeaderUserID] = []string{dec.Claims.Subject}
 		hdr[HeaderTokenExpiresAt] = []string{dec.ExpiresAt()}
-		hdr["Content-Length"] = emptyValue
+		hdr["Content-Length"] = zeroLength
 		w.WriteHeader(http.StatusOK)
 		return
 	}

@@ -271,8 +271,14 @@ func (m *Main) Close() error {
 	for _, srv := range m.servers {
 		err = errors.Join(err, srv.Shutdown(ctx))
 	}
-	if m.grpc != nil {
-		m.grpc.GracefulStop()
+	if m.grpc != nil { // let Checks in flight finish, within the same bound
+		stopped := make(chan struct{})
+		go func() { m.grpc.GracefulStop(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-ctx.Done():
+			m.grpc.Stop()
+		}
 	}
 	m.v.Close()
 	m.nc.Close()
