@@ -1,5 +1,7 @@
-// Command edgeverify is a reverse proxy that rejects revoked sessions in
-// front of an edge service. See README.md.
+// Command edgeverify rejects revoked sessions at the edge: as a reverse
+// proxy in front of a service, or as the decision service behind an
+// ingress's auth subrequest (nginx, Traefik, Caddy, Envoy ext_authz over
+// HTTP or gRPC). See README.md, "Edge integrations".
 package main
 
 import (
