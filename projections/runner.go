@@ -14,6 +14,8 @@ import (
 type Source interface {
 	ReadAll(ctx context.Context, after int64, limit int) ([]eventstore.Recorded, error)
 	LoadCheckpoint(ctx context.Context, name string) (int64, error)
+	// SaveCheckpoint stores position unless the stored one is already
+	// further: checkpoints only move forward.
 	SaveCheckpoint(ctx context.Context, name string, position int64) error
 	Subscribe() (<-chan struct{}, func())
 }

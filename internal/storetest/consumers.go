@@ -13,6 +13,7 @@ import (
 	"github.com/sessiond/sessiond/projections"
 )
 
+// testCheckpoints: checkpoints are per name and only move forward.
 func testCheckpoints(t *testing.T, h Harness) {
 	s := h.Store
 	if pos, err := s.LoadCheckpoint(ctx(t), "relay"); err != nil || pos != 0 {
@@ -25,6 +26,13 @@ func testCheckpoints(t *testing.T, h Harness) {
 	}
 	if pos, err := s.LoadCheckpoint(ctx(t), "relay"); err != nil || pos != 9 {
 		t.Errorf("checkpoint = %d, %v; want 9", pos, err)
+	}
+	// An old relay leader that writes late never moves it back.
+	if err := s.SaveCheckpoint(ctx(t), "relay", 5); err != nil {
+		t.Fatal(err)
+	}
+	if pos, err := s.LoadCheckpoint(ctx(t), "relay"); err != nil || pos != 9 {
+		t.Errorf("checkpoint = %d, %v after a late save of 5; want 9 (checkpoints only move forward)", pos, err)
 	}
 	if pos, _ := s.LoadCheckpoint(ctx(t), "other"); pos != 0 {
 		t.Errorf("checkpoints leak between names: other = %d", pos)
