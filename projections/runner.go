@@ -36,6 +36,10 @@ type Runner struct {
 	Poll      time.Duration // fallback poll interval; default 1s
 	Backoff   time.Duration // wait after an error; default 1s
 	Logger    *slog.Logger  // default slog.Default()
+	// Loaded, if set, is called by every Run once the checkpoint is
+	// loaded, with its position, before the first read. Until then
+	// Position may be another run's.
+	Loaded func(position int64)
 
 	position atomic.Int64
 }
@@ -60,6 +64,9 @@ func (r *Runner) Run(ctx context.Context) error {
 		pos, err = r.Source.LoadCheckpoint(ctx, r.Name)
 	}
 	r.position.Store(pos)
+	if r.Loaded != nil {
+		r.Loaded(pos)
+	}
 	for {
 		n, err := r.step(ctx)
 		if err != nil {

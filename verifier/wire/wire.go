@@ -46,10 +46,12 @@ func (r Revocation) KeepUntil(leeway time.Duration) time.Time {
 }
 
 // Heartbeat is the payload of sessions.heartbeat. The relay leader sends
-// it every interval (1 s by default) once its leadership term has loaded
-// its checkpoint. Position and At keep their original meaning; Head and
-// CaughtUpAt were added, and a payload without them is read as Head =
-// Position and CaughtUpAt = At.
+// it every interval (1 s by default), from the first moment in its
+// leadership term that it has loaded its checkpoint and caught up with the
+// log, including while it is stuck behind (CaughtUpAt then stays put).
+// Position and At keep their original meaning; Head and CaughtUpAt were
+// added, and a payload without them is read as Head = Position and
+// CaughtUpAt = At.
 type Heartbeat struct {
 	// Position is the last log position broadcast: every revocation at or
 	// below it has been published and acknowledged by JetStream.
