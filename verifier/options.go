@@ -66,10 +66,10 @@ func WithLeeway(d time.Duration) Option { return func(c *config) { c.leeway = d 
 // WithHTTPClient sets the client that fetches the JWKS.
 func WithHTTPClient(h *http.Client) Option { return func(c *config) { c.httpClient = h } }
 
-// WithFailClosed makes Check return ErrStale once the newest heartbeat is
-// older than maxStaleness. Without it the verifier fails open: it keeps
-// answering from what it has, counts such checks and logs when it goes
-// stale.
+// WithFailClosed makes Check return ErrStale once the feed was last known
+// complete longer than maxStaleness ago (see Staleness). Without it the
+// verifier fails open: it keeps answering from what it has, counts such
+// checks and logs when it goes stale.
 func WithFailClosed(maxStaleness time.Duration) Option {
 	return func(c *config) { c.failClosed, c.maxStaleness = true, maxStaleness }
 }
