@@ -75,7 +75,11 @@ func (r *Relay) heartbeat(ctx context.Context, p *progress) {
 	switch {
 	case err == nil:
 		p.read(head, at)
-		p.reached(r.runner.Position())
+		if pos := r.runner.Position(); pos < head {
+			r.runner.Wake() // e.g. another instance committed: no need to wait for the poll
+		} else {
+			p.reached(pos)
+		}
 		p.failing = false
 	case ctx.Err() == nil && !p.failing:
 		r.opts.Logger.Warn("heartbeat: cannot read the log head; caughtUpAt stays put", "err", err)

@@ -3,6 +3,7 @@ package projections
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -41,7 +42,24 @@ type Runner struct {
 	// Position may be another run's.
 	Loaded func(position int64)
 
-	position atomic.Int64
+	position  atomic.Int64
+	nudge     chan struct{}
+	nudgeOnce sync.Once
+}
+
+// Wake makes a waiting Run read at once instead of at its next poll, e.g.
+// when the caller has seen the log head move (another process committed).
+// It never blocks.
+func (r *Runner) Wake() {
+	select {
+	case r.nudges() <- struct{}{}:
+	default:
+	}
+}
+
+func (r *Runner) nudges() chan struct{} {
+	r.nudgeOnce.Do(func() { r.nudge = make(chan struct{}, 1) })
+	return r.nudge
 }
 
 // Position returns the last checkpointed position.
@@ -84,6 +102,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 		select {
 		case <-wake:
+		case <-r.nudges():
 		case <-time.After(r.Poll):
 		case <-ctx.Done():
 			return ctx.Err()

@@ -210,7 +210,7 @@ func (v *Verifier) Staleness() time.Duration {
 	if f == 0 {
 		return time.Duration(1<<63 - 1)
 	}
-	return time.Duration(v.now.Load() - f)
+	return max(time.Duration(v.now.Load()-f), 0) // the coarse clock may lag a fresh arrival
 }
 
 // Len returns the number of revocations held.

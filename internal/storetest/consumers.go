@@ -127,6 +127,18 @@ func testRunner(t *testing.T, h Harness) {
 	})
 }
 
+// testRunnerWake: a commit by another process wakes no runner here; Wake
+// makes a runner polling once an hour read at once.
+func testRunnerWake(t *testing.T, h Harness) {
+	c := &collector{}
+	r, _ := startRunner(t, h.Store, c, time.Hour)
+	mustAppend(t, h.Store, one("w-0", 0, ev("T", nil)))
+	wantSeen(t, c, 1)
+	mustAppend(t, h.Second, one("w-1", 0, ev("T", nil)))
+	r.Wake()
+	wantSeen(t, c, 2)
+}
+
 // testRunnerRetry: a handler failure never advances the checkpoint past an
 // unhandled event; the runner retries and every event is handled once.
 func testRunnerRetry(t *testing.T, h Harness) {
