@@ -49,7 +49,7 @@ func (l *faultyLog) LoadCheckpoint(ctx context.Context, name string) (int64, err
 }
 
 // newLog returns a migrated embedded store on a fresh file.
-func newLog(t *testing.T) *faultyLog {
+func newLog(t testing.TB) *faultyLog {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "sessiond.db")
 	s, err := sqlitestore.Open(path, sqlitestore.Options{})
@@ -64,7 +64,7 @@ func newLog(t *testing.T) *faultyLog {
 }
 
 // revoke appends a SessionRevoked for a session that expires in an hour.
-func revoke(t *testing.T, l *faultyLog, sessionID string) {
+func revoke(t testing.TB, l *faultyLog, sessionID string) {
 	t.Helper()
 	now := time.Now().UTC()
 	typ, data, err := domain.EncodeEvent(domain.SessionRevoked{SessionID: sessionID, UserID: "alice", RevokedAt: now,
@@ -75,7 +75,7 @@ func revoke(t *testing.T, l *faultyLog, sessionID string) {
 	appendEvent(t, l, sessionID, typ, data)
 }
 
-func appendEvent(t *testing.T, l *faultyLog, sessionID, typ string, data []byte) {
+func appendEvent(t testing.TB, l *faultyLog, sessionID, typ string, data []byte) {
 	t.Helper()
 	_, err := l.Append(context.Background(), eventstore.StreamAppend{StreamID: "session-" + sessionID, ExpectedVersion: eventstore.AnyVersion,
 		Events: []eventstore.Proposed{{Type: typ, Data: data}}})
@@ -86,7 +86,7 @@ func appendEvent(t *testing.T, l *faultyLog, sessionID, typ string, data []byte)
 
 // startRelay broadcasts l to ns with 20 ms heartbeats and retries, the
 // relay always leading (a file lock of its own).
-func startRelay(t *testing.T, ns *natstest.Server, l broadcast.Log) {
+func startRelay(t testing.TB, ns *natstest.Server, l broadcast.Log) {
 	t.Helper()
 	nc, err := nats.Connect(ns.URL())
 	if err != nil {
