@@ -85,6 +85,11 @@ func (r *Relay) heartbeat(ctx context.Context, p *progress) {
 		r.opts.Logger.Warn("heartbeat: cannot read the log head; caughtUpAt stays put", "err", err)
 		p.failing = true
 	}
+	// The runner knows too, from its own reads (while events keep coming,
+	// its reads are fresher than the heads read here).
+	if c := r.runner.CaughtUpAt(); c.After(p.caughtUp) {
+		p.caughtUp = c
+	}
 	if p.caughtUp.IsZero() || !r.nc.IsConnected() {
 		return
 	}

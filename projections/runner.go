@@ -43,6 +43,7 @@ type Runner struct {
 	Loaded func(position int64)
 
 	position  atomic.Int64
+	caughtUp  atomic.Int64 // unix nanoseconds; 0: never
 	nudge     chan struct{}
 	nudgeOnce sync.Once
 }
@@ -60,6 +61,16 @@ func (r *Runner) Wake() {
 func (r *Runner) nudges() chan struct{} {
 	r.nudgeOnce.Do(func() { r.nudge = make(chan struct{}, 1) })
 	return r.nudge
+}
+
+// CaughtUpAt returns the last instant as of which the runner had handled
+// every event recorded before it: the start of its last read that found
+// nothing more than it then handled. Zero before the first.
+func (r *Runner) CaughtUpAt() time.Time {
+	if n := r.caughtUp.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
 }
 
 // Position returns the last checkpointed position.
@@ -113,9 +124,16 @@ func (r *Runner) Run(ctx context.Context) error {
 // step reads and handles one batch and saves the checkpoint.
 func (r *Runner) step(ctx context.Context) (int, error) {
 	pos := r.Position()
+	// Positions follow commit order, so a read that returns fewer events
+	// than asked holds everything recorded before it started.
+	start := time.Now()
 	events, err := r.Source.ReadAll(ctx, pos, r.BatchSize)
-	if err != nil || len(events) == 0 {
+	if err != nil {
 		return 0, err
+	}
+	if len(events) == 0 {
+		r.caughtUp.Store(start.UnixNano())
+		return 0, nil
 	}
 	handled, herr := r.Handle(ctx, events)
 	if handled > pos {
@@ -126,6 +144,9 @@ func (r *Runner) step(ctx context.Context) (int, error) {
 	}
 	if herr != nil {
 		return 0, herr
+	}
+	if len(events) < r.BatchSize && handled == events[len(events)-1].Position {
+		r.caughtUp.Store(start.UnixNano())
 	}
 	return len(events), nil
 }

@@ -128,15 +128,24 @@ func testRunner(t *testing.T, h Harness) {
 }
 
 // testRunnerWake: a commit by another process wakes no runner here; Wake
-// makes a runner polling once an hour read at once.
+// makes a runner polling once an hour read at once, and CaughtUpAt moves
+// past the commit.
 func testRunnerWake(t *testing.T, h Harness) {
 	c := &collector{}
 	r, _ := startRunner(t, h.Store, c, time.Hour)
 	mustAppend(t, h.Store, one("w-0", 0, ev("T", nil)))
 	wantSeen(t, c, 1)
+	before := time.Now()
 	mustAppend(t, h.Second, one("w-1", 0, ev("T", nil)))
 	r.Wake()
 	wantSeen(t, c, 2)
+	// The read that found w-1 and nothing after it started after the append.
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if at := r.CaughtUpAt(); !at.After(before) {
+			return fmt.Errorf("CaughtUpAt %v, want after %v", at, before)
+		}
+		return nil
+	})
 }
 
 // testRunnerRetry: a handler failure never advances the checkpoint past an
