@@ -29,7 +29,7 @@ type reading struct {
 // loop alone.
 type progress struct {
 	head     int64
-	caughtUp time.Time // zero until the term's first catch-up
+	caughtUp time.Time // zero until the relay first knows it was caught up
 	pending  []reading // heads read and not yet reached, oldest first
 	failing  bool      // the last head read failed (logged once)
 }
@@ -57,8 +57,9 @@ func (p *progress) reached(position int64) {
 // heartbeat reads the log head, matches it against the broadcast position
 // and announces both, with the last instant the relay was caught up. It
 // sends nothing before the term's runner has loaded its checkpoint, nor
-// before the term's first catch-up: until then it has nothing true to say,
-// and verifiers age from the previous heartbeat. While the relay is stuck
+// before it knows an instant at which the relay was caught up (in this
+// term, or from this runner's earlier reads): until then it has nothing
+// true to say, and verifiers age from the previous heartbeat. While the relay is stuck
 // (reads failing, an event retried forever) heartbeats keep going out
 // with the same caughtUpAt, so verifiers go stale within their bound.
 // Heartbeats go through core NATS; the stream keeps the latest one for
