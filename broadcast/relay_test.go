@@ -152,6 +152,7 @@ func TestStuckRelayGoesStale(t *testing.T) {
 				t.Fatalf("Check(s-before) = %v, want ErrRevoked", err)
 			}
 
+			stuckAt := time.Now()
 			tc.stuck(t, l)
 			waitfor.Cond(t, 10*time.Second, func() error {
 				if err := v.Check("s-other"); !errors.Is(err, verifier.ErrStale) {
@@ -159,6 +160,7 @@ func TestStuckRelayGoesStale(t *testing.T) {
 				}
 				return nil
 			})
+			t.Logf("stale %v after the relay got stuck (bound %v)", time.Since(stuckAt).Round(time.Millisecond), bound)
 			if v.Head() <= v.Position() {
 				t.Errorf("heartbeat head %d, position %d: want the head ahead of the stuck relay", v.Head(), v.Position())
 			}
