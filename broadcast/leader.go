@@ -6,7 +6,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -36,19 +35,40 @@ func lead(ctx context.Context, pool *pgxpool.Pool, fn func(context.Context)) (bo
 		c.Release()
 		return false, err
 	}
-	conn := c.Hijack()
-	defer conn.Close(context.Background()) // frees the lock
-
-	leaderCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go watch(leaderCtx, conn, cancel)
-	fn(leaderCtx)
+	hold(ctx, c.Hijack(), watchEvery, fn)
 	return true, nil
 }
 
+// lockConn is the connection that holds the lock (*pgx.Conn).
+type lockConn interface {
+	Ping(ctx context.Context) error
+	Close(ctx context.Context) error
+}
+
+// watchEvery is how often the leader pings its lock connection.
+var watchEvery = time.Second
+
+// hold runs fn as the leader while conn holds the lock, pinging conn every
+// interval and ending fn's context if a ping fails; then it closes conn,
+// which frees the lock. The close waits for the watcher to finish: a pgx
+// connection is not safe for concurrent use, and closing it under a ping
+// in flight panics inside pgx.
+func hold(ctx context.Context, conn lockConn, every time.Duration, fn func(context.Context)) {
+	leaderCtx, cancel := context.WithCancel(ctx)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		watch(leaderCtx, conn, every, cancel)
+	}()
+	fn(leaderCtx)
+	cancel()
+	<-watched
+	conn.Close(context.Background()) // frees the lock
+}
+
 // watch pings the lock's connection and ends leadership when it breaks.
-func watch(ctx context.Context, conn *pgx.Conn, lost func()) {
-	t := time.NewTicker(time.Second)
+func watch(ctx context.Context, conn lockConn, every time.Duration, lost func()) {
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {

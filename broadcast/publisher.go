@@ -30,8 +30,14 @@ type Publisher struct {
 
 // PublisherOptions configure a Publisher.
 type PublisherOptions struct {
-	TTL     bool          // the stream allows per-message TTL (EnsureStream's answer)
-	Skew    time.Duration // how long a revocation outlives its session; default 5m
+	TTL bool // the stream allows per-message TTL (EnsureStream's answer)
+	// Skew is how long a revocation stays in the stream past its
+	// session's expiresAt; default 5m. It must be at least the verifiers'
+	// token leeway (30 s by default, verifier.WithLeeway): a verifier keeps
+	// a revocation until expiresAt + leeway, and one that starts within that
+	// window must still find it in the stream. The 5 minutes also absorb
+	// clock skew between sessiond and the NATS servers.
+	Skew    time.Duration
 	AckWait time.Duration // PublishNow's bound on JetStream's ack; default 250ms
 	Logger  *slog.Logger
 }

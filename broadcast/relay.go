@@ -39,6 +39,7 @@ type Relay struct {
 	opts   RelayOptions
 	runner *projections.Runner
 	leader atomic.Bool
+	loaded atomic.Bool // the runner has loaded its checkpoint in this term
 }
 
 // NewRelay returns a relay over log; elect decides which instance relays.
@@ -58,6 +59,7 @@ func NewRelay(log Log, elect Elect, nc *nats.Conn, pub *Publisher, o RelayOption
 		Handle: func(ctx context.Context, evs []eventstore.Recorded) (int64, error) {
 			return pub.publishBatch(ctx, evs)
 		},
+		Loaded: func(int64) { r.loaded.Store(true) },
 	}
 	return r
 }
@@ -102,32 +104,24 @@ func (r *Relay) relay(ctx context.Context) {
 		leaderGauge.Set(0)
 		r.opts.Logger.Info("relay leadership ended")
 	}()
+	// The previous term's runner has returned, so nothing sets loaded
+	// before this term's runner has loaded its checkpoint.
+	r.loaded.Store(false)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		r.runner.Run(ctx)
 	}()
+	var p progress
 	t := time.NewTicker(r.opts.Heartbeat)
 	defer t.Stop()
 	for {
-		r.heartbeat()
+		r.heartbeat(ctx, &p)
 		select {
 		case <-ctx.Done():
 			<-done
 			return
 		case <-t.C:
 		}
-	}
-}
-
-// heartbeat announces the last broadcast position. It goes through core
-// NATS; the stream keeps the latest one for verifiers that start later.
-func (r *Relay) heartbeat() {
-	if !r.nc.IsConnected() {
-		return
-	}
-	hb := Heartbeat{Position: r.runner.Position(), At: time.Now().UTC()}
-	if err := r.nc.Publish(SubjectHeartbeat, encode(hb)); err != nil {
-		r.opts.Logger.Warn("heartbeat", "err", err)
 	}
 }

@@ -8,14 +8,17 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/sessiond/sessiond/verifier/wire"
 )
 
-// The JetStream names of the contract (section 8).
+// The JetStream names of the contract (section 8), defined in
+// verifier/wire.
 const (
-	StreamName       = "SESSIONS"
-	SubjectAll       = "sessions.>"
-	SubjectRevoked   = "sessions.revoked."
-	SubjectHeartbeat = "sessions.heartbeat"
+	StreamName       = wire.StreamName
+	SubjectAll       = wire.SubjectAll
+	SubjectRevoked   = wire.SubjectRevoked
+	SubjectHeartbeat = wire.SubjectHeartbeat
 )
 
 // degradedMaxAge bounds how long revocations stay in the stream when the

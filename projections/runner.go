@@ -3,6 +3,7 @@ package projections
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -14,6 +15,8 @@ import (
 type Source interface {
 	ReadAll(ctx context.Context, after int64, limit int) ([]eventstore.Recorded, error)
 	LoadCheckpoint(ctx context.Context, name string) (int64, error)
+	// SaveCheckpoint stores position unless the stored one is already
+	// further: checkpoints only move forward.
 	SaveCheckpoint(ctx context.Context, name string, position int64) error
 	Subscribe() (<-chan struct{}, func())
 }
@@ -34,8 +37,40 @@ type Runner struct {
 	Poll      time.Duration // fallback poll interval; default 1s
 	Backoff   time.Duration // wait after an error; default 1s
 	Logger    *slog.Logger  // default slog.Default()
+	// Loaded, if set, is called by every Run once the checkpoint is
+	// loaded, with its position, before the first read. Until then
+	// Position may be another run's.
+	Loaded func(position int64)
 
-	position atomic.Int64
+	position  atomic.Int64
+	caughtUp  atomic.Int64 // unix nanoseconds; 0: never
+	nudge     chan struct{}
+	nudgeOnce sync.Once
+}
+
+// Wake makes a waiting Run read at once instead of at its next poll, e.g.
+// when the caller has seen the log head move (another process committed).
+// It never blocks.
+func (r *Runner) Wake() {
+	select {
+	case r.nudges() <- struct{}{}:
+	default:
+	}
+}
+
+func (r *Runner) nudges() chan struct{} {
+	r.nudgeOnce.Do(func() { r.nudge = make(chan struct{}, 1) })
+	return r.nudge
+}
+
+// CaughtUpAt returns the last instant as of which the runner had handled
+// every event recorded before it: the start of its last read that found
+// nothing more than it then handled. Zero before the first.
+func (r *Runner) CaughtUpAt() time.Time {
+	if n := r.caughtUp.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
 }
 
 // Position returns the last checkpointed position.
@@ -58,6 +93,9 @@ func (r *Runner) Run(ctx context.Context) error {
 		pos, err = r.Source.LoadCheckpoint(ctx, r.Name)
 	}
 	r.position.Store(pos)
+	if r.Loaded != nil {
+		r.Loaded(pos)
+	}
 	for {
 		n, err := r.step(ctx)
 		if err != nil {
@@ -75,6 +113,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 		select {
 		case <-wake:
+		case <-r.nudges():
 		case <-time.After(r.Poll):
 		case <-ctx.Done():
 			return ctx.Err()
@@ -85,9 +124,16 @@ func (r *Runner) Run(ctx context.Context) error {
 // step reads and handles one batch and saves the checkpoint.
 func (r *Runner) step(ctx context.Context) (int, error) {
 	pos := r.Position()
+	// Positions follow commit order, so a read that returns fewer events
+	// than asked holds everything recorded before it started.
+	start := time.Now()
 	events, err := r.Source.ReadAll(ctx, pos, r.BatchSize)
-	if err != nil || len(events) == 0 {
+	if err != nil {
 		return 0, err
+	}
+	if len(events) == 0 {
+		r.caughtUp.Store(start.UnixNano())
+		return 0, nil
 	}
 	handled, herr := r.Handle(ctx, events)
 	if handled > pos {
@@ -98,6 +144,9 @@ func (r *Runner) step(ctx context.Context) (int, error) {
 	}
 	if herr != nil {
 		return 0, herr
+	}
+	if len(events) < r.BatchSize && handled == events[len(events)-1].Position {
+		r.caughtUp.Store(start.UnixNano())
 	}
 	return len(events), nil
 }

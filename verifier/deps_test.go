@@ -9,7 +9,7 @@ import (
 // allowedModules are the only modules the SDK may pull in: nats.go,
 // prometheus/client_golang and go-jose, with their own dependencies.
 var allowedModules = map[string]bool{
-	"github.com/sessiond/sessiond":        true, // only the verifier package itself, checked below
+	"github.com/sessiond/sessiond":        true, // only the verifier package and verifier/wire, checked below
 	"github.com/nats-io/nats.go":          true,
 	"github.com/nats-io/nkeys":            true,
 	"github.com/nats-io/nuid":             true,
@@ -39,8 +39,19 @@ func TestDependencies(t *testing.T) {
 		if !allowedModules[mod] {
 			t.Errorf("verifier depends on %s (module %q)", pkg, mod)
 		}
-		if mod == "github.com/sessiond/sessiond" && pkg != "github.com/sessiond/sessiond/verifier" {
+		if mod == "github.com/sessiond/sessiond" && pkg != "github.com/sessiond/sessiond/verifier" && pkg != wirePkg {
 			t.Errorf("verifier imports server package %s", pkg)
 		}
 	}
+	// The wire types, shared with the server's relay, need only the
+	// standard library.
+	out, err = exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", "./wire").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	if got := strings.TrimSpace(string(out)); got != wirePkg {
+		t.Errorf("verifier/wire depends on more than the standard library:\n%s", got)
+	}
 }
+
+const wirePkg = "github.com/sessiond/sessiond/verifier/wire"

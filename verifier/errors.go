@@ -7,8 +7,9 @@ import "errors"
 var ErrRevoked = errors.New("verifier: session revoked")
 
 // ErrStale is returned by Check when fail-closed is configured and the
-// newest heartbeat is older than the staleness bound: the verifier cannot
-// vouch that it has seen every revocation.
+// feed was last known complete longer ago than the staleness bound (no
+// heartbeat, or heartbeats saying the relay is behind): the verifier
+// cannot vouch that it has seen every revocation.
 var ErrStale = errors.New("verifier: revocation feed is stale")
 
 // ErrNoSession is returned by a session-id extractor that finds none.

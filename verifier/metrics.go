@@ -4,9 +4,10 @@ import "github.com/prometheus/client_golang/prometheus"
 
 var (
 	descRevoked   = prometheus.NewDesc("sessiond_verifier_revoked_sessions", "Revocations held (unexpired).", nil, nil)
-	descStaleness = prometheus.NewDesc("sessiond_verifier_staleness_seconds", "Age of the newest heartbeat.", nil, nil)
+	descStaleness = prometheus.NewDesc("sessiond_verifier_staleness_seconds", "How long ago the feed was last known complete (the newest heartbeat's freshness point); -1 before the first.", nil, nil)
 	descStale     = prometheus.NewDesc("sessiond_verifier_stale", "1 while the feed is older than its bound.", nil, nil)
-	descPosition  = prometheus.NewDesc("sessiond_verifier_heartbeat_position", "Log position of the newest heartbeat.", nil, nil)
+	descPosition  = prometheus.NewDesc("sessiond_verifier_heartbeat_position", "Log position broadcast, from the newest heartbeat.", nil, nil)
+	descHead      = prometheus.NewDesc("sessiond_verifier_heartbeat_head", "Log head the relay last read, from the newest heartbeat.", nil, nil)
 	descMessages  = prometheus.NewDesc("sessiond_verifier_messages_total", "Stream messages applied.", nil, nil)
 	descRejected  = prometheus.NewDesc("sessiond_verifier_revoked_checks_total", "Checks answered ErrRevoked.", nil, nil)
 	descStaleOK   = prometheus.NewDesc("sessiond_verifier_stale_allowed_total", "Checks let through while stale (fail-open).", nil, nil)
@@ -15,7 +16,7 @@ var (
 // Describe implements prometheus.Collector: register a Verifier to export
 // its metrics.
 func (v *Verifier) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descRevoked, descStaleness, descStale, descPosition, descMessages, descRejected, descStaleOK} {
+	for _, d := range []*prometheus.Desc{descRevoked, descStaleness, descStale, descPosition, descHead, descMessages, descRejected, descStaleOK} {
 		ch <- d
 	}
 }
@@ -34,6 +35,7 @@ func (v *Verifier) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descStaleness, prometheus.GaugeValue, staleness)
 	ch <- prometheus.MustNewConstMetric(descStale, prometheus.GaugeValue, stale)
 	ch <- prometheus.MustNewConstMetric(descPosition, prometheus.GaugeValue, float64(v.Position()))
+	ch <- prometheus.MustNewConstMetric(descHead, prometheus.GaugeValue, float64(v.Head()))
 	ch <- prometheus.MustNewConstMetric(descMessages, prometheus.CounterValue, float64(v.msgs.Load()))
 	ch <- prometheus.MustNewConstMetric(descRejected, prometheus.CounterValue, float64(v.revoked.Load()))
 	ch <- prometheus.MustNewConstMetric(descStaleOK, prometheus.CounterValue, float64(v.staleOK.Load()))

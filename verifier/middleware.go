@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"time"
 )
 
 // Error codes the middleware answers with (the contract's error table).
@@ -44,7 +43,7 @@ func (v *Verifier) Middleware(next http.Handler) http.Handler {
 				WriteError(w, http.StatusUnauthorized, CodeTokenInvalid, "a session token is required: Authorization: Bearer <token>")
 				return
 			}
-			c, err := v.tokens.verify(r.Context(), tok, time.Now())
+			c, err := v.tokens.verify(r.Context(), tok, v.cfg.now())
 			switch {
 			case errors.Is(err, ErrTokenExpired):
 				WriteError(w, http.StatusUnauthorized, CodeTokenExpired, "the session token has expired")

@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/sessiond/sessiond/verifier/wire"
 )
 
 // Option configures a Verifier.
@@ -19,6 +21,7 @@ type config struct {
 	observe      func(Revocation)
 	sessionID    func(*http.Request) (string, error)
 	tick         time.Duration
+	now          func() time.Time
 
 	jwksURL    string
 	issuer     string
@@ -29,12 +32,13 @@ type config struct {
 
 func defaults() config {
 	return config{
-		stream:       "SESSIONS",
-		subjects:     "sessions.>",
+		stream:       wire.StreamName,
+		subjects:     wire.SubjectAll,
 		maxStaleness: 5 * time.Second,
 		loadTimeout:  30 * time.Second,
 		logger:       slog.Default(),
 		tick:         100 * time.Millisecond,
+		now:          time.Now,
 		issuer:       "http://localhost:8080",
 		audience:     "sessiond",
 		leeway:       30 * time.Second,
@@ -54,16 +58,18 @@ func WithIssuer(iss string) Option { return func(c *config) { c.issuer = iss } }
 // WithAudience sets the expected aud (default "sessiond").
 func WithAudience(aud string) Option { return func(c *config) { c.audience = aud } }
 
-// WithLeeway sets the clock leeway for exp and nbf (default 30s).
+// WithLeeway sets the clock leeway for exp and nbf (default 30s). A
+// revocation is kept until its session's expiresAt plus this leeway, as
+// long as the session's tokens can still pass.
 func WithLeeway(d time.Duration) Option { return func(c *config) { c.leeway = d } }
 
 // WithHTTPClient sets the client that fetches the JWKS.
 func WithHTTPClient(h *http.Client) Option { return func(c *config) { c.httpClient = h } }
 
-// WithFailClosed makes Check return ErrStale once the newest heartbeat is
-// older than maxStaleness. Without it the verifier fails open: it keeps
-// answering from what it has, counts such checks and logs when it goes
-// stale.
+// WithFailClosed makes Check return ErrStale once the feed was last known
+// complete longer than maxStaleness ago (see Staleness). Without it the
+// verifier fails open: it keeps answering from what it has, counts such
+// checks and logs when it goes stale.
 func WithFailClosed(maxStaleness time.Duration) Option {
 	return func(c *config) { c.failClosed, c.maxStaleness = true, maxStaleness }
 }
@@ -104,3 +110,8 @@ func SessionIDHeader(name string) func(*http.Request) (string, error) {
 		return "", ErrNoSession
 	}
 }
+
+// WithClock sets the verifier's clock (default time.Now): the receive time
+// of messages, staleness, the expiry of revocations and of tokens. Tests
+// and fault injection use it to move time.
+func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }

@@ -2,7 +2,8 @@ package verifier
 
 import "sync"
 
-// set is the revocation set: session id → expiry (unix nanoseconds).
+// set is the revocation set: session id → the last instant (unix
+// nanoseconds) the session counts as revoked.
 // Reads take a shared lock and do not allocate.
 //
 // Ids shaped like UUIDs (36 characters with '-' at 8, 13, 18 and 23, as
@@ -39,7 +40,8 @@ func compact(id string, buf *[32]byte) bool {
 	return true
 }
 
-// revoked reports whether id is in the set and not expired at now.
+// revoked reports whether id is in the set and still kept at now (now ≤
+// its instant).
 func (s *set) revoked(id string, now int64) bool {
 	var (
 		buf [32]byte
@@ -55,11 +57,11 @@ func (s *set) revoked(id string, now int64) bool {
 		exp, ok = s.other[id]
 		s.mu.RUnlock()
 	}
-	return ok && now < exp
+	return ok && now <= exp
 }
 
-// add records id as revoked until exp, keeping the later expiry if id is
-// known already. It reports whether id was new.
+// add records id as revoked until exp (inclusive), keeping the later
+// instant if id is known already. It reports whether id was new.
 func (s *set) add(id string, exp int64) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -84,7 +86,7 @@ func (s *set) len() int {
 	return len(s.uuids) + len(s.other)
 }
 
-// sweep deletes the expired entries among at most sweepChunk entries of
+// sweep deletes the entries past their instant (exp < now) among at most sweepChunk entries of
 // each map. Map iteration starts at a random place, so repeated sweeps (one
 // a second) cover the whole set; Check never depends on them, it compares
 // expiries itself.
@@ -97,7 +99,7 @@ func (s *set) sweep(now int64) int {
 func sweepMap(m map[string]int64, now int64) int {
 	n, seen := 0, 0
 	for k, exp := range m {
-		if exp <= now {
+		if exp < now {
 			delete(m, k)
 			n++
 		}

@@ -5,7 +5,7 @@ import "testing"
 func TestSet(t *testing.T) {
 	s := newSet(0)
 	s.add("a", 100)
-	if !s.revoked("a", 50) || s.revoked("A", 50) || s.revoked("a", 100) {
+	if !s.revoked("a", 50) || s.revoked("A", 50) || !s.revoked("a", 100) || s.revoked("a", 101) {
 		t.Fatal("lookups do not respect exact ids and expiry")
 	}
 	if s.add("a", 90) || !s.revoked("a", 95) {
@@ -26,7 +26,7 @@ func TestSweepCoversLargeSets(t *testing.T) {
 	}
 	sweeps := 0
 	for s.len() > 0 && sweeps < 1000 {
-		s.sweep(10)
+		s.sweep(11)
 		sweeps++
 	}
 	if s.len() != 0 {

@@ -105,7 +105,7 @@ func (v *Verifier) VerifyToken(ctx context.Context, token string) (Claims, error
 	if v.tokens == nil {
 		return Claims{}, errors.New("verifier: no JWKS configured (WithJWKS)")
 	}
-	return v.tokens.verify(ctx, token, time.Now())
+	return v.tokens.verify(ctx, token, v.cfg.now())
 }
 
 // bearer returns the token of an "Authorization: Bearer" header.

@@ -11,25 +11,13 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/sessiond/sessiond/verifier/wire"
 )
 
-// Revocation is one revocation as broadcast by sessiond.
-type Revocation struct {
-	Type      string    `json:"type"`
-	EventID   string    `json:"eventId"`
-	Position  int64     `json:"position"`
-	SessionID string    `json:"sessionId"`
-	UserID    string    `json:"userId"`
-	RevokedAt time.Time `json:"revokedAt"`
-	ExpiresAt time.Time `json:"expiresAt"`
-	RevokedBy string    `json:"revokedBy"`
-	Reason    string    `json:"reason"`
-}
-
-type heartbeat struct {
-	Position int64     `json:"position"`
-	At       time.Time `json:"at"`
-}
+// Revocation is one revocation as broadcast by sessiond (the payload of
+// sessions.revoked.<sessionId>).
+type Revocation = wire.Revocation
 
 // Verifier follows the revocation stream and answers Check. It is safe for
 // concurrent use.
@@ -39,6 +27,7 @@ type Verifier struct {
 	now     atomic.Int64 // coarse clock, unix nanos, updated every tick
 	fresh   atomic.Int64 // the feed was known complete as of this time
 	lastPos atomic.Int64 // position of the newest heartbeat
+	head    atomic.Int64 // log head of the newest heartbeat
 	msgs    atomic.Uint64
 	revoked atomic.Uint64 // Checks that answered ErrRevoked
 	staleOK atomic.Uint64 // fail-open Checks answered while stale
@@ -66,7 +55,7 @@ func New(ctx context.Context, nc *nats.Conn, opts ...Option) (*Verifier, error) 
 		v.tokens = &tokenCheck{keys: newJWKS(cfg.jwksURL, cfg.httpClient), issuer: cfg.issuer,
 			audience: cfg.audience, leeway: cfg.leeway, cache: map[[32]byte]Claims{}}
 	}
-	v.now.Store(time.Now().UnixNano())
+	v.now.Store(cfg.now().UnixNano())
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("verifier: jetstream: %w", err)
@@ -104,7 +93,7 @@ func New(ctx context.Context, nc *nats.Conn, opts ...Option) (*Verifier, error) 
 	defer stop()
 	select {
 	case <-v.ready:
-		v.refresh(time.Now())
+		v.refresh(cfg.now())
 		return v, nil
 	case <-load.Done():
 		v.Close()
@@ -116,35 +105,40 @@ func (v *Verifier) markReady() { v.once.Do(func() { close(v.ready) }) }
 
 // handle applies one stream message.
 func (v *Verifier) handle(msg jetstream.Msg) {
+	v.apply(msg.Subject(), msg.Data(), v.cfg.now())
+	if md, err := msg.Metadata(); err == nil && md.NumPending == 0 {
+		v.markReady()
+	}
+}
+
+// apply applies one message of the feed received at the given instant
+// (docs/wire.md): a revocation joins the set until its KeepUntil, a
+// heartbeat moves the freshness point forward.
+func (v *Verifier) apply(subject string, data []byte, received time.Time) {
 	v.msgs.Add(1)
-	subject := msg.Subject()
 	switch {
-	case strings.HasPrefix(subject, "sessions.revoked."):
+	case strings.HasPrefix(subject, wire.SubjectRevoked):
 		var r Revocation
-		if err := json.Unmarshal(msg.Data(), &r); err != nil || r.SessionID == "" {
-			break // a TTL marker or a foreign message: nothing to apply
+		if err := json.Unmarshal(data, &r); err != nil || r.SessionID == "" {
+			return // a TTL marker or a foreign message: nothing to apply
 		}
-		if exp := r.ExpiresAt.UnixNano(); exp > time.Now().UnixNano() {
-			v.set.add(r.SessionID, exp)
+		// Kept as long as a token of the session can pass its exp check.
+		if until := r.KeepUntil(v.cfg.leeway).UnixNano(); until >= received.UnixNano() {
+			v.set.add(r.SessionID, until)
 		}
 		if v.cfg.observe != nil {
 			v.cfg.observe(r)
 		}
-	case subject == "sessions.heartbeat":
-		var hb heartbeat
-		if err := json.Unmarshal(msg.Data(), &hb); err == nil {
-			// Trust the sender's clock only as far back as now: a replayed
-			// heartbeat is as old as it says, a skewed one no newer than its
-			// arrival.
-			at := min(hb.At.UnixNano(), time.Now().UnixNano())
-			if at > v.fresh.Load() {
-				v.fresh.Store(at)
-			}
-			v.lastPos.Store(hb.Position)
+	case subject == wire.SubjectHeartbeat:
+		hb, err := wire.ParseHeartbeat(data)
+		if err != nil {
+			return
 		}
-	}
-	if md, err := msg.Metadata(); err == nil && md.NumPending == 0 {
-		v.markReady()
+		if f := hb.FreshAsOf(received).UnixNano(); f > v.fresh.Load() {
+			v.fresh.Store(f)
+		}
+		v.lastPos.Store(hb.Position)
+		v.head.Store(hb.Head)
 	}
 }
 
@@ -154,14 +148,15 @@ func (v *Verifier) tick(ctx context.Context) {
 	defer v.wg.Done()
 	t := time.NewTicker(v.cfg.tick)
 	defer t.Stop()
-	lastSweep := time.Now()
+	lastSweep := v.cfg.now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case now := <-t.C:
+		case <-t.C:
+			now := v.cfg.now()
 			v.refresh(now)
-			if now.Sub(lastSweep) >= time.Second {
+			if d := now.Sub(lastSweep); d >= time.Second || d < 0 { // d < 0: the clock was set back
 				v.set.sweep(now.UnixNano())
 				lastSweep = now
 			}
@@ -206,21 +201,28 @@ func (v *Verifier) Check(sessionID string) error {
 	return nil
 }
 
-// Staleness is how long ago the feed was last known complete (the newest
-// heartbeat); very large before the first one.
+// Staleness is how long ago the feed was last known complete: now minus
+// the freshness point of the newest heartbeat, which moves back by as much
+// as the relay reports itself behind (wire.Heartbeat.FreshAsOf). Very
+// large before the first heartbeat.
 func (v *Verifier) Staleness() time.Duration {
 	f := v.fresh.Load()
 	if f == 0 {
 		return time.Duration(1<<63 - 1)
 	}
-	return time.Duration(v.now.Load() - f)
+	return max(time.Duration(v.now.Load()-f), 0) // the coarse clock may lag a fresh arrival
 }
 
 // Len returns the number of revocations held.
 func (v *Verifier) Len() int { return v.set.len() }
 
-// Position returns the log position of the newest heartbeat.
+// Position returns the log position of the newest heartbeat: every
+// revocation up to it has been broadcast.
 func (v *Verifier) Position() int64 { return v.lastPos.Load() }
+
+// Head returns the log head the relay reported in the newest heartbeat;
+// Head() − Position() revocations may still be on their way.
+func (v *Verifier) Head() int64 { return v.head.Load() }
 
 // Close stops following the stream. The set stays readable.
 func (v *Verifier) Close() {

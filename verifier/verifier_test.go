@@ -121,13 +121,13 @@ func TestLoadAndFollow(t *testing.T) {
 	}
 }
 
-// TestExpiry: an entry stops counting at its session's expiry and is
-// swept from memory.
+// TestExpiry: an entry stops counting at its session's expiry plus the
+// token leeway and is swept from memory.
 func TestExpiry(t *testing.T) {
 	ns := natstest.Start(t)
 	f := newFeed(t, ns)
-	v := newVerifier(t, ns)
-	f.revoke("short", time.Now().Add(1500*time.Millisecond))
+	v := newVerifier(t, ns, verifier.WithLeeway(500*time.Millisecond))
+	f.revoke("short", time.Now().Add(time.Second))
 	eventually(t, "short revoked", func() bool { return errors.Is(v.Check("short"), verifier.ErrRevoked) })
 	eventually(t, "short expired and swept", func() bool { return v.Check("short") == nil && v.Len() == 0 })
 }

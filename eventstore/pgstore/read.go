@@ -77,10 +77,12 @@ func (s *Store) LoadCheckpoint(ctx context.Context, name string) (int64, error) 
 }
 
 // SaveCheckpoint records that consumer name has handled every event up to
-// position.
+// position. Checkpoints only move forward: saving a position at or below
+// the stored one (an old relay leader writing late) changes nothing.
 func (s *Store) SaveCheckpoint(ctx context.Context, name string, position int64) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO checkpoints (name, position, updated_at) VALUES ($1, $2, now())
-ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position, updated_at = EXCLUDED.updated_at`, name, position)
+ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position, updated_at = EXCLUDED.updated_at
+WHERE checkpoints.position < EXCLUDED.position`, name, position)
 	if err != nil {
 		return classify(err, nil)
 	}

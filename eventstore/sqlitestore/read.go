@@ -56,10 +56,12 @@ func (s *Store) LoadCheckpoint(ctx context.Context, name string) (int64, error) 
 }
 
 // SaveCheckpoint records that consumer name has handled every event up to
-// position.
+// position. Checkpoints only move forward: saving a position at or below
+// the stored one (an old relay leader writing late) changes nothing.
 func (s *Store) SaveCheckpoint(ctx context.Context, name string, position int64) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO checkpoints (name, position, updated_at) VALUES (?1, ?2, ?3)
-ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at`,
+ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at
+WHERE checkpoints.position < excluded.position`,
 		name, position, time.Now().UTC().Format(eventstore.TimeFormat))
 	return Classify(err)
 }

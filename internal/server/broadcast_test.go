@@ -130,7 +130,7 @@ func TestBroadcastEndToEnd(t *testing.T) {
 }
 
 // TestVerifierLoadsExisting: a verifier started after 1,000 revocations
-// loads the unexpired ones and none of the expired ones.
+// loads the unexpired ones and none of the expired ones (leeway 0).
 func TestVerifierLoadsExisting(t *testing.T) {
 	ns := natstest.Start(t)
 	s := startWithNATS(t, ns)
@@ -152,7 +152,9 @@ func TestVerifierLoadsExisting(t *testing.T) {
 		}
 	})
 	waitBroadcast(t, s)
-	v := newVerifier(t, ns.URL())
+	// With no token leeway a revocation is kept only until expiresAt (by
+	// default until expiresAt + 30 s, as long as tokens pass).
+	v := newVerifier(t, ns.URL(), verifier.WithLeeway(0))
 	if got := v.Len(); got != 500 {
 		t.Errorf("verifier loaded %d revocations, want the 500 unexpired", got)
 	}

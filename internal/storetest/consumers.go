@@ -13,6 +13,7 @@ import (
 	"github.com/sessiond/sessiond/projections"
 )
 
+// testCheckpoints: checkpoints are per name and only move forward.
 func testCheckpoints(t *testing.T, h Harness) {
 	s := h.Store
 	if pos, err := s.LoadCheckpoint(ctx(t), "relay"); err != nil || pos != 0 {
@@ -25,6 +26,13 @@ func testCheckpoints(t *testing.T, h Harness) {
 	}
 	if pos, err := s.LoadCheckpoint(ctx(t), "relay"); err != nil || pos != 9 {
 		t.Errorf("checkpoint = %d, %v; want 9", pos, err)
+	}
+	// An old relay leader that writes late never moves it back.
+	if err := s.SaveCheckpoint(ctx(t), "relay", 5); err != nil {
+		t.Fatal(err)
+	}
+	if pos, err := s.LoadCheckpoint(ctx(t), "relay"); err != nil || pos != 9 {
+		t.Errorf("checkpoint = %d, %v after a late save of 5; want 9 (checkpoints only move forward)", pos, err)
 	}
 	if pos, _ := s.LoadCheckpoint(ctx(t), "other"); pos != 0 {
 		t.Errorf("checkpoints leak between names: other = %d", pos)
@@ -114,6 +122,27 @@ func testRunner(t *testing.T, h Harness) {
 	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
 		if got := c2.positions(); len(got) != 1 || got[0] != 12 {
 			return fmt.Errorf("restarted runner handled %v, want [12]", got)
+		}
+		return nil
+	})
+}
+
+// testRunnerWake: a commit by another process wakes no runner here; Wake
+// makes a runner polling once an hour read at once, and CaughtUpAt moves
+// past the commit.
+func testRunnerWake(t *testing.T, h Harness) {
+	c := &collector{}
+	r, _ := startRunner(t, h.Store, c, time.Hour)
+	mustAppend(t, h.Store, one("w-0", 0, ev("T", nil)))
+	wantSeen(t, c, 1)
+	before := time.Now()
+	mustAppend(t, h.Second, one("w-1", 0, ev("T", nil)))
+	r.Wake()
+	wantSeen(t, c, 2)
+	// The read that found w-1 and nothing after it started after the append.
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if at := r.CaughtUpAt(); !at.After(before) {
+			return fmt.Errorf("CaughtUpAt %v, want after %v", at, before)
 		}
 		return nil
 	})

@@ -91,6 +91,7 @@ func Run(t *testing.T, factory Factory) {
 		{"Checkpoints", testCheckpoints},
 		{"Runner", testRunner},
 		{"RunnerRetry", testRunnerRetry},
+		{"RunnerWake", testRunnerWake},
 		{"Rebuild", testRebuild},
 		{"Import", testImport},
 		{"AuditFilters", testAuditFilters},
