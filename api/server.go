@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -108,9 +110,13 @@ func (s *Server) routes() *mux.Router {
 		s.writeError(w, r, domain.Errorf(domain.CodeRouteNotFound, "no route %s %s", r.Method, r.URL.EscapedPath()))
 	})
 	notAllowed := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", strings.Join(s.allowed(r), ", "))
 		s.writeError(w, r, domain.Errorf(domain.CodeMethodNotAllowed, "method %s is not allowed on %s", r.Method, r.URL.EscapedPath()))
 	})
-	r := mux.NewRouter().UseEncodedPath()
+	// SkipClean: mux would answer an unclean path ("//", "/./") with a 301
+	// to the cleaned one, which clients follow as a GET — a DELETE that
+	// silently became a read. Such paths match no route: 404 instead.
+	r := mux.NewRouter().UseEncodedPath().SkipClean(true)
 	r.NotFoundHandler, r.MethodNotAllowedHandler = notFound, notAllowed
 	r.Use(markRoute)
 
@@ -138,6 +144,29 @@ func (s *Server) routes() *mux.Router {
 	r.Handle(AdminPrefix+"/audit/events", s.authenticate(s.scoped(domain.ScopeAuditRead, s.needAudit(s.auditEvents)))).Methods(http.MethodGet)
 	r.Handle(AdminPrefix+"/audit/chain", s.admin(domain.ScopeAuditRead, s.needAudit(s.auditChain))).Methods(http.MethodGet)
 	return r
+}
+
+// allowed lists the methods the router serves on r's path, for the Allow
+// header of a 405.
+func (s *Server) allowed(r *http.Request) []string {
+	var methods []string
+	_ = s.router.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		ms, err := route.GetMethods()
+		if err != nil {
+			return nil
+		}
+		for _, m := range ms {
+			probe := *r
+			probe.Method = m
+			var match mux.RouteMatch
+			if route.Match(&probe, &match) && !slices.Contains(methods, m) {
+				methods = append(methods, m)
+			}
+		}
+		return nil
+	})
+	slices.Sort(methods)
+	return methods
 }
 
 // AdminPrefix starts every admin route.

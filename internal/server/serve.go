@@ -136,6 +136,7 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 		db.Close()
 		return configError("--http-addr (SESSIOND_HTTP_ADDR)", "cannot listen on %s: %v", m.Config.HTTPAddr, err)
 	}
+	ln = api.Listener(ln) // net/http's own 400s answer the JSON error too
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: readHeaderTimeout,
