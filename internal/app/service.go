@@ -109,12 +109,15 @@ func (s *Service) loadSession(ctx context.Context, sessionID string) (*domain.Se
 }
 
 // storeError turns store failures into application errors: unreachable
-// storage is UNAVAILABLE (nothing was recorded); anything else stays an
-// internal error for the caller to log once.
+// storage is UNAVAILABLE (nothing was recorded), an append that may or may
+// not have committed is OUTCOME_UNKNOWN; anything else stays an internal
+// error for the caller to log once.
 func storeError(err error) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, eventstore.ErrOutcomeUnknown):
+		return &outcomeUnknown{err}
 	case errors.Is(err, eventstore.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		return &unavailable{err}
 	case errors.Is(err, eventstore.ErrInvalidAppend):
@@ -129,6 +132,15 @@ type unavailable struct{ cause error }
 func (u *unavailable) Error() string { return "store unavailable: " + u.cause.Error() }
 func (u *unavailable) Unwrap() []error {
 	return []error{u.cause, domain.Errorf(domain.CodeUnavailable, "the session store is unavailable; nothing was recorded, retry later")}
+}
+
+// outcomeUnknown is an OUTCOME_UNKNOWN domain error that keeps its cause.
+type outcomeUnknown struct{ cause error }
+
+func (u *outcomeUnknown) Error() string { return "outcome unknown: " + u.cause.Error() }
+func (u *outcomeUnknown) Unwrap() []error {
+	return []error{u.cause, domain.Errorf(domain.CodeOutcomeUnknown,
+		"the change may or may not have been recorded; retry with the same Idempotency-Key, or read the session to find out")}
 }
 
 // conflictRetry reports whether err is a version clash worth retrying.
