@@ -51,7 +51,7 @@ type Options struct {
 	Logger      *slog.Logger
 	DefaultTTL  time.Duration // session lifetime when a start names none; default 24h
 	MaxTTL      time.Duration // longest session lifetime; default 365 days
-	Timeout     time.Duration // per-request deadline for store work; default 10s
+	Timeout     time.Duration // per-request deadline of admin requests (key lookup and store work); default 10s
 	// KeyRate and KeyBurst limit each admin key's requests (token bucket,
 	// per second); 0 turns the limit off.
 	KeyRate  float64
@@ -172,14 +172,15 @@ func (s *Server) allowed(r *http.Request) []string {
 // AdminPrefix starts every admin route.
 const AdminPrefix = "/auth/admin/api"
 
-// admin wraps an admin handler: authentication (401), the request
-// deadline, then the scope check (403).
+// admin wraps an admin handler: the request deadline, then
+// authentication (401), then the scope check (403). The deadline covers
+// everything, the admin-key lookup included.
 func (s *Server) admin(scope domain.Scope, h http.HandlerFunc) http.Handler {
-	return s.authenticate(s.withTimeout(s.scoped(scope, h)))
+	return s.withTimeout(s.authenticate(s.scoped(scope, h)))
 }
 
-// withTimeout bounds the store work of an admin request, so a stalled
-// database yields 503 rather than a hang.
+// withTimeout bounds an admin request (its key lookup and its store
+// work), so a stalled database yields 503 rather than a hang.
 func (s *Server) withTimeout(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), s.opts.Timeout)

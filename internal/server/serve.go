@@ -118,6 +118,7 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 		Broadcaster:   bd,
 		Tokens:        issuer,
 		Audit:         app.NewAudit(db.store),
+		Timeout:       m.Config.RequestTimeout,
 		KeyRate:       m.Config.KeyRate,
 		KeyBurst:      int(2 * m.Config.KeyRate),
 		AuthFailRate:  m.Config.AuthFailRate,
