@@ -79,10 +79,6 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 	}
 	registerLag(db.store)
 	svc := app.New(db.store, db.reads, nil, log)
-	if err := m.firstRunKey(ctx, svc, db.ready); err != nil {
-		db.Close()
-		return err
-	}
 	var (
 		ns *embeddedNATS
 		nc *nats.Conn
@@ -126,8 +122,7 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 		Ready:         db.ready,
 		Logger:        log.With("subsystem", "api"),
 	})
-	ln, err := net.Listen("tcp", m.Config.HTTPAddr)
-	if err != nil {
+	abort := func() {
 		stopCP()
 		bc.Close()
 		nc.Close()
@@ -135,7 +130,18 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 			ns.Close()
 		}
 		db.Close()
+	}
+	ln, err := net.Listen("tcp", m.Config.HTTPAddr)
+	if err != nil {
+		abort()
 		return configError("--http-addr (SESSIOND_HTTP_ADDR)", "cannot listen on %s: %v", m.Config.HTTPAddr, err)
+	}
+	// The one-time admin key comes last, once both ports are bound: a
+	// start that fails (a busy port) must not use it up unseen.
+	if err := m.firstRunKey(ctx, svc, db.ready); err != nil {
+		ln.Close()
+		abort()
+		return err
 	}
 	ln = api.Listener(ln) // net/http's own 400s answer the JSON error too
 	srv := &http.Server{
