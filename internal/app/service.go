@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/sessiond/sessiond/domain"
 	"github.com/sessiond/sessiond/eventstore"
 	"github.com/sessiond/sessiond/projections"
@@ -20,6 +22,8 @@ const maxAttempts = 8
 type Log interface {
 	Append(ctx context.Context, appends ...eventstore.StreamAppend) ([]eventstore.Recorded, error)
 	ReadStream(ctx context.Context, streamID string) ([]eventstore.Recorded, error)
+	ReadEvent(ctx context.Context, id uuid.UUID) (*eventstore.Recorded, error)
+	ReadAll(ctx context.Context, after int64, limit int) ([]eventstore.Recorded, error)
 }
 
 // Reads is the read model the service queries.
@@ -37,6 +41,7 @@ type Service struct {
 	reads Reads
 	clock func() time.Time
 	slog  *slog.Logger
+	busy  inflight // idempotency keys being worked on
 }
 
 // New returns a Service. clock may be nil for time.Now.
@@ -58,6 +63,8 @@ type Meta struct {
 	CorrelationID string       `json:"correlationId,omitempty"`
 	SourceIP      string       `json:"sourceIp,omitempty"`
 	UserAgent     string       `json:"userAgent,omitempty"`
+	// Idempotency, when the client sent an Idempotency-Key.
+	Idempotency *Idempotency `json:"idempotency,omitempty"`
 }
 
 func (m Meta) encode() json.RawMessage {
