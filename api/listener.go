@@ -39,6 +39,15 @@ func (l *jsonErrListener) Accept() (net.Conn, error) {
 
 type jsonErrConn struct{ net.Conn }
 
+// CloseWrite keeps net/http's graceful close (a FIN before the socket
+// closes, so the client reads the answer rather than a reset).
+func (c *jsonErrConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
 // cannedError is net/http's reply to an unparsable request (server.go,
 // conn.serve): "HTTP/1.1 400 Bad Request[: text]" + errorHeaders + body.
 var cannedError = regexp.MustCompile(`\AHTTP/1\.1 (400) Bad Request(?:: ([^\r\n]*))?\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n[^\r\n]*\z`)
