@@ -58,7 +58,9 @@ func TestPostgresBlackhole(t *testing.T) {
 	} {
 		// The client's own timeout only guards against a hang; the server
 		// must answer long before it.
+		began := time.Now()
 		r, err := doWithin(s, 20*time.Second, req.method, req.path, key, `{"reason":"blackhole"}`)
+		t.Logf("%s %s during the blackhole: %d after %v (request deadline 1s)", req.method, req.path, r.Status, time.Since(began).Round(time.Millisecond))
 		if err != nil {
 			t.Fatalf("%s %s during the blackhole: %v (the request deadline did not cover it)", req.method, req.path, err)
 		}
