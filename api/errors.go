@@ -1,6 +1,8 @@
 package api
 
 import (
+	"context"
+	"errors"
 	"net/http"
 
 	"github.com/sessiond/sessiond/domain"
@@ -8,20 +10,23 @@ import (
 
 // statusOf is the one table from error code to HTTP status.
 var statusOf = map[domain.Code]int{
-	domain.CodeValidation:          http.StatusBadRequest,
-	domain.CodeAdminSessionMissing: http.StatusUnauthorized,
-	domain.CodeAdminSessionInvalid: http.StatusUnauthorized,
-	domain.CodeForbidden:           http.StatusForbidden,
-	domain.CodeUserNotFound:        http.StatusNotFound,
-	domain.CodeSessionNotFound:     http.StatusNotFound,
-	domain.CodeKeyNotFound:         http.StatusNotFound,
-	domain.CodeRouteNotFound:       http.StatusNotFound,
-	domain.CodeMethodNotAllowed:    http.StatusMethodNotAllowed,
-	domain.CodeConflict:            http.StatusConflict,
-	domain.CodePayloadTooLarge:     http.StatusRequestEntityTooLarge,
-	domain.CodeRateLimited:         http.StatusTooManyRequests,
-	domain.CodeUnavailable:         http.StatusServiceUnavailable,
-	domain.CodeInternal:            http.StatusInternalServerError,
+	domain.CodeValidation:           http.StatusBadRequest,
+	domain.CodeAdminSessionMissing:  http.StatusUnauthorized,
+	domain.CodeAdminSessionInvalid:  http.StatusUnauthorized,
+	domain.CodeForbidden:            http.StatusForbidden,
+	domain.CodeUserNotFound:         http.StatusNotFound,
+	domain.CodeSessionNotFound:      http.StatusNotFound,
+	domain.CodeKeyNotFound:          http.StatusNotFound,
+	domain.CodeRouteNotFound:        http.StatusNotFound,
+	domain.CodeMethodNotAllowed:     http.StatusMethodNotAllowed,
+	domain.CodeConflict:             http.StatusConflict,
+	domain.CodeIdempotencyKeyInUse:  http.StatusConflict,
+	domain.CodeIdempotencyKeyReused: http.StatusUnprocessableEntity,
+	domain.CodePayloadTooLarge:      http.StatusRequestEntityTooLarge,
+	domain.CodeRateLimited:          http.StatusTooManyRequests,
+	domain.CodeUnavailable:          http.StatusServiceUnavailable,
+	domain.CodeOutcomeUnknown:       http.StatusServiceUnavailable,
+	domain.CodeInternal:             http.StatusInternalServerError,
 }
 
 // ErrorResponse is the body of every non-2xx response (the seed's
@@ -41,10 +46,22 @@ func StatusOf(code domain.Code) int {
 	return http.StatusInternalServerError
 }
 
+// StatusClientClosed is the status recorded (in metrics and the debug
+// log, as nginx does) for a request whose client disconnected before the
+// answer; the client never sees it.
+const StatusClientClosed = 499
+
 // writeError answers with err's code and client-safe message. Internal
-// errors are logged here, once, and never shown; unavailability is logged
-// as a warning.
+// errors are logged here, once, and never shown; unavailability and
+// unknown outcomes are logged as warnings. A request whose client has
+// gone is not an error of ours: it is logged at debug level and counted
+// as 499.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		s.log.DebugContext(r.Context(), "client closed the request", "err", err, "method", r.Method, "path", r.URL.Path, "requestId", requestID(r.Context()))
+		w.WriteHeader(StatusClientClosed)
+		return
+	}
 	code := domain.ErrorCode(err)
 	status := StatusOf(code)
 	switch code {
@@ -52,6 +69,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.ErrorContext(r.Context(), "internal error", "err", err, "method", r.Method, "path", r.URL.Path, "requestId", requestID(r.Context()))
 	case domain.CodeUnavailable:
 		s.log.WarnContext(r.Context(), "store unavailable", "err", err, "requestId", requestID(r.Context()))
+	case domain.CodeOutcomeUnknown:
+		s.log.WarnContext(r.Context(), "outcome unknown", "err", err, "method", r.Method, "path", r.URL.Path, "requestId", requestID(r.Context()))
 	}
 	writeJSON(w, status, ErrorResponse{
 		StatusCode: status,

@@ -14,7 +14,8 @@ import (
 // fakeService is a pure stand-in for the application service: it applies
 // the domain's validation and answers from memory.
 type fakeService struct {
-	panicOn string // a session id whose revocation panics
+	panicOn  string                          // a session id whose revocation panics
+	onRevoke func(ctx context.Context) error // if set, runs first; its error is returned
 }
 
 const fakeKey = "good-key"
@@ -38,9 +39,14 @@ func (f *fakeService) Start(_ context.Context, _ app.Meta, cmd domain.StartSessi
 	return f.session(cmd.UserID, cmd.SessionID), true, nil
 }
 
-func (f *fakeService) Revoke(_ context.Context, m app.Meta, userID, sessionID, reason string) (app.Revocation, error) {
+func (f *fakeService) Revoke(ctx context.Context, m app.Meta, userID, sessionID, reason string) (app.Revocation, error) {
 	if sessionID == f.panicOn {
 		panic("boom: SELECT secret FROM keys")
+	}
+	if f.onRevoke != nil {
+		if err := f.onRevoke(ctx); err != nil {
+			return app.Revocation{}, err
+		}
 	}
 	sess, _ := domain.RestoreSession([]domain.Event{domain.SessionStarted{SessionID: sessionID, UserID: "u1",
 		StartedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}})

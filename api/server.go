@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -49,7 +51,7 @@ type Options struct {
 	Logger      *slog.Logger
 	DefaultTTL  time.Duration // session lifetime when a start names none; default 24h
 	MaxTTL      time.Duration // longest session lifetime; default 365 days
-	Timeout     time.Duration // per-request deadline for store work; default 10s
+	Timeout     time.Duration // per-request deadline of admin requests (key lookup and store work); default 10s
 	// KeyRate and KeyBurst limit each admin key's requests (token bucket,
 	// per second); 0 turns the limit off.
 	KeyRate  float64
@@ -108,9 +110,13 @@ func (s *Server) routes() *mux.Router {
 		s.writeError(w, r, domain.Errorf(domain.CodeRouteNotFound, "no route %s %s", r.Method, r.URL.EscapedPath()))
 	})
 	notAllowed := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", strings.Join(s.allowed(r), ", "))
 		s.writeError(w, r, domain.Errorf(domain.CodeMethodNotAllowed, "method %s is not allowed on %s", r.Method, r.URL.EscapedPath()))
 	})
-	r := mux.NewRouter().UseEncodedPath()
+	// SkipClean: mux would answer an unclean path ("//", "/./") with a 301
+	// to the cleaned one, which clients follow as a GET — a DELETE that
+	// silently became a read. Such paths match no route: 404 instead.
+	r := mux.NewRouter().UseEncodedPath().SkipClean(true)
 	r.NotFoundHandler, r.MethodNotAllowedHandler = notFound, notAllowed
 	r.Use(markRoute)
 
@@ -140,17 +146,41 @@ func (s *Server) routes() *mux.Router {
 	return r
 }
 
+// allowed lists the methods the router serves on r's path, for the Allow
+// header of a 405.
+func (s *Server) allowed(r *http.Request) []string {
+	var methods []string
+	_ = s.router.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		ms, err := route.GetMethods()
+		if err != nil {
+			return nil
+		}
+		for _, m := range ms {
+			probe := *r
+			probe.Method = m
+			var match mux.RouteMatch
+			if route.Match(&probe, &match) && !slices.Contains(methods, m) {
+				methods = append(methods, m)
+			}
+		}
+		return nil
+	})
+	slices.Sort(methods)
+	return methods
+}
+
 // AdminPrefix starts every admin route.
 const AdminPrefix = "/auth/admin/api"
 
-// admin wraps an admin handler: authentication (401), the request
-// deadline, then the scope check (403).
+// admin wraps an admin handler: the request deadline, then
+// authentication (401), then the scope check (403). The deadline covers
+// everything, the admin-key lookup included.
 func (s *Server) admin(scope domain.Scope, h http.HandlerFunc) http.Handler {
-	return s.authenticate(s.withTimeout(s.scoped(scope, h)))
+	return s.withTimeout(s.authenticate(s.scoped(scope, h)))
 }
 
-// withTimeout bounds the store work of an admin request, so a stalled
-// database yields 503 rather than a hang.
+// withTimeout bounds an admin request (its key lookup and its store
+// work), so a stalled database yields 503 rather than a hang.
 func (s *Server) withTimeout(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), s.opts.Timeout)

@@ -55,7 +55,12 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	res, err := s.svc.Revoke(r.Context(), meta(r), userID, sessionID, body.Reason)
+	m := meta(r)
+	if m.Idempotency, err = idempotency(r, body); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	res, err := s.svc.Revoke(r.Context(), m, userID, sessionID, body.Reason)
 	if err != nil {
 		if c := domain.ErrorCode(err); c == domain.CodeSessionNotFound || c == domain.CodeUserNotFound {
 			revocations.WithLabelValues("not_found").Inc()
@@ -110,6 +115,10 @@ func (s *Server) revokeAll(w http.ResponseWriter, r *http.Request) {
 	}
 	m := meta(r)
 	m.CorrelationID = m.RequestID
+	if m.Idempotency, err = idempotency(r, body); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	list, recs, err := s.svc.RevokeAll(r.Context(), m, userID, body.Reason)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -118,7 +127,7 @@ func (s *Server) revokeAll(w http.ResponseWriter, r *http.Request) {
 	revocations.WithLabelValues("revoked").Add(float64(len(list)))
 	resp := RevokeAllResponse{Revoked: len(list), Sessions: sessionDTOs(list), Broadcast: s.broadcast(r, recs)}
 	if len(recs) > 0 {
-		resp.CorrelationID = m.CorrelationID
+		resp.CorrelationID = correlationOf(recs) // the original's, when replayed
 	}
 	writeJSON(w, http.StatusOK, resp)
 }
@@ -157,7 +166,12 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request) {
 	if string(body.Metadata) == "null" {
 		body.Metadata = nil
 	}
-	sess, created, err := s.svc.Start(r.Context(), meta(r), domain.StartSession{
+	m := meta(r)
+	if m.Idempotency, err = idempotency(r, body); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	sess, created, err := s.svc.Start(r.Context(), m, domain.StartSession{
 		UserID: userID, SessionID: body.SessionID, ExpiresAt: expires, Metadata: body.Metadata})
 	if err != nil {
 		s.writeError(w, r, err)

@@ -26,6 +26,22 @@ const (
 	CodeInternal            Code = "INTERNAL"
 )
 
+// Codes beyond the contract's table (README, "Differences from the
+// contract").
+const (
+	// CodeOutcomeUnknown: the store could not confirm whether a change was
+	// recorded (a deadline or a broken connection after COMMIT was sent,
+	// or a deadline while the change was being committed). It may or may
+	// not have happened; a retry with the same Idempotency-Key is safe.
+	CodeOutcomeUnknown Code = "OUTCOME_UNKNOWN"
+	// CodeIdempotencyKeyInUse: another request with the same
+	// Idempotency-Key is still being processed.
+	CodeIdempotencyKeyInUse Code = "IDEMPOTENCY_KEY_IN_USE"
+	// CodeIdempotencyKeyReused: the Idempotency-Key was used before for a
+	// different request (method, path or body).
+	CodeIdempotencyKeyReused Code = "IDEMPOTENCY_KEY_REUSED"
+)
+
 // Error is an application error with a stable code and a message that is
 // safe to show to a client.
 type Error struct {

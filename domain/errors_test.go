@@ -37,6 +37,9 @@ func TestCodes(t *testing.T) {
 		{domain.CodeRateLimited, "RATE_LIMITED"},
 		{domain.CodeUnavailable, "UNAVAILABLE"},
 		{domain.CodeInternal, "INTERNAL"},
+		{domain.CodeOutcomeUnknown, "OUTCOME_UNKNOWN"},
+		{domain.CodeIdempotencyKeyInUse, "IDEMPOTENCY_KEY_IN_USE"},
+		{domain.CodeIdempotencyKeyReused, "IDEMPOTENCY_KEY_REUSED"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.want, func(t *testing.T) {

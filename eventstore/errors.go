@@ -23,6 +23,13 @@ var ErrClosed = errors.New("event store closed")
 // was not recorded and may be retried.
 var ErrUnavailable = errors.New("event store unavailable")
 
+// ErrOutcomeUnknown is returned when an append may or may not have been
+// recorded: the connection failed or a deadline passed after COMMIT was
+// sent, or the caller stopped waiting after a batch had taken its
+// request. Reading the log tells; retrying with the same event ids is
+// safe (a recorded id is a no-op).
+var ErrOutcomeUnknown = errors.New("append outcome unknown")
+
 // ConflictError tells which stream clashed. Actual is -1 when the store
 // only knows that a concurrent writer won (a unique violation).
 type ConflictError struct {

@@ -3,7 +3,9 @@ package eventstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -14,7 +16,26 @@ type Request struct {
 	// already) and every stream has an exact expected version.
 	Fast bool
 	done chan result
+	// state settles who owns a queued request: the writer takes it into
+	// a batch (queued → taken) or its caller gives up (queued →
+	// abandoned), never both.
+	state atomic.Int32
 }
+
+// Request states.
+const (
+	queued int32 = iota
+	taken
+	abandoned
+)
+
+// take claims a queued request for a batch; false means its caller has
+// gone and it must not be committed.
+func (r *Request) take() bool { return r.state.CompareAndSwap(queued, taken) }
+
+// abandon withdraws a request that no batch has taken yet; false means
+// the writer has it.
+func (r *Request) abandon() bool { return r.state.CompareAndSwap(queued, abandoned) }
 
 type result struct {
 	recs []Recorded
@@ -60,6 +81,11 @@ func StartWriter(maxBatch int, commit CommitFunc) *Writer {
 
 // Append validates appends (Prepare), queues them and waits for the
 // writer's answer.
+//
+// When ctx ends first, Append returns at once. If the request was still
+// queued it is withdrawn and never committed: the error is ctx.Err() and
+// nothing was recorded. If a batch had already taken it, its fate is
+// being decided and the error wraps ErrOutcomeUnknown (and ctx.Err()).
 func (w *Writer) Append(ctx context.Context, appends ...StreamAppend) ([]Recorded, error) {
 	prepared, fast, err := Prepare(appends)
 	if err != nil {
@@ -86,17 +112,25 @@ func (w *Writer) Append(ctx context.Context, appends ...StreamAppend) ([]Recorde
 		case res := <-req.done:
 			return res.recs, res.err
 		default:
+			req.abandon()
 			return nil, ErrClosed
 		}
 	case <-ctx.Done():
-		// The writer may still commit it; a retry with the same event
-		// ids is safe.
-		return nil, ctx.Err()
+		if req.abandon() {
+			return nil, ctx.Err() // dropped from the queue: never committed
+		}
+		// A batch holds it: it may commit after we answer. A retry with
+		// the same event ids is safe.
+		return nil, fmt.Errorf("%w: %w", ErrOutcomeUnknown, ctx.Err())
 	}
 }
 
-// Close commits every request already queued, then stops the writer. It
-// is safe to call more than once.
+// Queued returns how many requests wait for a batch.
+func (w *Writer) Queued() int { return len(w.reqs) }
+
+// Close commits every request already queued (except those whose callers
+// have gone), then stops the writer; Appends after Close fail with
+// ErrClosed. It is safe to call more than once.
 func (w *Writer) Close() {
 	w.once.Do(func() { close(w.stop) })
 	<-w.stopped
@@ -108,6 +142,9 @@ func (w *Writer) loop() {
 	for {
 		select {
 		case r := <-w.reqs:
+			if !r.take() {
+				continue // its caller has gone: drop it
+			}
 			batch = append(batch[:0], r)
 		case <-w.stop:
 			w.drain()
@@ -117,7 +154,9 @@ func (w *Writer) loop() {
 		for len(batch) < w.maxBatch {
 			select {
 			case r := <-w.reqs:
-				batch = append(batch, r)
+				if r.take() {
+					batch = append(batch, r)
+				}
 			default:
 				break fill
 			}
@@ -131,7 +170,9 @@ func (w *Writer) drain() {
 	for {
 		select {
 		case r := <-w.reqs:
-			w.run([]*Request{r})
+			if r.take() {
+				w.run([]*Request{r})
+			}
 		default:
 			return
 		}
@@ -140,13 +181,15 @@ func (w *Writer) drain() {
 
 // run commits a batch. If the batch's transaction fails as a whole and it
 // held more than one request, each request is retried on its own so that
-// one bad request cannot fail its neighbours.
+// one bad request cannot fail its neighbours — unless the store could not
+// be reached or the outcome is unknown, where a retry would only wait
+// again.
 func (w *Writer) run(batch []*Request) {
 	err := w.commit(batch)
 	if err == nil {
 		return
 	}
-	if len(batch) > 1 && !errors.Is(err, ErrUnavailable) {
+	if len(batch) > 1 && !errors.Is(err, ErrUnavailable) && !errors.Is(err, ErrOutcomeUnknown) {
 		for _, r := range batch {
 			if err := w.commit([]*Request{r}); err != nil {
 				r.Reply(nil, err)

@@ -114,7 +114,7 @@ func (s *Store) transact(batch []*eventstore.Request, fast bool) (err error) {
 		if isGuardFailure(err) {
 			return err
 		}
-		return classify(err, batch)
+		return commitError(err, batch)
 	}
 	s.head = head{known: true, pos: p.LastPos, hash: p.PrevHash, at: p.Now}
 	s.Committed(s.opts, batch, replies, len(p.Recs), start)

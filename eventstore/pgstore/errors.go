@@ -51,6 +51,20 @@ func classify(err error, batch []*eventstore.Request) error {
 	return err
 }
 
+// commitError classifies a failure of the pipeline that carries COMMIT.
+// An error the server reported (a PgError) aborted the transaction, and
+// an error raised before anything was sent (pgconn.SafeToRetry) left
+// nothing to commit: both are definite. Anything else — the connection
+// broke or the deadline passed after the pipeline went out — may have come
+// after the server committed, so the outcome is unknown.
+func commitError(err error, batch []*eventstore.Request) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) || pgconn.SafeToRetry(err) {
+		return classify(err, batch)
+	}
+	return fmt.Errorf("%w: %w", eventstore.ErrOutcomeUnknown, err)
+}
+
 // Classify wraps err with eventstore.ErrUnavailable when it means the
 // database could not be reached, so that callers can answer "try later"
 // instead of "internal error". Other errors are returned unchanged.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
@@ -26,6 +27,23 @@ func (s *Store) ReadStream(ctx context.Context, streamID string) ([]eventstore.R
 		return nil, classify(fmt.Errorf("read stream %s: %w", streamID, err), nil)
 	}
 	return recs, nil
+}
+
+// ReadEvent returns the event with the given id, or nil if the log has
+// none.
+func (s *Store) ReadEvent(ctx context.Context, id uuid.UUID) (*eventstore.Recorded, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+columns+` FROM events WHERE event_id = $1`, pgtype.UUID{Bytes: id, Valid: true})
+	if err != nil {
+		return nil, classify(err, nil)
+	}
+	recs, err := collect(rows)
+	if err != nil {
+		return nil, classify(fmt.Errorf("read event %s: %w", id, err), nil)
+	}
+	if len(recs) == 0 {
+		return nil, nil
+	}
+	return &recs[0], nil
 }
 
 // ReadAll returns up to limit events with position > after, in position

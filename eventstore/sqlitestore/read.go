@@ -19,6 +19,16 @@ func (s *Store) ReadStream(ctx context.Context, streamID string) ([]eventstore.R
 	return s.query(ctx, `SELECT `+columns+` FROM events WHERE stream_id = ? ORDER BY stream_version`, streamID)
 }
 
+// ReadEvent returns the event with the given id, or nil if the log has
+// none.
+func (s *Store) ReadEvent(ctx context.Context, id uuid.UUID) (*eventstore.Recorded, error) {
+	recs, err := s.query(ctx, `SELECT `+columns+` FROM events WHERE event_id = ?`, id.String())
+	if err != nil || len(recs) == 0 {
+		return nil, err
+	}
+	return &recs[0], nil
+}
+
 // ReadAll returns up to limit events with position > after, in position
 // order.
 func (s *Store) ReadAll(ctx context.Context, after int64, limit int) ([]eventstore.Recorded, error) {

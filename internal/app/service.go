@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/sessiond/sessiond/domain"
 	"github.com/sessiond/sessiond/eventstore"
 	"github.com/sessiond/sessiond/projections"
@@ -20,6 +22,8 @@ const maxAttempts = 8
 type Log interface {
 	Append(ctx context.Context, appends ...eventstore.StreamAppend) ([]eventstore.Recorded, error)
 	ReadStream(ctx context.Context, streamID string) ([]eventstore.Recorded, error)
+	ReadEvent(ctx context.Context, id uuid.UUID) (*eventstore.Recorded, error)
+	ReadAll(ctx context.Context, after int64, limit int) ([]eventstore.Recorded, error)
 }
 
 // Reads is the read model the service queries.
@@ -37,6 +41,7 @@ type Service struct {
 	clock func() time.Time
 	slog  *slog.Logger
 	keys  *KeyTable // authentication's source; see WithKeys
+	busy  inflight  // idempotency keys being worked on
 }
 
 // New returns a Service. clock may be nil for time.Now.
@@ -58,6 +63,8 @@ type Meta struct {
 	CorrelationID string       `json:"correlationId,omitempty"`
 	SourceIP      string       `json:"sourceIp,omitempty"`
 	UserAgent     string       `json:"userAgent,omitempty"`
+	// Idempotency, when the client sent an Idempotency-Key.
+	Idempotency *Idempotency `json:"idempotency,omitempty"`
 }
 
 func (m Meta) encode() json.RawMessage {
@@ -109,12 +116,15 @@ func (s *Service) loadSession(ctx context.Context, sessionID string) (*domain.Se
 }
 
 // storeError turns store failures into application errors: unreachable
-// storage is UNAVAILABLE (nothing was recorded); anything else stays an
-// internal error for the caller to log once.
+// storage is UNAVAILABLE (nothing was recorded), an append that may or may
+// not have committed is OUTCOME_UNKNOWN; anything else stays an internal
+// error for the caller to log once.
 func storeError(err error) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, eventstore.ErrOutcomeUnknown):
+		return &outcomeUnknown{err}
 	case errors.Is(err, eventstore.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		return &unavailable{err}
 	case errors.Is(err, eventstore.ErrInvalidAppend):
@@ -129,6 +139,15 @@ type unavailable struct{ cause error }
 func (u *unavailable) Error() string { return "store unavailable: " + u.cause.Error() }
 func (u *unavailable) Unwrap() []error {
 	return []error{u.cause, domain.Errorf(domain.CodeUnavailable, "the session store is unavailable; nothing was recorded, retry later")}
+}
+
+// outcomeUnknown is an OUTCOME_UNKNOWN domain error that keeps its cause.
+type outcomeUnknown struct{ cause error }
+
+func (u *outcomeUnknown) Error() string { return "outcome unknown: " + u.cause.Error() }
+func (u *outcomeUnknown) Unwrap() []error {
+	return []error{u.cause, domain.Errorf(domain.CodeOutcomeUnknown,
+		"the change may or may not have been recorded; retry with the same Idempotency-Key, or read the session to find out")}
 }
 
 // conflictRetry reports whether err is a version clash worth retrying.

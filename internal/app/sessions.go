@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -48,7 +49,23 @@ func viewOfRow(r projections.SessionRow, now time.Time) Session {
 // Start starts a session. An empty SessionID gets a generated UUIDv7.
 // Starting an existing session of the same user returns it with created
 // false.
+//
+// With meta.Idempotency, a repeated request answers what the first one
+// did (the session as it was started, created true) and starts nothing
+// more, even when the first request's outcome was unknown to its client.
 func (s *Service) Start(ctx context.Context, meta Meta, cmd domain.StartSession) (view Session, created bool, err error) {
+	done, err := s.begin(meta)
+	if err != nil {
+		return Session{}, false, err
+	}
+	defer done()
+	if orig, err := s.original(ctx, meta); err != nil || orig != nil {
+		if err != nil {
+			return Session{}, false, err
+		}
+		view, err := s.asRecorded(ctx, *orig)
+		return view, err == nil, err
+	}
 	if cmd.SessionID == "" {
 		id, err := uuid.NewV7()
 		if err != nil {
@@ -57,9 +74,16 @@ func (s *Service) Start(ctx context.Context, meta Meta, cmd domain.StartSession)
 		cmd.SessionID = id.String()
 	}
 	for range maxAttempts {
-		sess, _, err := s.loadSession(ctx, cmd.SessionID)
+		sess, history, err := s.loadSession(ctx, cmd.SessionID)
 		if err != nil {
 			return Session{}, false, err
+		}
+		if orig, err := ownEvent(history, meta); err != nil || orig != nil {
+			if err != nil {
+				return Session{}, false, err
+			}
+			view, err := s.asRecorded(ctx, *orig)
+			return view, err == nil, err
 		}
 		now := s.clock()
 		ev, err := domain.DecideStart(sess, cmd, now)
@@ -73,12 +97,22 @@ func (s *Service) Start(ctx context.Context, meta Meta, cmd domain.StartSession)
 		if err != nil {
 			return Session{}, false, err
 		}
-		_, err = s.log.Append(ctx, sa)
+		withIDs(meta, []eventstore.StreamAppend{sa})
+		recs, err := s.log.Append(ctx, sa)
 		if conflictRetry(err) {
 			continue
 		}
 		if err != nil {
 			return Session{}, false, storeError(err)
+		}
+		if meta.Idempotency != nil {
+			// The answer is what the log holds: a concurrent retry may have
+			// recorded its session first, making this append a no-op.
+			if err := sameRequest(recs[0], meta); err != nil {
+				return Session{}, false, err
+			}
+			view, err := s.asRecorded(ctx, recs[0])
+			return view, err == nil, err
 		}
 		started, _ := domain.RestoreSession([]domain.Event{*ev})
 		return viewOf(started, now), true, nil
@@ -100,12 +134,32 @@ type Revocation struct {
 // authority has no record of the user and SESSION_NOT_FOUND when the
 // session does not exist or is another user's. Revoking a revoked session
 // appends nothing and reports the original revocation.
+//
+// With meta.Idempotency, a repeated request answers what the first one
+// did (alreadyRevoked false, the same revocation) and appends nothing.
 func (s *Service) Revoke(ctx context.Context, meta Meta, userID, sessionID, reason string) (Revocation, error) {
+	done, err := s.begin(meta)
+	if err != nil {
+		return Revocation{}, err
+	}
+	defer done()
+	if orig, err := s.original(ctx, meta); err != nil || orig != nil {
+		if err != nil {
+			return Revocation{}, err
+		}
+		return s.revokedAs(ctx, *orig)
+	}
 	cmd := domain.RevokeSession{UserID: userID, SessionID: sessionID, Actor: meta.Actor, Reason: reason}
 	for range maxAttempts {
 		sess, history, err := s.loadSession(ctx, sessionID)
 		if err != nil {
 			return Revocation{}, err
+		}
+		if orig, err := ownEvent(history, meta); err != nil || orig != nil {
+			if err != nil {
+				return Revocation{}, err
+			}
+			return s.revokedAs(ctx, *orig)
 		}
 		now := s.clock()
 		d, err := domain.DecideRevoke(sess, cmd, now)
@@ -129,6 +183,7 @@ func (s *Service) Revoke(ctx context.Context, meta Meta, userID, sessionID, reas
 		if err != nil {
 			return Revocation{}, err
 		}
+		withIDs(meta, []eventstore.StreamAppend{sa})
 		recs, err := s.log.Append(ctx, sa)
 		if conflictRetry(err) {
 			continue
@@ -136,10 +191,28 @@ func (s *Service) Revoke(ctx context.Context, meta Meta, userID, sessionID, reas
 		if err != nil {
 			return Revocation{}, storeError(err)
 		}
+		if meta.Idempotency != nil {
+			// The answer is what the log holds: a concurrent retry may
+			// have recorded first, making this append a no-op.
+			if err := sameRequest(recs[0], meta); err != nil {
+				return Revocation{}, err
+			}
+			return s.revokedAs(ctx, recs[0])
+		}
 		revoked, _ := domain.RestoreSession(append(eventsOf(sess), *d.Event))
 		return Revocation{Session: viewOf(revoked, now), Event: &recs[0]}, nil
 	}
 	return Revocation{}, domain.Errorf(domain.CodeConflict, "session %s is changing too fast; retry", sessionID)
+}
+
+// revokedAs answers a repeated revocation: the session as rec, its
+// SessionRevoked, left it.
+func (s *Service) revokedAs(ctx context.Context, rec eventstore.Recorded) (Revocation, error) {
+	view, err := s.asRecorded(ctx, rec)
+	if err != nil {
+		return Revocation{}, err
+	}
+	return Revocation{Session: view, Event: &rec}, nil
 }
 
 // eventsOf rebuilds the event list of a freshly started session.
@@ -177,6 +250,21 @@ func (s *Service) RevokeAll(ctx context.Context, meta Meta, userID, reason strin
 			return nil, nil, err
 		}
 		meta.CorrelationID = id.String()
+	}
+	done, err := s.begin(meta)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer done()
+	if orig, err := s.original(ctx, meta); err != nil || orig != nil {
+		if err != nil {
+			return nil, nil, err
+		}
+		recs, err := s.requestEvents(ctx, meta, *orig)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s.revokedAllAs(ctx, recs)
 	}
 	for range maxAttempts {
 		now := s.clock()
@@ -221,16 +309,41 @@ func (s *Service) RevokeAll(ctx context.Context, meta Meta, userID, reason strin
 			revoked, _ := domain.RestoreSession(append(eventsOf(sess), e))
 			views[i] = viewOf(revoked, now)
 		}
+		withIDs(meta, appends)
 		recs, err := s.log.Append(ctx, appends...)
 		if conflictRetry(err) {
 			continue
 		}
+		if errors.Is(err, eventstore.ErrPartialDuplicate) && meta.Idempotency != nil {
+			return nil, nil, keyInUse() // a concurrent retry recorded a different set
+		}
 		if err != nil {
 			return nil, nil, storeError(err)
+		}
+		if meta.Idempotency != nil {
+			// The answer is what the log holds: a concurrent retry may
+			// have recorded first, making this append a no-op.
+			if err := sameRequest(recs[0], meta); err != nil {
+				return nil, nil, err
+			}
+			return s.revokedAllAs(ctx, recs)
 		}
 		return views, recs, nil
 	}
 	return nil, nil, domain.Errorf(domain.CodeConflict, "the sessions of user %s are changing too fast; retry", userID)
+}
+
+// revokedAllAs answers a repeated revoke-all from the events it recorded.
+func (s *Service) revokedAllAs(ctx context.Context, recs []eventstore.Recorded) ([]Session, []eventstore.Recorded, error) {
+	views := make([]Session, len(recs))
+	for i, rec := range recs {
+		v, err := s.asRecorded(ctx, rec)
+		if err != nil {
+			return nil, nil, err
+		}
+		views[i] = v
+	}
+	return views, recs, nil
 }
 
 // Get returns one session of a user and its full event history.

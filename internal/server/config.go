@@ -23,8 +23,9 @@ type Config struct {
 	LogLevel    string
 	NoMigrate   bool
 
-	BroadcastWait time.Duration // how long a revoke waits for JetStream's ack
-	Heartbeat     time.Duration // relay heartbeat interval
+	RequestTimeout time.Duration // deadline of an admin request, key lookup included
+	BroadcastWait  time.Duration // how long a revoke waits for JetStream's ack
+	Heartbeat      time.Duration // relay heartbeat interval
 	// KeyRate limits each admin key's requests per second (0: off);
 	// AuthFailRate limits failed authentications per client address.
 	KeyRate, AuthFailRate float64
@@ -58,6 +59,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.Issuer, "issuer", env("SESSIOND_ISSUER", "http://localhost:8080"), "iss of session tokens, and the base of jwks_uri in the discovery document (SESSIOND_ISSUER)")
 	fs.StringVar(&c.Audience, "audience", env("SESSIOND_AUDIENCE", "sessiond"), "aud of session tokens (SESSIOND_AUDIENCE)")
 	c.BroadcastWait, c.Heartbeat, c.CheckpointInterval = 250*time.Millisecond, time.Second, 10*time.Minute
+	c.RequestTimeout = 10 * time.Second
 	c.KeyRate, c.AuthFailRate, c.CheckpointEvery = 1000, 2, 1000
 	// Typed settings: the flag and its environment variable share a parser,
 	// so a bad value fails either way with one line naming the setting.
@@ -65,6 +67,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet, getenv func(string) string) {
 		flag, env, usage string
 		set              func(string) error
 	}{
+		{"request-timeout", "SESSIOND_REQUEST_TIMEOUT", "deadline of an admin request, admin-key lookup and store work included; past it the answer is 503 (default 10s)", durationFlag(&c.RequestTimeout)},
 		{"broadcast-wait", "SESSIOND_BROADCAST_WAIT", "how long a revocation waits for JetStream's ack before answering \"pending\" (default 250ms)", durationFlag(&c.BroadcastWait)},
 		{"heartbeat", "SESSIOND_HEARTBEAT", "interval of sessions.heartbeat (default 1s)", durationFlag(&c.Heartbeat)},
 		{"key-rate", "SESSIOND_KEY_RATE", "requests per second each admin key may make, bursts of twice that; 0: no limit (default 1000)", rateFlag(&c.KeyRate)},

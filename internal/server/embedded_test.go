@@ -197,3 +197,36 @@ func TestEmbeddedKill9(t *testing.T) {
 	}
 	t.Logf("%d of %d revocations got 200 before SIGKILL; all survived", len(acked), sessions)
 }
+
+// TestFirstRunKeySurvivesBusyPort: a first run that cannot bind its HTTP
+// port fails without using up the one-time admin key; the next run, on a
+// free port, prints a key that works.
+func TestFirstRunKeySurvivesBusyPort(t *testing.T) {
+	dataDir := t.TempDir()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	logs := &syncBuffer{}
+	m := server.NewMain()
+	m.Stdout, m.Stderr = io.Discard, logs
+	m.Getenv = env(map[string]string{"SESSIOND_DATA_DIR": dataDir, "SESSIOND_NATS_LISTEN": "127.0.0.1:0"})
+	m.Logger = slog.New(slog.NewJSONHandler(logs, nil))
+	if err := m.Start(context.Background(), []string{"--http-addr", busy.Addr().String()}); err == nil {
+		m.Close()
+		t.Fatal("started with the HTTP port taken")
+	} else if !strings.Contains(err.Error(), "--http-addr") {
+		t.Errorf("err = %v; want it to name --http-addr", err)
+	}
+	if keyPattern.MatchString(logs.String()) {
+		t.Errorf("the failed start printed a key it then could not serve:\n%s", logs)
+	}
+
+	s := startEmbedded(t, dataDir)
+	key := keyPattern.FindString(s.Logs.String())
+	if key == "" {
+		t.Fatalf("the second run printed no admin key:\n%s", s.Logs.String())
+	}
+	s.start(key, "alice", "first-1")
+}

@@ -80,11 +80,6 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 	registerLag(db.store)
 	keys, stopKT := startKeyTable(ctx, db.store, log)
 	svc := app.New(db.store, db.reads, nil, log).WithKeys(keys)
-	if err := m.firstRunKey(ctx, svc, db.ready); err != nil {
-		stopKT()
-		db.Close()
-		return err
-	}
 	var (
 		ns *embeddedNATS
 		nc *nats.Conn
@@ -122,6 +117,7 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 		Broadcaster:   bd,
 		Tokens:        issuer,
 		Audit:         app.NewAudit(db.store),
+		Timeout:       m.Config.RequestTimeout,
 		KeyRate:       m.Config.KeyRate,
 		KeyBurst:      int(2 * m.Config.KeyRate),
 		AuthFailRate:  m.Config.AuthFailRate,
@@ -129,8 +125,7 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 		Ready:         allReady(db.ready, keys.Ready),
 		Logger:        log.With("subsystem", "api"),
 	})
-	ln, err := net.Listen("tcp", m.Config.HTTPAddr)
-	if err != nil {
+	abort := func() {
 		stopCP()
 		bc.Close()
 		nc.Close()
@@ -138,8 +133,20 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 			ns.Close()
 		}
 		db.Close()
+	}
+	ln, err := net.Listen("tcp", m.Config.HTTPAddr)
+	if err != nil {
+		abort()
 		return configError("--http-addr (SESSIOND_HTTP_ADDR)", "cannot listen on %s: %v", m.Config.HTTPAddr, err)
 	}
+	// The one-time admin key comes last, once both ports are bound: a
+	// start that fails (a busy port) must not use it up unseen.
+	if err := m.firstRunKey(ctx, svc, db.ready); err != nil {
+		ln.Close()
+		abort()
+		return err
+	}
+	ln = api.Listener(ln) // net/http's own 400s answer the JSON error too
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: readHeaderTimeout,

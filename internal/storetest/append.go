@@ -186,6 +186,13 @@ func testIdempotent(t *testing.T, h Harness) {
 	if pos, _, _ := s.Head(ctx(t)); pos != 3 {
 		t.Errorf("head = %d after a re-append, want 3 (nothing new)", pos)
 	}
+	// ReadEvent finds an event by its id, and nothing for an unknown id.
+	if got, err := s.ReadEvent(ctx(t), b); err != nil || got == nil || got.Position != first[1].Position || !bytes.Equal(got.Hash, first[1].Hash) {
+		t.Errorf("ReadEvent(%s) = %+v, %v; want position %d", b, got, err, first[1].Position)
+	}
+	if got, err := s.ReadEvent(ctx(t), uuid.New()); err != nil || got != nil {
+		t.Errorf("ReadEvent(unknown) = %+v, %v; want nil, nil", got, err)
+	}
 	e3 := ev("T", nil)
 	_, err := s.Append(ctx(t), eventstore.StreamAppend{StreamID: "idem", ExpectedVersion: 2, Events: []eventstore.Proposed{e1, e3}})
 	if !errors.Is(err, eventstore.ErrPartialDuplicate) {

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/sessiond/sessiond/eventstore"
 	"github.com/sessiond/sessiond/internal/waitfor"
 	"github.com/sessiond/sessiond/projections"
@@ -21,6 +23,7 @@ type Store interface {
 	projections.Source
 	Append(ctx context.Context, appends ...eventstore.StreamAppend) ([]eventstore.Recorded, error)
 	ReadStream(ctx context.Context, streamID string) ([]eventstore.Recorded, error)
+	ReadEvent(ctx context.Context, id uuid.UUID) (*eventstore.Recorded, error)
 	Head(ctx context.Context) (int64, []byte, error)
 	Verify(ctx context.Context, from, to int64) (eventstore.VerifyResult, error)
 	Rebuild(ctx context.Context, tables []string) (int64, error)
