@@ -57,6 +57,7 @@ type cluster struct {
 	violations []faults.Violation
 	seen       map[string]bool // dedupe keys of violations
 	repeats    map[string]int  // promise → repeats not kept
+	kept       map[string]int  // promise → violations kept (at most 100 each)
 }
 
 // note appends a line to the nemesis log, stamped with history time.
@@ -70,8 +71,8 @@ func (c *cluster) note(format string, args ...any) {
 }
 
 // violate records a broken promise. Repeats of the same key (the same
-// verifier accepting the same session pass after pass) are counted, not
-// kept.
+// verifier accepting the same session pass after pass), and any past the
+// first 100 of a promise, are counted, not kept.
 func (c *cluster) violate(v faults.Violation, key ...string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -79,11 +80,12 @@ func (c *cluster) violate(v faults.Violation, key ...string) {
 	if len(key) == 0 {
 		k += v.Detail
 	}
-	if c.seen[k] || len(c.violations) >= 500 {
+	if c.seen[k] || c.kept[v.Promise] >= 100 {
 		c.repeats[v.Promise]++
 		return
 	}
 	c.seen[k] = true
+	c.kept[v.Promise]++
 	c.violations = append(c.violations, v)
 }
 
@@ -97,7 +99,7 @@ func (c *cluster) Violations() []faults.Violation {
 func startCluster(t *testing.T, ctx context.Context, n int) *cluster {
 	t.Helper()
 	c := &cluster{t: t, dir: t.TempDir(), hist: faults.NewHistory(), know: faults.NewKnowledge(),
-		seen: map[string]bool{}, repeats: map[string]int{}}
+		seen: map[string]bool{}, repeats: map[string]int{}, kept: map[string]int{}}
 	f, err := os.Create(filepath.Join(c.dir, "nemesis.log"))
 	if err != nil {
 		t.Fatal(err)

@@ -19,7 +19,8 @@ import (
 
 // The run's shape, from the environment:
 //
-//	FAULTS_SEED       run this one seed (replay); otherwise seeds 1..FAULTS_SCHEDULES
+//	FAULTS_SEED       run this one seed (replay); otherwise FAULTS_SCHEDULES seeds
+//	                  from FAULTS_FIRST_SEED (default 1)
 //	FAULTS_SCHEDULES  how many schedules (default 3: the CI set)
 //	FAULTS_DURATION   how long each schedule injects faults (default 15s)
 //	FAULTS_503        "unknown" models 503 UNAVAILABLE as an unknown outcome
@@ -59,8 +60,9 @@ func TestFaults(t *testing.T) {
 		}
 		seeds = []uint64{seed}
 	} else {
+		first := envInt("FAULTS_FIRST_SEED", 1)
 		for i := range envInt("FAULTS_SCHEDULES", 3) {
-			seeds = append(seeds, uint64(i+1))
+			seeds = append(seeds, uint64(first+i))
 		}
 	}
 	for _, seed := range seeds {

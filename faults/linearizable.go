@@ -1,7 +1,10 @@
 package faults
 
 import (
+	"encoding/json"
+	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/anishathalye/porcupine"
@@ -96,4 +99,61 @@ func Operations(ops []Op, keep func(user string) bool, p Persisted, snapshot boo
 // porcupine.Unknown when the search did not finish within timeout.
 func CheckLinearizable(ops []porcupine.Operation, timeout time.Duration) (porcupine.CheckResult, porcupine.LinearizationInfo) {
 	return porcupine.CheckOperationsVerbose(Model, ops, timeout)
+}
+
+// Explain describes where each partition that has no linearization gets
+// stuck: the longest prefix porcupine could linearize, its last steps, and
+// the operations it could not place next. ops is the history (operation
+// ids are porcupine metadata).
+func Explain(info porcupine.LinearizationInfo, ops []Op) string {
+	byID := make(map[int]Op, len(ops))
+	for _, o := range ops {
+		byID[o.ID] = o
+	}
+	var b strings.Builder
+	for _, part := range info.PartialLinearizationsOperations() {
+		if len(part) == 0 {
+			continue
+		}
+		longest := part[0]
+		for _, l := range part {
+			if len(l) > len(longest) {
+				longest = l
+			}
+		}
+		if len(longest) == 0 {
+			continue
+		}
+		user := longest[0].Input.(input).User
+		placed := map[int]bool{}
+		for _, o := range longest {
+			placed[o.Metadata.(int)] = true
+		}
+		var stuck []Op
+		total := 0
+		for _, o := range ops {
+			if o.User != user {
+				continue
+			}
+			total++
+			if !placed[o.ID] && o.Outcome == OK {
+				stuck = append(stuck, o)
+			}
+		}
+		if len(stuck) == 0 {
+			continue
+		}
+		slices.SortFunc(stuck, func(a, b Op) int { return int(a.Call - b.Call) })
+		fmt.Fprintf(&b, "user %s: %d operations linearized before getting stuck\nlast linearized:\n", user, len(longest))
+		for _, o := range longest[max(0, len(longest)-5):] {
+			fmt.Fprintf(&b, "  %s\n", describeOp(o.Input, o.Output))
+		}
+		b.WriteString("could not be placed next (earliest first):\n")
+		for _, o := range stuck[:min(len(stuck), 8)] {
+			j, _ := json.Marshal(o)
+			fmt.Fprintf(&b, "  %s\n", j)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
 }

@@ -1,6 +1,7 @@
 package faults_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -178,3 +179,24 @@ func TestCheckSample(t *testing.T) {
 func with(s faults.Sample, f func(*faults.Sample)) faults.Sample { f(&s); return s }
 
 func expires(k faults.Known, at time.Time) faults.Known { k.Expires = at; return k }
+
+// TestExplain: an illegal history is explained by the operations that
+// could not be placed.
+func TestExplain(t *testing.T) {
+	ops := []faults.Op{
+		op(0, faults.Start, "u0-0", 0, 1, faults.OK, created, status("active")),
+		op(0, faults.Revoke, "u0-0", 2, 3, faults.OK, status("revoked")),
+		op(1, faults.Get, "u0-0", 4, 5, faults.OK, status("active")),
+	}
+	for i := range ops {
+		ops[i].ID = i
+	}
+	res, info := faults.CheckLinearizable(faults.Operations(ops, func(string) bool { return true }, persistedAll, true), 10*time.Second)
+	if res != porcupine.Illegal {
+		t.Fatalf("got %s, want Illegal", res)
+	}
+	got := faults.Explain(info, ops)
+	if !strings.Contains(got, "user u0") || !strings.Contains(got, `"kind":"get"`) {
+		t.Errorf("explanation does not name the stuck get:\n%s", got)
+	}
+}

@@ -49,7 +49,7 @@ func (r *run) report(t *testing.T, ops []faults.Op, st logState, lin linResult) 
 	}
 	c.mu.Lock()
 	for p, n := range c.repeats {
-		byPromise[p+" (repeats)"] += n
+		byPromise[p+" (not kept)"] += n
 	}
 	c.mu.Unlock()
 	summary := fmt.Sprintf("seed %d: %d operations (%s), %d faults injected (%s), %d revocations in the log, %d verifier checks, %d token checks, linearizability %s over %d operations, %d violations (%s)",
@@ -78,6 +78,9 @@ func (r *run) report(t *testing.T, ops []faults.Op, st logState, lin linResult) 
 	}
 	if err := porcupine.VisualizePath(faults.Model, lin.info, filepath.Join(dir, "linearizability.html")); err != nil {
 		t.Logf("visualisation: %v", err)
+	}
+	if lin.result == porcupine.Illegal {
+		_ = os.WriteFile(filepath.Join(dir, "linearizability.txt"), []byte(faults.Explain(lin.info, ops)), 0o644)
 	}
 	for _, name := range []string{"nemesis.log", "replica-0.log", "replica-1.log"} {
 		copyFile(filepath.Join(c.dir, name), filepath.Join(dir, name))
