@@ -95,7 +95,7 @@ func (r *run) check(t *testing.T) {
 // checkDurable: every operation answered 200/201 is in the log, once.
 func (r *run) checkDurable(ops []faults.Op, st logState, where string) {
 	bad := func(format string, args ...any) {
-		r.c.violate(faults.Violation{Promise: "Durable", Detail: where + fmt.Sprintf(format, args...)})
+		r.c.violate(faults.Violation{Promise: "Durable", Checker: "log", Detail: where + fmt.Sprintf(format, args...)})
 	}
 	for _, o := range ops {
 		if o.Outcome != faults.OK || o.Code != "" {
@@ -140,7 +140,7 @@ func (r *run) checkChain(db, where string) {
 	out, err := r.c.cli(db, "audit", "verify")
 	r.c.note("audit verify%s: %s", where, strings.TrimSpace(out))
 	if err != nil {
-		r.c.violate(faults.Violation{Promise: "Durable", Detail: "audit verify" + where + " failed: " + strings.TrimSpace(out)})
+		r.c.violate(faults.Violation{Promise: "Durable", Checker: "audit verify", Detail: "audit verify" + where + " failed: " + strings.TrimSpace(out)})
 	}
 }
 
@@ -149,18 +149,18 @@ func (r *run) checkChain(db, where string) {
 func (r *run) checkReadModel(st logState, what string) {
 	for s := range st.revoked {
 		if !st.readModel[s] {
-			r.c.violate(faults.Violation{Promise: "Never resurrected", Detail: fmt.Sprintf(
+			r.c.violate(faults.Violation{Promise: "Never resurrected", Checker: "read model", Detail: fmt.Sprintf(
 				"%s: %s has a SessionRevoked event but reads active (present: %v)", what, s, hasKey(st.readModel, s))})
 		}
 	}
 	for s := range st.started {
 		if _, ok := st.readModel[s]; !ok {
-			r.c.violate(faults.Violation{Promise: "Durable", Detail: fmt.Sprintf("%s: %s started in the log but missing", what, s)})
+			r.c.violate(faults.Violation{Promise: "Durable", Checker: "read model", Detail: fmt.Sprintf("%s: %s started in the log but missing", what, s)})
 		}
 	}
 	for _, k := range r.c.know.All() {
 		if !st.readModel[k.Session] {
-			r.c.violate(faults.Violation{Promise: "Never resurrected", Detail: fmt.Sprintf(
+			r.c.violate(faults.Violation{Promise: "Never resurrected", Checker: "read model", Detail: fmt.Sprintf(
 				"%s: %s reads active; it was revoked: %s", what, k.Session, k.Why)})
 		}
 	}
@@ -178,7 +178,7 @@ func (r *run) checkImport(ctx context.Context, t *testing.T) {
 	}
 	db := createDatabase(t, c.pg.URL(), "imported")
 	if out, err := c.cli(db, "import", "--in", file); err != nil {
-		r.c.violate(faults.Violation{Promise: "Durable", Detail: "import of the export failed: " + strings.TrimSpace(out)})
+		r.c.violate(faults.Violation{Promise: "Durable", Checker: "export/import", Detail: "import of the export failed: " + strings.TrimSpace(out)})
 		return
 	}
 	r.checkChain(db, " (imported)")
@@ -210,7 +210,7 @@ func (r *run) checkLinearizable(ops []faults.Op, st logState) linResult {
 	r.c.note("linearizability: %s over %d operations", res, len(pops))
 	switch res {
 	case porcupine.Illegal:
-		r.c.violate(faults.Violation{Promise: "Linearizable", Detail: fmt.Sprintf(
+		r.c.violate(faults.Violation{Promise: "Linearizable", Checker: "porcupine", Detail: fmt.Sprintf(
 			"porcupine found no linearization of the %d start/revoke/revoke-all/get/list operations; see linearizability.html", len(pops))})
 	case porcupine.Unknown:
 		r.c.note("linearizability: porcupine timed out: inconclusive")

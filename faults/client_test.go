@@ -17,8 +17,9 @@ import (
 )
 
 // requestTimeout is how long a client waits for an answer; past it the
-// outcome is unknown.
-const requestTimeout = 5 * time.Second
+// outcome is unknown. It outlasts sessiond's 10 s request deadline, so the
+// server's own answer (a 503 or a late 200) is what gets judged.
+const requestTimeout = 12 * time.Second
 
 // sessionsOf hands out session ids "<user>-<n>" and remembers the ids
 // issued per user and the tokens minted, for later operations and token
@@ -252,7 +253,7 @@ func (cl *client) observe(o faults.Op) {
 			cl.c.know.Revoked(s, o.Return, why)
 		case faults.Active:
 			if k, ok := cl.c.know.RevokedAt(s); ok && k.At < o.Call {
-				cl.c.violate(faults.Violation{Promise: "Never resurrected", Detail: fmt.Sprintf(
+				cl.c.violate(faults.Violation{Promise: "Never resurrected", Checker: "API read", Detail: fmt.Sprintf(
 					"%s op %d (replica %d, t=%s) read session %s active; its revocation was known since t=%s: %s",
 					o.Kind, o.ID, o.Replica, time.Duration(o.Call).Round(time.Millisecond), s,
 					time.Duration(k.At).Round(time.Millisecond), k.Why)})

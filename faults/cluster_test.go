@@ -56,8 +56,8 @@ type cluster struct {
 	mu         sync.Mutex
 	violations []faults.Violation
 	seen       map[string]bool // dedupe keys of violations
-	repeats    map[string]int  // promise → repeats not kept
-	kept       map[string]int  // promise → violations kept (at most 100 each)
+	repeats    map[string]int  // promise and checker → repeats not kept
+	kept       map[string]int  // promise and checker → violations kept (at most 100 each)
 }
 
 // note appends a line to the nemesis log, stamped with history time.
@@ -72,7 +72,7 @@ func (c *cluster) note(format string, args ...any) {
 
 // violate records a broken promise. Repeats of the same key (the same
 // verifier accepting the same session pass after pass), and any past the
-// first 100 of a promise, are counted, not kept.
+// first 100 of a promise seen by one checker, are counted, not kept.
 func (c *cluster) violate(v faults.Violation, key ...string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -80,12 +80,13 @@ func (c *cluster) violate(v faults.Violation, key ...string) {
 	if len(key) == 0 {
 		k += v.Detail
 	}
-	if c.seen[k] || c.kept[v.Promise] >= 100 {
-		c.repeats[v.Promise]++
+	kind := v.Promise + " [" + v.Checker + "]"
+	if c.seen[k] || c.kept[kind] >= 100 {
+		c.repeats[kind]++
 		return
 	}
 	c.seen[k] = true
-	c.kept[v.Promise]++
+	c.kept[kind]++
 	c.violations = append(c.violations, v)
 }
 

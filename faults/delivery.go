@@ -98,11 +98,12 @@ type Sample struct {
 
 // Violation is a broken promise, in words.
 type Violation struct {
-	Promise string `json:"promise"` // Durable, Delivered, Honest staleness, Never resurrected, Linearizable
+	Promise string `json:"promise"` // Durable, Delivered, Honest staleness, Never resurrected, Linearizable, Recovers
+	Checker string `json:"checker"` // which check saw it: verifier Check, token check, blind verifier, API read, …
 	Detail  string `json:"detail"`
 }
 
-func (v Violation) String() string { return v.Promise + ": " + v.Detail }
+func (v Violation) String() string { return v.Promise + " [" + v.Checker + "]: " + v.Detail }
 
 // Slack covers the verifier's coarse clock (Staleness is measured
 // against a clock advanced every 100 ms) and scheduling noise when the
@@ -139,14 +140,32 @@ func CheckSample(s Sample, k Known, wall time.Time, leeway time.Duration) *Viola
 	if time.Duration(s.At-k.At) > s.Bound+Slack {
 		promise = "Honest staleness"
 	}
-	what := "Check"
+	what := "verifier Check"
 	if s.Token {
 		what = "token check"
 	}
-	return &Violation{Promise: promise, Detail: fmt.Sprintf(
+	return &Violation{Promise: promise, Checker: what, Detail: fmt.Sprintf(
 		"verifier %s accepted session %s (%s) at t=%s claiming freshness (staleness %s ≤ bound %s); revocation known since t=%s: %s; expires %s",
 		s.Verifier, s.Session, what, dur(s.At), s.Staleness.Round(time.Millisecond), s.Bound, dur(k.At), k.Why,
 		k.Expires.Format(time.RFC3339Nano))}
 }
 
 func dur(t int64) string { return time.Duration(t).Round(time.Millisecond).String() }
+
+// CheckBlind judges a verifier whose feed the nemesis has cut since the
+// history time since (its own NATS blackholed, NATS stopped, or no
+// sessiond able to reach NATS). Nothing sent after since can reach it, so
+// it cannot honestly claim to be fresh as of any later moment: claiming
+// freshness past since (plus Slack) breaks Honest staleness.
+func CheckBlind(verifier string, at int64, staleness, bound time.Duration, since int64) *Violation {
+	if since == 0 || staleness > bound {
+		return nil
+	}
+	fresh := at - int64(staleness)
+	if fresh <= since+int64(Slack) {
+		return nil
+	}
+	return &Violation{Promise: "Honest staleness", Checker: "blind verifier", Detail: fmt.Sprintf(
+		"verifier %s claimed at t=%s to be fresh as of t=%s (staleness %s ≤ bound %s), but its feed was cut at t=%s",
+		verifier, dur(at), dur(fresh), staleness.Round(time.Millisecond), bound, dur(since))}
+}

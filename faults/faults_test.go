@@ -22,7 +22,9 @@ import (
 //	FAULTS_SEED       run this one seed (replay); otherwise FAULTS_SCHEDULES seeds
 //	                  from FAULTS_FIRST_SEED (default 1)
 //	FAULTS_SCHEDULES  how many schedules (default 3: the CI set)
-//	FAULTS_DURATION   how long each schedule injects faults (default 15s)
+//	FAULTS_DURATION   how long each schedule injects faults (default 15s; from
+//	                  40s on, schedules include PostgreSQL blackholes that
+//	                  outlast the request deadline)
 //	FAULTS_503        "unknown" models 503 UNAVAILABLE as an unknown outcome
 //	                  instead of "nothing was recorded" (the contract)
 //	FAULTS_STRICT_REVOKE_ALL=1  a revoke-all must revoke every session active
@@ -85,7 +87,7 @@ func runSchedule(t *testing.T, seed uint64, dur time.Duration) {
 	defer cancel()
 	c := startCluster(t, ctx, replicaCount)
 	r := &run{c: c, ss: newSessions(), seed: seed}
-	r.plan = schedule(seed, int(dur/time.Second)+5, replicaCount, 2)
+	r.plan = schedule(seed, int(dur/time.Second)+5, replicaCount, 2, dur >= 40*time.Second)
 	natsAddr := strings.TrimPrefix(c.nats.URL(), "nats://")
 	for i, failClosed := range []bool{true, false} {
 		p, err := netfault.Start(natsAddr)
@@ -188,7 +190,7 @@ func (r *run) waitVerifiersFresh() {
 			return nil
 		})
 		if err != nil {
-			r.c.violate(faults.Violation{Promise: "Recovers", Detail: "after every fault healed: " + err.Error()})
+			r.c.violate(faults.Violation{Promise: "Recovers", Checker: "verifier", Detail: "after every fault healed: " + err.Error()})
 			continue
 		}
 		v, mw, gen := e.current()

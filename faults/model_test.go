@@ -200,3 +200,21 @@ func TestExplain(t *testing.T) {
 		t.Errorf("explanation does not name the stuck get:\n%s", got)
 	}
 }
+
+// TestCheckBlind: a verifier cut off from its feed may not claim
+// freshness past the cut.
+func TestCheckBlind(t *testing.T) {
+	sec := int64(time.Second)
+	if v := faults.CheckBlind("v0", 5*sec, 100*time.Millisecond, 2*time.Second, 3*sec); v == nil || v.Promise != "Honest staleness" {
+		t.Errorf("fresh as of 4.9s with the feed cut at 3s: got %v", v)
+	}
+	if v := faults.CheckBlind("v0", 5*sec, 2100*time.Millisecond, 2*time.Second, 3*sec); v != nil {
+		t.Errorf("stale: got %v", v)
+	}
+	if v := faults.CheckBlind("v0", 5*sec, 1900*time.Millisecond, 2*time.Second, 3*sec); v != nil {
+		t.Errorf("fresh as of 3.1s, within slack of the cut: got %v", v)
+	}
+	if v := faults.CheckBlind("v0", 5*sec, 100*time.Millisecond, 2*time.Second, 0); v != nil {
+		t.Errorf("not cut: got %v", v)
+	}
+}

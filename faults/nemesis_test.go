@@ -20,6 +20,7 @@ const (
 	killLeader      faultKind = "kill -9 relay leader"
 	pgRestart       faultKind = "PostgreSQL restart"
 	pgBlackhole     faultKind = "PostgreSQL blackhole"
+	pgLongBlackhole faultKind = "PostgreSQL blackhole past the request deadline"
 	natsBlackhole   faultKind = "NATS blackhole"
 	natsRestart     faultKind = "NATS restart"
 	verifierRestart faultKind = "verifier restart"
@@ -45,7 +46,7 @@ type fault struct {
 func (f fault) String() string {
 	s := string(f.Kind)
 	switch f.Kind {
-	case killReplica, pgBlackhole, natsBlackhole, slowNetwork:
+	case killReplica, pgBlackhole, pgLongBlackhole, natsBlackhole, slowNetwork:
 		if f.Target < 0 {
 			s += " (all replicas)"
 		} else {
@@ -67,12 +68,17 @@ func (f fault) String() string {
 }
 
 // schedule draws n faults from seed: the same seed gives the same faults,
-// targets, holds and gaps.
-func schedule(seed uint64, n, replicas, verifiers int) []fault {
+// targets, holds and gaps. long adds a PostgreSQL blackhole that outlasts
+// the 10 s request deadline (for longer runs).
+func schedule(seed uint64, n, replicas, verifiers int, long bool) []fault {
 	rng := rand.New(rand.NewPCG(seed, 0x5e55))
-	var kinds []faultKind // seeded shuffles of every kind: each appears every len(allFaults) faults
+	kindsOf := allFaults
+	if long {
+		kindsOf = append(append([]faultKind(nil), allFaults...), pgLongBlackhole)
+	}
+	var kinds []faultKind // seeded shuffles of every kind: each appears every len(kindsOf) faults
 	for len(kinds) < n {
-		p := append([]faultKind(nil), allFaults...)
+		p := append([]faultKind(nil), kindsOf...)
 		rng.Shuffle(len(p), func(i, j int) { p[i], p[j] = p[j], p[i] })
 		kinds = append(kinds, p...)
 	}
@@ -93,6 +99,9 @@ func schedule(seed uint64, n, replicas, verifiers int) []fault {
 			f.Target = rng.IntN(verifiers)
 		case pgRestart:
 			f.Crash = rng.IntN(2) == 0
+		case pgLongBlackhole:
+			f.Target = rng.IntN(replicas+1) - 1
+			f.Hold = time.Duration(11000+rng.IntN(3000)) * time.Millisecond
 		}
 		out[i] = f
 	}
@@ -167,21 +176,25 @@ func (n *nemesis) inject(f fault) func() {
 		c.note("inject: %s", f)
 		c.pg.Stop(f.Crash)
 		return c.pg.Start
-	case pgBlackhole, natsBlackhole:
+	case pgBlackhole, pgLongBlackhole, natsBlackhole:
 		c.note("inject: %s", f)
 		rs := n.replicas(f.Target)
 		for _, r := range rs {
-			if f.Kind == pgBlackhole {
-				r.pgProxy.Blackhole()
-			} else {
+			if f.Kind == natsBlackhole {
 				r.natsProxy.Blackhole()
+			} else {
+				r.pgProxy.Blackhole()
 			}
+		}
+		if f.Kind == natsBlackhole && f.Target < 0 {
+			n.blind(n.edges...) // no sessiond can reach NATS: no heartbeat can be sent
 		}
 		return func() {
 			for _, r := range rs {
 				r.pgProxy.Heal()
 				r.natsProxy.Heal()
 			}
+			n.unblind(n.edges...)
 		}
 	case slowNetwork:
 		c.note("inject: %s", f)
@@ -198,8 +211,12 @@ func (n *nemesis) inject(f fault) func() {
 		}
 	case natsRestart:
 		c.note("inject: %s", f)
+		n.blind(n.edges...)
 		c.nats.Stop()
-		return c.nats.Restart
+		return func() {
+			n.unblind(n.edges...)
+			c.nats.Restart()
+		}
 	case verifierRestart:
 		e := n.edges[f.Target]
 		c.note("inject: %s", f)
@@ -208,8 +225,12 @@ func (n *nemesis) inject(f fault) func() {
 	case verifierCut:
 		e := n.edges[f.Target]
 		c.note("inject: %s", f)
+		n.blind(e)
 		e.proxy.Blackhole()
-		return e.proxy.Heal
+		return func() {
+			n.unblind(e)
+			e.proxy.Heal()
+		}
 	case rebuild:
 		c.note("inject: %s", f)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -222,6 +243,21 @@ func (n *nemesis) inject(f fault) func() {
 		return func() {}
 	}
 	panic("unknown fault " + f.Kind)
+}
+
+// blind marks the edges' feed as cut from now on (see faults.CheckBlind).
+func (n *nemesis) blind(edges ...*edge) {
+	now := n.c.hist.Now()
+	for _, e := range edges {
+		e.blindSince.Store(now)
+	}
+}
+
+// unblind ends the cut; it is called before the feed is restored.
+func (n *nemesis) unblind(edges ...*edge) {
+	for _, e := range edges {
+		e.blindSince.Store(0)
+	}
 }
 
 // reopen opens a closed verifier again, retrying while NATS is away.

@@ -45,7 +45,7 @@ func (r *run) report(t *testing.T, ops []faults.Op, st logState, lin linResult) 
 	vs := c.Violations()
 	byPromise := map[string]int{}
 	for _, v := range vs {
-		byPromise[v.Promise]++
+		byPromise[v.Promise+" ["+v.Checker+"]"]++
 	}
 	c.mu.Lock()
 	for p, n := range c.repeats {

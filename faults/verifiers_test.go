@@ -41,6 +41,7 @@ type edge struct {
 	gen int
 
 	checks, tokenChecks atomic.Int64
+	blindSince          atomic.Int64 // history time the nemesis cut its feed; 0 when not cut
 }
 
 func (e *edge) opts() []verifier.Option {
@@ -121,6 +122,9 @@ func (e *edge) pass(v *verifier.Verifier, mw http.Handler, gen int) {
 	at := e.c.hist.Now()
 	st := v.Staleness()
 	wall := time.Now()
+	if bv := faults.CheckBlind(name, at, st, bound, e.blindSince.Load()); bv != nil {
+		e.c.violate(*bv, e.name, "blind")
+	}
 	for _, k := range e.c.know.All() {
 		ans := answerOf(v.Check(k.Session))
 		e.checks.Add(1)
