@@ -192,9 +192,10 @@ func (r *run) checkImport(ctx context.Context, t *testing.T) {
 
 // linResult is porcupine's verdict.
 type linResult struct {
-	result porcupine.CheckResult
-	info   porcupine.LinearizationInfo
-	ops    int
+	result  porcupine.CheckResult
+	info    porcupine.LinearizationInfo
+	ops     int
+	explain string // where the search got stuck, when Illegal
 }
 
 func (r *run) checkLinearizable(ops []faults.Op, st logState) linResult {
@@ -215,5 +216,9 @@ func (r *run) checkLinearizable(ops []faults.Op, st logState) linResult {
 	case porcupine.Unknown:
 		r.c.note("linearizability: porcupine timed out: inconclusive")
 	}
-	return linResult{result: res, info: info, ops: len(pops)}
+	lr := linResult{result: res, info: info, ops: len(pops)}
+	if res == porcupine.Illegal {
+		lr.explain = faults.Explain(pops, ops, 2*time.Minute)
+	}
+	return lr
 }

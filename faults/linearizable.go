@@ -101,50 +101,54 @@ func CheckLinearizable(ops []porcupine.Operation, timeout time.Duration) (porcup
 	return porcupine.CheckOperationsVerbose(Model, ops, timeout)
 }
 
-// Explain describes where each partition that has no linearization gets
-// stuck: the longest prefix porcupine could linearize, its last steps, and
-// the operations it could not place next. ops is the history (operation
-// ids are porcupine metadata).
-func Explain(info porcupine.LinearizationInfo, ops []Op) string {
+// Explain describes where each user whose operations have no
+// linearization gets stuck: the longest prefix porcupine could linearize,
+// its last steps, and the operations it could not place next. pops are
+// the checked operations (ids of ops as metadata), ops the history. Each
+// user is checked again on its own: porcupine stops the other partitions
+// once one fails, so their partial results mean nothing.
+func Explain(pops []porcupine.Operation, ops []Op, timeout time.Duration) string {
 	byID := make(map[int]Op, len(ops))
 	for _, o := range ops {
 		byID[o.ID] = o
 	}
+	byUser := map[string][]porcupine.Operation{}
+	var users []string
+	for _, o := range pops {
+		u := o.Input.(input).User
+		if _, ok := byUser[u]; !ok {
+			users = append(users, u)
+		}
+		byUser[u] = append(byUser[u], o)
+	}
+	slices.Sort(users)
 	var b strings.Builder
-	for _, part := range info.PartialLinearizationsOperations() {
-		if len(part) == 0 {
+	for _, u := range users {
+		res, info := porcupine.CheckOperationsVerbose(Model, byUser[u], timeout)
+		if res != porcupine.Illegal {
 			continue
 		}
-		longest := part[0]
-		for _, l := range part {
-			if len(l) > len(longest) {
-				longest = l
+		var longest []porcupine.Operation
+		for _, part := range info.PartialLinearizationsOperations() {
+			for _, l := range part {
+				if len(l) > len(longest) {
+					longest = l
+				}
 			}
 		}
-		if len(longest) == 0 {
-			continue
-		}
-		user := longest[0].Input.(input).User
 		placed := map[int]bool{}
 		for _, o := range longest {
 			placed[o.Metadata.(int)] = true
 		}
 		var stuck []Op
-		total := 0
-		for _, o := range ops {
-			if o.User != user {
-				continue
+		for _, o := range byUser[u] {
+			if id := o.Metadata.(int); !placed[id] && byID[id].Outcome == OK {
+				stuck = append(stuck, byID[id])
 			}
-			total++
-			if !placed[o.ID] && o.Outcome == OK {
-				stuck = append(stuck, o)
-			}
-		}
-		if len(stuck) == 0 {
-			continue
 		}
 		slices.SortFunc(stuck, func(a, b Op) int { return int(a.Call - b.Call) })
-		fmt.Fprintf(&b, "user %s: %d operations linearized before getting stuck\nlast linearized:\n", user, len(longest))
+		stuck = slices.CompactFunc(stuck, func(a, b Op) bool { return a.ID == b.ID })
+		fmt.Fprintf(&b, "user %s: %d of %d operations linearized before getting stuck\nlast linearized:\n", u, len(longest), len(byUser[u]))
 		for _, o := range longest[max(0, len(longest)-5):] {
 			fmt.Fprintf(&b, "  %s\n", describeOp(o.Input, o.Output))
 		}

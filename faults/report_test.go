@@ -80,7 +80,7 @@ func (r *run) report(t *testing.T, ops []faults.Op, st logState, lin linResult) 
 		t.Logf("visualisation: %v", err)
 	}
 	if lin.result == porcupine.Illegal {
-		_ = os.WriteFile(filepath.Join(dir, "linearizability.txt"), []byte(faults.Explain(lin.info, ops)), 0o644)
+		_ = os.WriteFile(filepath.Join(dir, "linearizability.txt"), []byte(lin.explain), 0o644)
 	}
 	for _, name := range []string{"nemesis.log", "replica-0.log", "replica-1.log"} {
 		copyFile(filepath.Join(c.dir, name), filepath.Join(dir, name))
