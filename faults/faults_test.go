@@ -80,13 +80,14 @@ type run struct {
 	nem   *nemesis
 	plan  []fault
 	seed  uint64
+	dur   time.Duration
 }
 
 func runSchedule(t *testing.T, seed uint64, dur time.Duration) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	c := startCluster(t, ctx, replicaCount)
-	r := &run{c: c, ss: newSessions(), seed: seed}
+	r := &run{c: c, ss: newSessions(), seed: seed, dur: dur}
 	r.plan = schedule(seed, int(dur/time.Second)+5, replicaCount, 2, dur >= 40*time.Second)
 	natsAddr := strings.TrimPrefix(c.nats.URL(), "nats://")
 	for i, failClosed := range []bool{true, false} {

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/anishathalye/porcupine"
 
@@ -92,7 +93,18 @@ func (r *run) report(t *testing.T, ops []faults.Op, st logState, lin linResult) 
 		}
 		t.Errorf("%s", v)
 	}
-	t.Errorf("saved the seed, history, linearizability.html and logs in %s\nreplay: FAULTS_SEED=%d go test -count=1 -run TestFaults ./faults", dir, r.seed)
+	t.Errorf("saved the seed, history, linearizability.html and logs in %s\nreplay: %s", dir, r.replay())
+}
+
+// replay is the command that runs this schedule again.
+func (r *run) replay() string {
+	env := fmt.Sprintf("FAULTS_SEED=%d FAULTS_DURATION=%d", r.seed, int(r.dur/time.Second))
+	for _, k := range []string{"FAULTS_503", "FAULTS_STRICT_REVOKE_ALL"} {
+		if v := os.Getenv(k); v != "" {
+			env += " " + k + "=" + v
+		}
+	}
+	return env + " go test -count=1 -run TestFaults ./faults"
 }
 
 func joinCounts(m map[string]int) string {

@@ -4,7 +4,7 @@
 # (default 15), and prints one line per schedule and the totals. Failing
 # schedules keep their seed, history, linearizability.html and logs in
 # faults/out/seed-N; replay one with
-#   FAULTS_SEED=N go test -count=1 -run TestFaults ./faults
+#   FAULTS_SEED=N FAULTS_DURATION=S go test -count=1 -run TestFaults ./faults
 # Usage: scripts/faults.sh [N]
 set -uo pipefail
 cd "$(dirname "$0")/.."
