@@ -169,6 +169,7 @@ func (cl *client) revoke(ctx context.Context, user, session string) {
 		var s sessionBody
 		_ = json.Unmarshal(b, &s)
 		done.Status, done.AlreadyRevoked, done.Broadcast = s.Status, s.AlreadyRevoked, s.Broadcast.Status
+		cl.c.know.Started(session, s.ExpiresAt)
 	}
 	cl.observe(cl.c.hist.Complete(op, done))
 }
@@ -187,6 +188,7 @@ func (cl *client) revokeAll(ctx context.Context, user string) {
 		done.Revoked = []string{}
 		for _, s := range r.Sessions {
 			done.Revoked = append(done.Revoked, s.SessionID)
+			cl.c.know.Started(s.SessionID, s.ExpiresAt)
 		}
 		done.Broadcast = r.Broadcast.Status
 	}
@@ -200,6 +202,7 @@ func (cl *client) get(ctx context.Context, user, session string) {
 		var s sessionBody
 		_ = json.Unmarshal(b, &s)
 		done.Status = s.Status
+		cl.c.know.Started(session, s.ExpiresAt)
 	}
 	cl.observe(cl.c.hist.Complete(op, done))
 }
@@ -218,6 +221,7 @@ func (cl *client) finishList(ctx context.Context, op *faults.Op) {
 		done.Sessions = map[string]string{}
 		for _, s := range r.Sessions {
 			done.Sessions[s.SessionID] = s.Status
+			cl.c.know.Started(s.SessionID, s.ExpiresAt)
 		}
 	}
 	cl.observe(cl.c.hist.Complete(op, done))

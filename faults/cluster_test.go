@@ -146,6 +146,7 @@ func startCluster(t *testing.T, ctx context.Context, n int) *cluster {
 		}
 		r.revive()
 		go r.supervise(ctx)
+		t.Cleanup(r.kill) // before PostgreSQL stops (cleanups run last first)
 		c.reps = append(c.reps, r)
 	}
 	c.waitReady(60 * time.Second)

@@ -30,8 +30,11 @@ func NewKnowledge() *Knowledge {
 	return &Knowledge{revoked: map[string]Known{}, expires: map[string]time.Time{}}
 }
 
-// Started records a session's expiry, from its start's answer.
+// Started records a session's expiry, from any answer that shows it.
 func (k *Knowledge) Started(session string, expires time.Time) {
+	if expires.IsZero() {
+		return
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if _, ok := k.expires[session]; !ok {

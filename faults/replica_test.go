@@ -78,6 +78,7 @@ func (r *replica) spawn() {
 	cmd := exec.Command(sessiondBin, "--http-addr", r.addr)
 	cmd.Env = append(os.Environ(), r.env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // dies with the test
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		r.note("replica %d: start: %v", r.id, err)
