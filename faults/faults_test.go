@@ -119,6 +119,7 @@ func runSchedule(t *testing.T, seed uint64, dur time.Duration) {
 	for _, e := range r.edges {
 		edges.Go(func() { e.run(stopEdges) })
 	}
+	edges.Go(func() { c.watchCheckpoint(stopEdges) })
 
 	stopFaults := make(chan struct{})
 	timer := time.AfterFunc(dur, func() { close(stopFaults) })
