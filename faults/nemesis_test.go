@@ -113,6 +113,13 @@ type nemesis struct {
 	c        *cluster
 	edges    []*edge
 	injected map[faultKind]int
+	windows  []window
+}
+
+// window is one injected fault, in history time, for the visualisation.
+type window struct {
+	fault      fault
+	start, end int64
 }
 
 // run plays the schedule until it ends or stop is closed; each fault is
@@ -122,10 +129,12 @@ func (n *nemesis) run(stop <-chan struct{}, plan []fault) {
 		if !hold(stop, f.Gap) {
 			return
 		}
+		start := n.c.hist.Now()
 		heal := n.inject(f)
 		n.injected[f.Kind]++
 		hold(stop, f.Hold)
 		heal()
+		n.windows = append(n.windows, window{fault: f, start: start, end: n.c.hist.Now()})
 		n.c.note("healed: %s", f.Kind)
 	}
 }

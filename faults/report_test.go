@@ -77,6 +77,12 @@ func (r *run) report(t *testing.T, ops []faults.Op, st logState, lin linResult) 
 	if err := c.hist.Save(filepath.Join(dir, "history.json")); err != nil {
 		t.Errorf("save history: %v", err)
 	}
+	var notes []porcupine.Annotation
+	for _, w := range r.nem.windows {
+		notes = append(notes, porcupine.Annotation{Tag: "nemesis", Start: w.start, End: w.end,
+			Description: string(w.fault.Kind), Details: w.fault.String(), BackgroundColor: "#f4c7c3"})
+	}
+	lin.info.AddAnnotations(notes)
 	if err := porcupine.VisualizePath(faults.Model, lin.info, filepath.Join(dir, "linearizability.html")); err != nil {
 		t.Logf("visualisation: %v", err)
 	}
@@ -86,13 +92,14 @@ func (r *run) report(t *testing.T, ops []faults.Op, st logState, lin linResult) 
 	for _, name := range []string{"nemesis.log", "replica-0.log", "replica-1.log"} {
 		copyFile(filepath.Join(c.dir, name), filepath.Join(dir, name))
 	}
-	for i, v := range vs {
-		if i == 20 {
-			t.Errorf("… and %d more (see %s)", len(vs)-20, dir)
-			break
+	shown := map[string]bool{} // the first violation of each promise and checker
+	for _, v := range vs {
+		if kind := v.Promise + " [" + v.Checker + "]"; !shown[kind] {
+			shown[kind] = true
+			t.Errorf("%s", v)
 		}
-		t.Errorf("%s", v)
 	}
+	t.Errorf("%d violations in all (%s)", len(vs), joinCounts(byPromise))
 	t.Errorf("saved the seed, history, linearizability.html and logs in %s\nreplay: %s", dir, r.replay())
 }
 
