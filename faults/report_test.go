@@ -53,9 +53,15 @@ func (r *run) report(t *testing.T, ops []faults.Op, st logState, lin linResult) 
 		byPromise[p+" (not kept)"] += n
 	}
 	c.mu.Unlock()
-	summary := fmt.Sprintf("seed %d: %d operations (%s), %d faults injected (%s), %d revocations in the log, %d verifier checks, %d token checks, linearizability %s over %d operations, %d violations (%s)",
+	errLines := 0 // error-level lines in the replicas' logs: not a promise, but worth a look
+	for _, rep := range c.reps {
+		if b, err := os.ReadFile(rep.logPath); err == nil {
+			errLines += strings.Count(string(b), `"level":"ERROR"`)
+		}
+	}
+	summary := fmt.Sprintf("seed %d: %d operations (%s), %d faults injected (%s), %d revocations in the log, %d verifier checks, %d token checks, %d error-level log lines, linearizability %s over %d operations, %d violations (%s)",
 		r.seed, len(ops), joinCounts(outcomes), total, strings.Join(injected, ", "), len(st.revoked), checks, tokens,
-		lin.result, lin.ops, len(vs), joinCounts(byPromise))
+		errLines, lin.result, lin.ops, len(vs), joinCounts(byPromise))
 	t.Log(summary)
 	c.note("%s", summary)
 	if len(vs) == 0 && !t.Failed() {
