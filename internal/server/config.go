@@ -35,7 +35,10 @@ type Config struct {
 
 	SigningKeys string // comma-separated PKCS#8 PEM files; the first signs
 	Issuer      string // iss of minted tokens
-	Audience    string // aud of minted tokens
+	// issuerGuessed is set when no issuer was given and --http-addr did
+	// not name a port to derive it from.
+	issuerGuessed bool
+	Audience      string // aud of minted tokens
 
 	envErr error
 }
@@ -56,7 +59,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.DataDir, "data-dir", env("SESSIOND_DATA_DIR", "./data"), "data directory (SESSIOND_DATA_DIR)")
 	fs.StringVar(&c.LogLevel, "log-level", env("SESSIOND_LOG_LEVEL", "info"), "debug, info, warn or error (SESSIOND_LOG_LEVEL)")
 	fs.StringVar(&c.SigningKeys, "signing-keys", env("SESSIOND_SIGNING_KEYS", ""), "comma-separated Ed25519 PKCS#8 PEM files; the first signs, all are published; empty: <data-dir>/signing-key.pem, generated on first use (SESSIOND_SIGNING_KEYS)")
-	fs.StringVar(&c.Issuer, "issuer", env("SESSIOND_ISSUER", "http://localhost:8080"), "iss of session tokens, and the base of jwks_uri in the discovery document (SESSIOND_ISSUER)")
+	fs.StringVar(&c.Issuer, "issuer", env("SESSIOND_ISSUER", ""), "iss of session tokens, and the base of jwks_uri in the discovery document; empty: http://localhost:PORT from --http-addr (SESSIOND_ISSUER)")
 	fs.StringVar(&c.Audience, "audience", env("SESSIOND_AUDIENCE", "sessiond"), "aud of session tokens (SESSIOND_AUDIENCE)")
 	c.BroadcastWait, c.Heartbeat, c.CheckpointInterval = 250*time.Millisecond, time.Second, 10*time.Minute
 	c.RequestTimeout = 10 * time.Second
@@ -152,7 +155,7 @@ func (c *Config) validate() error {
 		return configError("--nats-listen (SESSIOND_NATS_LISTEN)", "%q is not host:port", c.NATSListen)
 	}
 	if c.Issuer == "" {
-		return configError("--issuer (SESSIOND_ISSUER)", "must not be empty")
+		c.Issuer, c.issuerGuessed = defaultIssuer(c.HTTPAddr)
 	}
 	if c.Audience == "" {
 		return configError("--audience (SESSIOND_AUDIENCE)", "must not be empty")
@@ -181,4 +184,19 @@ func redactURL(s string) string {
 		return "(unparsable)"
 	}
 	return u.Redacted()
+}
+
+// defaultIssuer derives the token issuer from the HTTP listen address: the
+// host when it is a name or a routable address, localhost for a wildcard or
+// loopback one, and the port. With port 0 there is nothing to derive from:
+// it answers http://localhost:8080 and guessed.
+func defaultIssuer(httpAddr string) (issuer string, guessed bool) {
+	host, port, err := net.SplitHostPort(httpAddr)
+	if err != nil || port == "" || port == "0" {
+		return "http://localhost:8080", true
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && (ip.IsUnspecified() || ip.IsLoopback())) {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port), false
 }

@@ -66,6 +66,9 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 		return err
 	}
 	log := m.Logger
+	if m.Config.issuerGuessed {
+		log.Warn("--issuer (SESSIOND_ISSUER) is not set and --http-addr names no port: session tokens and jwks_uri say http://localhost:8080; set --issuer to the URL verifiers reach", "httpAddr", m.Config.HTTPAddr)
+	}
 	issuer, err := m.tokenIssuer()
 	if err != nil {
 		return err
