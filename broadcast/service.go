@@ -18,6 +18,9 @@ type Options struct {
 	Publisher PublisherOptions // TTL is decided by EnsureStream
 	Relay     RelayOptions
 	Logger    *slog.Logger
+	// Where names the NATS server and the setting it came from, for
+	// operators' log lines, e.g. "nats://10.0.0.5:4222 (--nats-url / NATS_URL)".
+	Where string
 }
 
 // Service is the broadcast of one sessiond instance: it sets up the stream
@@ -52,6 +55,7 @@ func Start(log Log, elect Elect, nc *nats.Conn, o Options) (*Service, error) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
+		said := ""
 		for ctx.Err() == nil {
 			sctx, stop := context.WithTimeout(ctx, 5*time.Second)
 			ttl, err := EnsureStream(sctx, js, o.Logger)
@@ -66,7 +70,11 @@ func Start(log Log, elect Elect, nc *nats.Conn, o Options) (*Service, error) {
 				return
 			}
 			if ctx.Err() == nil {
-				o.Logger.Warn("broadcast stream not ready; revocations wait in the log", "err", err)
+				// One line per change of cause, not one a second.
+				if msg := explain(nc, o.Where, err); msg != said {
+					o.Logger.Warn(msg)
+					said = msg
+				}
 				select {
 				case <-ctx.Done():
 				case <-time.After(time.Second):

@@ -64,7 +64,7 @@ func (m *Main) openBackend(ctx context.Context, migrate bool, opts eventstore.Op
 	if m.Config.embedded() {
 		return m.openSQLite(ctx, migrate, opts)
 	}
-	pool, err := openPool(ctx, m.Config.DatabaseURL)
+	pool, err := openPool(ctx, m.Config.DatabaseURL, migrate)
 	if err != nil {
 		return nil, err
 	}

@@ -60,7 +60,7 @@ func (m *Main) runDB(ctx context.Context, args []string) error {
 			return configError("--password-file", "%s holds no password", passwordFile)
 		}
 	}
-	pool, err := openPool(ctx, m.Config.DatabaseURL)
+	pool, err := openPool(ctx, m.Config.DatabaseURL, true)
 	if err != nil {
 		return err
 	}

@@ -126,7 +126,7 @@ func (m *Main) requireOwner(ctx context.Context) error {
 	if m.Config.embedded() {
 		return nil
 	}
-	pool, err := openPool(ctx, m.Config.DatabaseURL)
+	pool, err := openPool(ctx, m.Config.DatabaseURL, true)
 	if err != nil {
 		return err
 	}

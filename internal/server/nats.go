@@ -33,6 +33,7 @@ func (m *Main) startBroadcast(url string, db *backend, log *slog.Logger) (*nats.
 		Publisher: broadcast.PublisherOptions{AckWait: m.Config.BroadcastWait},
 		Relay:     broadcast.RelayOptions{Heartbeat: m.Config.Heartbeat},
 		Logger:    log.With("subsystem", "broadcast"),
+		Where:     natsWhere(url, m.Config.NATSURL == ""),
 	})
 	if err != nil {
 		nc.Close()
@@ -41,4 +42,12 @@ func (m *Main) startBroadcast(url string, db *backend, log *slog.Logger) (*nats.
 	registerLag(db.store, bs.Relay().Runner())
 	replaceCollector("broadcast-lag", bs.Relay().Collector())
 	return nc, bs, nil
+}
+
+// natsWhere names a NATS server and where its address came from.
+func natsWhere(url string, embedded bool) string {
+	if embedded {
+		return redactURL(url) + " (the embedded server, --nats-listen / SESSIOND_NATS_LISTEN)"
+	}
+	return redactURL(url) + " (--nats-url / NATS_URL)"
 }

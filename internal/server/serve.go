@@ -223,8 +223,11 @@ func (m *Main) Close() error {
 }
 
 // openPool connects to PostgreSQL with bounded connect times, so an
-// unreachable database yields errors, not hangs.
-func openPool(ctx context.Context, url string) (*pgxpool.Pool, error) {
+// unreachable database yields errors, not hangs. With reach it checks that
+// the database answers, so every command that needs it now fails the same
+// clear way; without (serve --no-migrate) the server starts not ready and
+// waits for the database.
+func openPool(ctx context.Context, url string, reach bool) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, configError("--database-url (DATABASE_URL)", "%v", err)
@@ -238,6 +241,13 @@ func openPool(ctx context.Context, url string) (*pgxpool.Pool, error) {
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("database: %w", err)
+	}
+	if !reach {
+		return pool, nil
+	}
+	if err := reachDatabase(ctx, pool, url); err != nil {
+		pool.Close()
+		return nil, err
 	}
 	return pool, nil
 }
