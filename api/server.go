@@ -42,14 +42,16 @@ type Tokens interface {
 // Options configure a Server.
 type Options struct {
 	Service     Service
-	Broadcaster Broadcaster                 // optional
-	Tokens      Tokens                      // optional: without it no token is minted
-	Audit       Audit                       // optional: without it the audit routes answer 503
-	Ready       func(context.Context) error // readiness probe; nil means ready
-	Logger      *slog.Logger
-	DefaultTTL  time.Duration // session lifetime when a start names none; default 24h
-	MaxTTL      time.Duration // longest session lifetime; default 365 days
-	Timeout     time.Duration // per-request deadline for store work; default 10s
+	Broadcaster Broadcaster // optional
+	Tokens      Tokens      // optional: without it no token is minted
+	Audit       Audit       // optional: without it the audit routes answer 503
+	// AuditKeys returns the audit public keys as a JWKS (optional).
+	AuditKeys  func(context.Context) ([]byte, error)
+	Ready      func(context.Context) error // readiness probe; nil means ready
+	Logger     *slog.Logger
+	DefaultTTL time.Duration // session lifetime when a start names none; default 24h
+	MaxTTL     time.Duration // longest session lifetime; default 365 days
+	Timeout    time.Duration // per-request deadline for store work; default 10s
 	// KeyRate and KeyBurst limit each admin key's requests (token bucket,
 	// per second); 0 turns the limit off.
 	KeyRate  float64
@@ -122,6 +124,7 @@ func (s *Server) routes() *mux.Router {
 	r.HandleFunc("/openapi.json", serveOpenAPI).Methods(http.MethodGet)
 	r.HandleFunc("/.well-known/jwks.json", s.jwks).Methods(http.MethodGet)
 	r.HandleFunc("/.well-known/openid-configuration", s.discovery).Methods(http.MethodGet)
+	r.HandleFunc("/.well-known/sessiond-audit-keys.json", s.auditKeys).Methods(http.MethodGet)
 
 	// Admin routes sit on the main router (a mux subrouter answers some
 	// wrong methods with 404 instead of 405); each handler is wrapped in

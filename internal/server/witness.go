@@ -1,0 +1,50 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/sessiond/sessiond/internal/app"
+	"github.com/sessiond/sessiond/projections"
+	"github.com/sessiond/sessiond/witness"
+)
+
+// startWitnesses runs one checkpointed consumer of the log per witness:
+// the JetStream stream AUDIT_CHECKPOINTS on nc, and --witness-dir when
+// set. It returns a function that stops them.
+func (m *Main) startWitnesses(db *backend, nc *nats.Conn, log *slog.Logger) (func(), error) {
+	var ws []struct {
+		name string
+		w    app.Witness
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	ws = append(ws, struct {
+		name string
+		w    app.Witness
+	}{"audit-witness-nats", &witness.NATS{JS: js}})
+	if m.Config.WitnessDir != "" {
+		ws = append(ws, struct {
+			name string
+			w    app.Witness
+		}{"audit-witness-dir", &witness.Dir{Path: m.Config.WitnessDir}})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, w := range ws {
+		r := &projections.Runner{Name: w.name, Source: db.store, Handle: app.WitnessHandler(w.w),
+			Logger: log.With("subsystem", "witness", "witness", w.w.Name())}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = r.Run(ctx)
+		}()
+	}
+	return func() { cancel(); wg.Wait() }, nil
+}
