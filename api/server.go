@@ -42,16 +42,14 @@ type Tokens interface {
 // Options configure a Server.
 type Options struct {
 	Service     Service
-	Broadcaster Broadcaster // optional
-	Tokens      Tokens      // optional: without it no token is minted
-	Audit       Audit       // optional: without it the audit routes answer 503
-	// AuditKeys returns the audit public keys as a JWKS (optional).
-	AuditKeys  func(context.Context) ([]byte, error)
-	Ready      func(context.Context) error // readiness probe; nil means ready
-	Logger     *slog.Logger
-	DefaultTTL time.Duration // session lifetime when a start names none; default 24h
-	MaxTTL     time.Duration // longest session lifetime; default 365 days
-	Timeout    time.Duration // per-request deadline for store work; default 10s
+	Broadcaster Broadcaster                 // optional
+	Tokens      Tokens                      // optional: without it no token is minted
+	Audit       Audit                       // optional: without it the audit routes answer 503
+	Ready       func(context.Context) error // readiness probe; nil means ready
+	Logger      *slog.Logger
+	DefaultTTL  time.Duration // session lifetime when a start names none; default 24h
+	MaxTTL      time.Duration // longest session lifetime; default 365 days
+	Timeout     time.Duration // per-request deadline for store work; default 10s
 	// KeyRate and KeyBurst limit each admin key's requests (token bucket,
 	// per second); 0 turns the limit off.
 	KeyRate  float64
@@ -60,6 +58,8 @@ type Options struct {
 	// client address; 0 turns the limit off.
 	AuthFailRate  float64
 	AuthFailBurst int
+	// AuditKeys returns the audit public keys as a JWKS (optional).
+	AuditKeys func(context.Context) ([]byte, error)
 }
 
 // Server is the admin HTTP API.

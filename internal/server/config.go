@@ -34,11 +34,12 @@ type Config struct {
 	CheckpointInterval time.Duration
 
 	SigningKeys string // comma-separated PKCS#8 PEM files; the first signs
+	Issuer      string // iss of minted tokens
+	Audience    string // aud of minted tokens
+
 	// AuditKeyFile is the audit signing key (empty: <data-dir>/audit-key.pem);
 	// WitnessDir, when set, gets a copy of every checkpoint.
 	AuditKeyFile, WitnessDir string
-	Issuer                   string // iss of minted tokens
-	Audience                 string // aud of minted tokens
 
 	envErr error
 }
