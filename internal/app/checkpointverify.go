@@ -29,8 +29,8 @@ type WitnessCopy struct {
 // Policy is how often checkpoints must appear (the serving configuration).
 type Policy struct {
 	Every    int64         // events between checkpoints (--checkpoint-every)
-	Grace    int64         // extra events tolerated (default Every)
 	Interval time.Duration // --checkpoint-interval; 0: no time rule
+	Grace    time.Duration // how late a due checkpoint may be recorded; default 1m
 }
 
 // VerifyOptions says what VerifyAudit checks.
@@ -66,6 +66,7 @@ type AuditReport struct {
 // logged is what verification remembers of a checkpoint event.
 type logged struct {
 	pos  int64
+	at   time.Time
 	hash string
 	cp   domain.AuditCheckpoint
 }
@@ -125,7 +126,7 @@ func VerifyAudit(ctx context.Context, log VerifyLog, o VerifyOptions) (AuditRepo
 		switch r.Type {
 		case domain.TypeAuditCheckpoint:
 			if e, err := domain.DecodeEvent(r.Type, r.Data); err == nil {
-				cps = append(cps, logged{pos: r.Position, hash: hex.EncodeToString(r.Hash), cp: e.(domain.AuditCheckpoint)})
+				cps = append(cps, logged{pos: r.Position, at: r.RecordedAt, hash: hex.EncodeToString(r.Hash), cp: e.(domain.AuditCheckpoint)})
 			}
 		case domain.TypeAuditKeyIntroduced:
 			if e, err := domain.DecodeEvent(r.Type, r.Data); err == nil {
@@ -257,6 +258,11 @@ func VerifyAudit(ctx context.Context, log VerifyLog, o VerifyOptions) (AuditRepo
 				rep.Breaks = append(rep.Breaks, eventstore.Break{Kind: eventstore.BreakSignature, Reason: what + ": " + err.Error()})
 				continue
 			}
+			if p.Position > head {
+				rep.Breaks = append(rep.Breaks, eventstore.Break{Position: head, Kind: eventstore.BreakMissing, From: head + 1, To: p.Position,
+					Reason: fmt.Sprintf("%s signs position %d, but the log ends at %d: events were deleted from its end", what, p.Position, head)})
+				continue
+			}
 			if p.Position > to || p.Position < o.From {
 				continue
 			}
@@ -385,62 +391,85 @@ func compareSigned(checks []signedCheck, at func(int64) (*eventstore.Recorded, [
 	return nil
 }
 
-// policySlack is how long after an event the checkpointer may take to
-// sign it before its absence counts against the policy.
-const policySlack = time.Minute
-
-// checkPolicy reports stretches of the log that no checkpoint covers for
-// longer than the policy allows.
+// checkPolicy reports stretches where the checkpointer, had it run,
+// would have signed a checkpoint but none is in the log: once Every events
+// followed a checkpoint event (or Interval passed with events), the next
+// checkpoint must be recorded within Grace. It measures with the log's own
+// times, so a slow or stopped server adds no false alarm — only a crash in
+// the seconds between a due checkpoint and its signing would.
 func checkPolicy(o VerifyOptions, cps []logged, to int64, at func(int64) (*eventstore.Recorded, []byte, error), rep *AuditReport) error {
 	grace := o.Policy.Grace
 	if grace <= 0 {
-		grace = o.Policy.Every
+		grace = time.Minute
 	}
-	limit := o.Policy.Every + grace
-	covered := max(o.From-1, 0)
+	headRec, _, err := at(to)
+	if err != nil || headRec == nil {
+		return err
+	}
+	// late explains why no checkpoint between position prevEvent (the last
+	// checkpoint event, made at prevAt) and limit, by until, breaks the policy.
+	late := func(prevEvent int64, prevAt time.Time, limit int64, until time.Time) (string, error) {
+		if y := prevEvent + o.Policy.Every; y <= limit {
+			r, _, err := at(y)
+			if err != nil {
+				return "", err
+			}
+			if r != nil && until.Sub(r.RecordedAt) > grace {
+				return fmt.Sprintf("%d events followed position %d by %s (the policy is a checkpoint every %d), but no checkpoint was recorded within %s of that",
+					o.Policy.Every, prevEvent, r.RecordedAt.Format(time.RFC3339), o.Policy.Every, grace), nil
+			}
+		}
+		if o.Policy.Interval > 0 && !prevAt.IsZero() && prevEvent+1 <= limit {
+			r, _, err := at(prevEvent + 1)
+			if err != nil {
+				return "", err
+			}
+			if r == nil {
+				return "", nil
+			}
+			due := prevAt.Add(o.Policy.Interval)
+			if r.RecordedAt.After(due) {
+				due = r.RecordedAt
+			}
+			if until.Sub(due) > grace {
+				return fmt.Sprintf("events followed the checkpoint at position %d, and a checkpoint was due by %s (the policy is one at least every %s), but none was recorded within %s of that",
+					prevEvent, due.Format(time.RFC3339), o.Policy.Interval, grace), nil
+			}
+		}
+		return "", nil
+	}
+	var (
+		prevEvent, prevSigned int64
+		prevAt                time.Time
+		known                 = o.From <= 1 // before the first checkpoint seen, from position 1
+	)
+	add := func(reason string, from, to int64) {
+		rep.Breaks = append(rep.Breaks, eventstore.Break{Position: to, Kind: eventstore.BreakPolicy, From: from, To: to,
+			Reason: reason + ": checkpoints were deleted, or the checkpointer did not run"})
+	}
 	for _, c := range cps {
 		if c.cp.Position > to {
 			break
 		}
-		if c.cp.Position-covered > limit {
-			rep.Breaks = append(rep.Breaks, eventstore.Break{Position: c.cp.Position, Kind: eventstore.BreakPolicy, From: covered + 1, To: c.cp.Position,
-				Reason: fmt.Sprintf("positions %d to %d (%d events) have no checkpoint, but the policy is one every %d events (grace %d): checkpoints were deleted or not made",
-					covered+1, c.cp.Position, c.cp.Position-covered, o.Policy.Every, grace)})
+		if known {
+			reason, err := late(prevEvent, prevAt, c.pos-1, c.at)
+			if err != nil {
+				return err
+			}
+			if reason != "" {
+				add(reason, prevSigned+1, c.cp.Position)
+			}
 		}
-		if c.cp.Position > covered {
-			covered = c.cp.Position
-		}
+		prevEvent, prevSigned, prevAt, known = c.pos, c.cp.Position, c.at, true
 	}
-	if to <= covered {
-		return nil
-	}
-	reason := ""
-	if to-covered > limit {
-		r, _, err := at(covered + limit + 1)
+	if known && to > prevEvent {
+		reason, err := late(prevEvent, prevAt, to, headRec.RecordedAt)
 		if err != nil {
 			return err
 		}
-		if r != nil && o.Now.Sub(r.RecordedAt) > policySlack {
-			reason = fmt.Sprintf("positions %d to %d (%d events) have no checkpoint, but the policy is one every %d events (grace %d)", covered+1, to, to-covered, o.Policy.Every, grace)
+		if reason != "" {
+			add(reason, prevSigned+1, to)
 		}
-	}
-	if reason == "" && o.Policy.Interval > 0 {
-		first, _, err := at(covered + 1)
-		if err != nil {
-			return err
-		}
-		last, _, err := at(to)
-		if err != nil {
-			return err
-		}
-		if first != nil && last != nil && last.RecordedAt.Sub(first.RecordedAt) > o.Policy.Interval+policySlack {
-			reason = fmt.Sprintf("positions %d to %d, recorded over %s, have no checkpoint, but the policy is one at least every %s", covered+1, to,
-				last.RecordedAt.Sub(first.RecordedAt).Round(time.Second), o.Policy.Interval)
-		}
-	}
-	if reason != "" {
-		rep.Breaks = append(rep.Breaks, eventstore.Break{Position: to, Kind: eventstore.BreakPolicy, From: covered + 1, To: to,
-			Reason: reason + ": checkpoints were deleted or the checkpointer did not run"})
 	}
 	return nil
 }

@@ -40,7 +40,7 @@ type verifyArgs struct {
 	jwks          string
 	allowUnsigned bool
 	witnesses     multiFlag
-	grace         int64
+	grace         time.Duration
 	logOnly       bool
 	format        string
 }
@@ -56,7 +56,7 @@ func (m *Main) auditVerify(ctx context.Context, args []string) error {
 		fs.StringVar(&a.jwks, "jwks", "", "session-token JWKS (file or URL), only for checkpoints signed before audit keys existed")
 		fs.BoolVar(&a.allowUnsigned, "allow-unsigned", false, "exit 0 even when no trusted audit key is at hand to check signatures")
 		fs.Var(&a.witnesses, "witness", "nats:// URL of a NATS holding the AUDIT_CHECKPOINTS stream (or its mirror); repeatable")
-		fs.Int64Var(&a.grace, "checkpoint-grace", 0, "events beyond --checkpoint-every tolerated without a checkpoint (0: as many as --checkpoint-every)")
+		fs.DurationVar(&a.grace, "checkpoint-grace", time.Minute, "how late a checkpoint may follow once --checkpoint-every events or --checkpoint-interval passed without one")
 		fs.BoolVar(&a.logOnly, "log-only", false, "check only the log: skip the read model and the personal data")
 		fs.StringVar(&a.format, "format", "text", "text or json")
 	}); err != nil {
