@@ -52,12 +52,15 @@ func (d *Dir) Witness(_ context.Context, _ string, jws string) error {
 // Name implements app.Witness.
 func (d *Dir) Name() string { return "--witness-dir " + d.Path }
 
-// ReadDir returns the checkpoints in a witness directory, in order. A
-// missing file is an error: an auditor who names a witness expects one.
+// ReadDir returns the checkpoints in a witness directory, in order; none
+// when the file was not written yet. The directory itself must exist.
 func ReadDir(path string) ([]string, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("witness dir: %w", err)
+	}
 	f, err := os.Open(filepath.Join(path, FileName))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("witness dir %s holds no %s", path, FileName)
+		return nil, nil
 	}
 	if err != nil {
 		return nil, err

@@ -62,9 +62,16 @@ func (c *Checkpointer) Run(ctx context.Context) {
 	c.defaults()
 	tick := time.NewTicker(c.Poll)
 	defer tick.Stop()
+	lastErr := ""
 	for {
-		if _, err := c.Maybe(ctx); err != nil && ctx.Err() == nil {
-			c.Logger.Error("audit checkpoint not signed", "err", err)
+		_, err := c.Maybe(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil && err.Error() != lastErr:
+			lastErr = err.Error()
+			c.Logger.Error("audit checkpoint not signed; retrying every poll", "err", err)
+		case err == nil && lastErr != "":
+			lastErr = ""
+			c.Logger.Info("audit checkpoints signed again")
 		}
 		select {
 		case <-ctx.Done():

@@ -154,6 +154,9 @@ func trustKeys(history []keyCheck, anchors auditkey.Keys) (auditkey.Keys, []even
 				err = fmt.Errorf("its own signature does not check out: %w", err)
 			}
 		}
+		if err == nil && i > 0 && h.ev.PreviousKeyID == "" {
+			err = errors.New("it names no previous key, although keys were introduced before it: only the first key may be trusted on first use")
+		}
 		if err != nil {
 			b.Reason = fmt.Sprintf("audit key %s introduced at position %d: %v", h.ev.KeyID, h.pos, err)
 			breaks = append(breaks, b)

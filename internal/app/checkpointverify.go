@@ -57,9 +57,10 @@ type AuditReport struct {
 	TrustedKeys    []string
 	InLog          int // checkpoint events checked
 	External       int
-	Witnessed      map[string]int
-	ModelRows      int // read-model rows compared (-1: not checked)
-	PersonalValues int // personal-data values checked (-1: not checked)
+	Witnessed      map[string]int // checkpoints each witness holds (in the range)
+	Covered        map[string]int // of the log's checkpoints, how many each witness holds
+	ModelRows      int            // read-model rows compared (-1: not checked)
+	PersonalValues int            // personal-data values checked (-1: not checked)
 	Breaks         []eventstore.Break
 }
 
@@ -95,7 +96,7 @@ type seen struct {
 // checkpoint the auditor or a witness kept, the checkpoint policy, and —
 // when asked — the read model and the personal data.
 func VerifyAudit(ctx context.Context, log VerifyLog, o VerifyOptions) (AuditReport, error) {
-	rep := AuditReport{Witnessed: map[string]int{}, ModelRows: -1, PersonalValues: -1}
+	rep := AuditReport{Witnessed: map[string]int{}, Covered: map[string]int{}, ModelRows: -1, PersonalValues: -1}
 	head, _, err := log.Head(ctx)
 	if err != nil {
 		return rep, storeError(err)
@@ -246,6 +247,9 @@ func VerifyAudit(ctx context.Context, log VerifyLog, o VerifyOptions) (AuditRepo
 	sources := []WitnessCopy{{Name: "--checkpoint", Checkpoints: o.External}}
 	sources = append(sources, o.Witnesses...)
 	for _, w := range sources {
+		if w.Name != "--checkpoint" {
+			rep.Witnessed[w.Name] += 0 // listed even when it holds none
+		}
 		done := map[string]bool{}
 		for i, jws := range w.Checkpoints {
 			if done[jws] {
@@ -272,7 +276,10 @@ func VerifyAudit(ctx context.Context, log VerifyLog, o VerifyOptions) (AuditRepo
 				rep.Witnessed[w.Name]++
 			}
 			what = fmt.Sprintf("the checkpoint of position %d signed at %s (%s)", p.Position, p.SignedAt.Format(time.RFC3339), w.Name)
-			if !inLog[jws] && w.Name != "--checkpoint" {
+			if inLog[jws] && w.Name != "--checkpoint" {
+				rep.Covered[w.Name]++
+			}
+			if !inLog[jws] && w.Name != "--checkpoint" && to == head {
 				rep.Breaks = append(rep.Breaks, eventstore.Break{Position: p.Position, Kind: eventstore.BreakDeleted, From: p.Position, To: to,
 					Type: domain.TypeAuditCheckpoint, StreamID: domain.CheckpointStream,
 					Reason: what + " is not in the log: the checkpoint was deleted from it"})

@@ -31,6 +31,8 @@ type verifyJSON struct {
 		InLog     int            `json:"inLog"`
 		Given     int            `json:"given"`
 		Witnessed map[string]int `json:"witnessed"`
+		// Covered is, per witness, how many of the log's checkpoints it holds.
+		Covered map[string]int `json:"covered"`
 	} `json:"checkpoints"`
 	Derived struct {
 		Checked        bool `json:"checked"`
@@ -62,7 +64,7 @@ func (m *Main) printVerify(rep app.AuditReport, a verifyArgs) error {
 	var doc verifyJSON
 	doc.Events.From, doc.Events.To, doc.Events.Checked, doc.Events.HeadHash = rep.Chain.From, rep.Chain.To, rep.Chain.Checked, hex.EncodeToString(rep.Chain.HeadHash)
 	doc.Signatures.Checked, doc.Signatures.TrustedKeys = !rep.Unsigned, append([]string{}, rep.TrustedKeys...)
-	doc.Checkpoints.InLog, doc.Checkpoints.Given, doc.Checkpoints.Witnessed = rep.InLog, rep.External, rep.Witnessed
+	doc.Checkpoints.InLog, doc.Checkpoints.Given, doc.Checkpoints.Witnessed, doc.Checkpoints.Covered = rep.InLog, rep.External, rep.Witnessed, rep.Covered
 	doc.Derived.Checked, doc.Derived.ModelRows, doc.Derived.PersonalValues = rep.ModelRows >= 0, rep.ModelRows, rep.PersonalValues
 	doc.Breaks = []breakJSON{}
 	for _, b := range rep.Breaks {
@@ -98,6 +100,9 @@ func (m *Main) printVerify(rep app.AuditReport, a verifyArgs) error {
 	}
 	fmt.Fprintf(w, "%d events verified (positions %d to %d), head hash %x\n", rep.Chain.Checked, rep.Chain.From, rep.Chain.To, rep.Chain.HeadHash)
 	fmt.Fprintf(w, "checkpoints: %d in the log, %d given%s\n", rep.InLog, rep.External, witnessed(rep.Witnessed))
+	for _, n := range sortedKeys(rep.Witnessed) {
+		fmt.Fprintf(w, "%s holds %d of the log's %d checkpoints\n", n, rep.Covered[n], rep.InLog)
+	}
 	if rep.Unsigned {
 		fmt.Fprintln(w, "signatures NOT checked: no trusted audit key (give --audit-keys FILE|URL kept from /.well-known/sessiond-audit-keys.json, or run where --audit-key-file is readable); --allow-unsigned accepts this")
 	} else if len(rep.TrustedKeys) == 0 {
@@ -107,23 +112,20 @@ func (m *Main) printVerify(rep app.AuditReport, a verifyArgs) error {
 	}
 	if rep.ModelRows >= 0 {
 		fmt.Fprintf(w, "derived state: %d read-model rows and %d personal-data values compared with the log\n", rep.ModelRows, rep.PersonalValues)
-	} else {
+	} else if a.logOnly {
 		fmt.Fprintln(w, "derived state: not checked (--log-only)")
+	} else {
+		fmt.Fprintln(w, "derived state: not checked (it is compared only when the walk covers the whole log)")
 	}
 	return exit
 }
 
 func witnessed(w map[string]int) string {
 	if len(w) == 0 {
-		return ", no witness"
+		return ", no witness checked"
 	}
-	names := make([]string, 0, len(w))
-	for n := range w {
-		names = append(names, n)
-	}
-	sort.Strings(names)
 	var parts []string
-	for _, n := range names {
+	for _, n := range sortedKeys(w) {
 		parts = append(parts, fmt.Sprintf("%d in %s", w[n], n))
 	}
 	return ", " + strings.Join(parts, ", ")
@@ -154,4 +156,13 @@ func breakLine(b eventstore.Break) string {
 	}
 	fmt.Fprintf(&sb, " [%s]", strings.Join(about, "; "))
 	return sb.String()
+}
+
+func sortedKeys(m map[string]int) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
