@@ -26,18 +26,6 @@ func SignJWS(ctx context.Context, s Signer, payload []byte) (string, error) {
 	return input + "." + base64.RawURLEncoding.EncodeToString(sig), nil
 }
 
-// KeyIDOf returns the key id a compact JWS names, without checking it.
-func KeyIDOf(jws string) (string, error) {
-	obj, err := jose.ParseSigned(jws, []jose.SignatureAlgorithm{jose.EdDSA})
-	if err != nil {
-		return "", errors.New("not an EdDSA JWS")
-	}
-	if len(obj.Signatures) != 1 {
-		return "", errors.New("want exactly one signature")
-	}
-	return obj.Signatures[0].Header.KeyID, nil
-}
-
 // Payload returns a compact JWS's payload without checking its signature.
 func Payload(jws string) ([]byte, error) {
 	obj, err := jose.ParseSigned(jws, []jose.SignatureAlgorithm{jose.EdDSA})

@@ -17,23 +17,17 @@ import (
 // the JetStream stream AUDIT_CHECKPOINTS on nc, and --witness-dir when
 // set. It returns a function that stops them.
 func (m *Main) startWitnesses(db *backend, nc *nats.Conn, log *slog.Logger) (func(), error) {
-	var ws []struct {
-		name string
+	type consumer struct {
+		name string // its checkpoint in the log's consumer table
 		w    app.Witness
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, err
 	}
-	ws = append(ws, struct {
-		name string
-		w    app.Witness
-	}{"audit-witness-nats", &witness.NATS{JS: js}})
+	ws := []consumer{{"audit-witness-nats", &witness.NATS{JS: js}}}
 	if m.Config.WitnessDir != "" {
-		ws = append(ws, struct {
-			name string
-			w    app.Witness
-		}{"audit-witness-dir", &witness.Dir{Path: m.Config.WitnessDir}})
+		ws = append(ws, consumer{"audit-witness-dir", &witness.Dir{Path: m.Config.WitnessDir}})
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
