@@ -134,7 +134,6 @@ func (w *ChainWalker) check(r *Recorded) []Break {
 		if !w.all {
 			return out
 		}
-		w.prev = r.PrevHash // resynchronize on the next row present
 	} else if !bytes.Equal(r.PrevHash, w.prev) {
 		out = append(out, at(BreakLink, max(r.Position-1, 1), r.Position,
 			"the row at position %d does not link to position %d (prev_hash %s, but position %d's hash is %s): a row was inserted, reordered or replaced here",
