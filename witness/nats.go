@@ -79,6 +79,9 @@ func (n *NATS) Name() string { return "nats stream " + StreamName }
 // ReadNATS returns every checkpoint in the witness stream, in order.
 func ReadNATS(ctx context.Context, js jetstream.JetStream) ([]string, error) {
 	s, err := js.Stream(ctx, StreamName)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil, fmt.Errorf("this NATS holds no %s stream", StreamName)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("stream %s: %w", StreamName, err)
 	}

@@ -3,6 +3,7 @@ package app
 import (
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -39,7 +40,11 @@ func (v *verification) checkLogged() {
 				keys = v.legacy
 			}
 			if err := checkCheckpointSignature(c.cp, keys); err != nil {
-				brk(eventstore.BreakSignature, what+": "+err.Error(), c.pos, c.pos)
+				reason := what + ": " + err.Error()
+				if c.cp.Previous == nil && errors.Is(err, auditkey.ErrUnknownKey) {
+					reason += " (it predates the audit key: give the session-token JWKS that held its key with --jwks)"
+				}
+				brk(eventstore.BreakSignature, reason, c.pos, c.pos)
 				prev = c
 				continue
 			}

@@ -153,7 +153,7 @@ func (m *Main) verifyInputs(ctx context.Context, a *verifyArgs, o *app.VerifyOpt
 func readNATSWitness(ctx context.Context, url string) ([]string, error) {
 	nc, err := nats.Connect(url, nats.Name("sessiond-audit-verify"), nats.Timeout(5*time.Second))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("cannot connect to the witness NATS: %v", err)
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)
