@@ -28,8 +28,15 @@ type multiFlag []string
 func (f *multiFlag) String() string     { return strings.Join(*f, ",") }
 func (f *multiFlag) Set(v string) error { *f = append(*f, v); return nil }
 
-// verifyFlags are the configuration settings audit verify uses.
-var verifyFlags = []string{"database-url", "data-dir", "audit-key-file", "witness-dir", "checkpoint-every", "checkpoint-interval", "log-level"}
+// verifyFlags are the configuration settings audit verify uses, with what
+// they mean to it ("": as for serve).
+var verifyFlags = map[string]string{
+	"database-url": "", "data-dir": "", "log-level": "",
+	"audit-key-file":      "audit key file; its public key is trusted when readable (verify never creates one) (SESSIOND_AUDIT_KEY_FILE)",
+	"witness-dir":         "witness directory, or a copy of one, to check the log against (SESSIOND_WITNESS_DIR)",
+	"checkpoint-every":    "policy: a checkpoint is due after this many events (default 1000) (SESSIOND_CHECKPOINT_EVERY)",
+	"checkpoint-interval": "policy: a checkpoint is due this long after the last while events arrive (default 10m) (SESSIOND_CHECKPOINT_INTERVAL)",
+}
 
 // verifyArgs are audit verify's own flags.
 type verifyArgs struct {
@@ -186,13 +193,14 @@ func fetchDoc(ctx context.Context, source string) ([]byte, error) {
 }
 
 // commandFlags is flags for a command whose help lists only its own
-// flags and the configuration settings named in keep.
-func (m *Main) commandFlags(name, synopsis string, args []string, keep []string, extra func(*flag.FlagSet)) (*flag.FlagSet, error) {
+// flags and the configuration settings in keep (with the usage text given
+// there, or serve's when empty).
+func (m *Main) commandFlags(name, synopsis string, args []string, keep map[string]string, extra func(*flag.FlagSet)) (*flag.FlagSet, error) {
 	shown := map[string]bool{}
 	probe := flag.NewFlagSet(name, flag.ContinueOnError)
 	extra(probe)
 	probe.VisitAll(func(f *flag.Flag) { shown[f.Name] = true })
-	for _, k := range keep {
+	for k := range keep {
 		shown[k] = true
 	}
 	return m.flags(name, synopsis, args, func(fs *flag.FlagSet) {
@@ -202,9 +210,14 @@ func (m *Main) commandFlags(name, synopsis string, args []string, keep []string,
 			list := flag.NewFlagSet(name, flag.ContinueOnError)
 			list.SetOutput(m.Stderr)
 			fs.VisitAll(func(f *flag.Flag) {
-				if shown[f.Name] {
-					list.Var(f.Value, f.Name, f.Usage)
+				if !shown[f.Name] {
+					return
 				}
+				usage := f.Usage
+				if u := keep[f.Name]; u != "" {
+					usage = u
+				}
+				list.Var(f.Value, f.Name, usage)
 			})
 			list.PrintDefaults()
 		}
