@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -20,21 +21,54 @@ type ModelRows interface {
 	EachRow(ctx context.Context, t projections.ModelTable, fn func(key string, cols []*string) error) error
 }
 
-// expectedRow is a read-model row as the log says it must be.
+// expectedRow is a read-model row as the log says it must be. Its columns
+// are packed into one string (one allocation per row), so a log of
+// millions of sessions fits in memory.
 type expectedRow struct {
-	pos  int64 // the event that last shaped it
-	cols []*string
-	seen bool
+	pos    int64 // the event that last shaped it
+	packed string
+	seen   bool
+}
+
+// pack encodes columns as (uvarint length+1, bytes) each; 0 is NULL.
+func pack(cols ...*string) string {
+	var b []byte
+	for _, c := range cols {
+		if c == nil {
+			b = binary.AppendUvarint(b, 0)
+			continue
+		}
+		b = binary.AppendUvarint(b, uint64(len(*c))+1)
+		b = append(b, *c...)
+	}
+	return string(b)
+}
+
+func unpack(s string) []*string {
+	var out []*string
+	b := []byte(s)
+	for len(b) > 0 {
+		n, k := binary.Uvarint(b)
+		b = b[k:]
+		if n == 0 {
+			out = append(out, nil)
+			continue
+		}
+		v := string(b[:n-1])
+		out = append(out, &v)
+		b = b[n-1:]
+	}
+	return out
 }
 
 // expectedModel is the read model rebuilt in memory from the log by the
 // same rules as the reducers (projections/reducers.go).
-type expectedModel map[string]map[string]*expectedRow
+type expectedModel map[string]map[string]expectedRow
 
 func newExpectedModel() expectedModel {
 	m := expectedModel{}
 	for _, t := range projections.ModelTables {
-		m[t.Name] = map[string]*expectedRow{}
+		m[t.Name] = map[string]expectedRow{}
 	}
 	return m
 }
@@ -65,28 +99,31 @@ func (m expectedModel) apply(r *eventstore.Recorded) error {
 	}
 	switch e := ev.(type) {
 	case domain.SessionStarted:
-		if m["users"][e.UserID] == nil {
-			m["users"][e.UserID] = &expectedRow{pos: r.Position, cols: []*string{timeText(e.StartedAt), intText(r.Position)}}
+		if _, ok := m["users"][e.UserID]; !ok {
+			m["users"][e.UserID] = expectedRow{pos: r.Position, packed: pack(timeText(e.StartedAt), intText(r.Position))}
 		}
-		if m["sessions"][e.SessionID] == nil {
-			m["sessions"][e.SessionID] = &expectedRow{pos: r.Position, cols: []*string{text(e.UserID), timeText(e.StartedAt), timeText(e.ExpiresAt),
-				nullText(string(e.Metadata)), nil, nil, nil, nil, intText(r.StreamVersion), intText(r.Position)}}
+		if _, ok := m["sessions"][e.SessionID]; !ok {
+			m["sessions"][e.SessionID] = expectedRow{pos: r.Position, packed: pack(text(e.UserID), timeText(e.StartedAt), timeText(e.ExpiresAt),
+				nullText(string(e.Metadata)), nil, nil, nil, nil, intText(r.StreamVersion), intText(r.Position))}
 		}
 	case domain.SessionRevoked:
-		if s := m["sessions"][e.SessionID]; s != nil && s.cols[4] == nil {
-			s.pos = r.Position
-			s.cols[4], s.cols[5], s.cols[6], s.cols[7] = timeText(e.RevokedAt), text(e.RevokedBy.KeyID), text(e.RevokedBy.KeyName), nullText(e.Reason)
-			s.cols[8], s.cols[9] = intText(r.StreamVersion), intText(r.Position)
+		if s, ok := m["sessions"][e.SessionID]; ok {
+			if c := unpack(s.packed); c[4] == nil {
+				m["sessions"][e.SessionID] = expectedRow{pos: r.Position, packed: pack(c[0], c[1], c[2], c[3],
+					timeText(e.RevokedAt), text(e.RevokedBy.KeyID), text(e.RevokedBy.KeyName), nullText(e.Reason), intText(r.StreamVersion), intText(r.Position))}
+			}
 		}
 	case domain.AdminKeyCreated:
 		scopes := make([]string, len(e.Scopes))
 		for i, s := range e.Scopes {
 			scopes[i] = string(s)
 		}
-		m["admin_keys"][e.KeyID] = &expectedRow{pos: r.Position, cols: []*string{text(e.Name), text(strings.Join(scopes, ",")), text(e.KeyHash), timeText(e.CreatedAt), nil}}
+		m["admin_keys"][e.KeyID] = expectedRow{pos: r.Position, packed: pack(text(e.Name), text(strings.Join(scopes, ",")), text(e.KeyHash), timeText(e.CreatedAt), nil)}
 	case domain.AdminKeyRevoked:
-		if k := m["admin_keys"][e.KeyID]; k != nil && k.cols[4] == nil {
-			k.pos, k.cols[4] = r.Position, timeText(e.RevokedAt)
+		if k, ok := m["admin_keys"][e.KeyID]; ok {
+			if c := unpack(k.packed); c[4] == nil {
+				m["admin_keys"][e.KeyID] = expectedRow{pos: r.Position, packed: pack(c[0], c[1], c[2], c[3], timeText(e.RevokedAt))}
+			}
 		}
 	}
 	return nil
@@ -102,17 +139,19 @@ func (m expectedModel) diff(ctx context.Context, rows ModelRows) ([]eventstore.B
 		err := rows.EachRow(ctx, t, func(key string, cols []*string) error {
 			n++
 			b := eventstore.Break{Kind: eventstore.BreakDerived, Table: t.Name, Row: key}
-			w := want[key]
-			if w == nil {
+			w, ok := want[key]
+			if !ok {
 				b.Reason = fmt.Sprintf("%s row %q has no event behind it: it was inserted outside the log", t.Name, key)
 				out = append(out, b)
 				return nil
 			}
 			w.seen = true
+			want[key] = w
+			wcols := unpack(w.packed)
 			var diffs []string
 			for i, c := range t.Columns {
-				if !sameValue(c, w.cols[i], cols[i]) {
-					diffs = append(diffs, fmt.Sprintf("%s is %s, the log says %s", c, show(cols[i]), show(w.cols[i])))
+				if !sameValue(c, wcols[i], cols[i]) {
+					diffs = append(diffs, fmt.Sprintf("%s is %s, the log says %s", c, show(cols[i]), show(wcols[i])))
 				}
 			}
 			if len(diffs) > 0 {
