@@ -2,11 +2,11 @@ package app
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/sessiond/sessiond/domain"
 	"github.com/sessiond/sessiond/eventstore"
-	"github.com/sessiond/sessiond/projections"
 )
 
 // Witness keeps checkpoints outside the database (witness.NATS,
@@ -18,33 +18,87 @@ type Witness interface {
 	Witness(ctx context.Context, id, jws string) error
 }
 
+// WitnessLog is what a WitnessRunner reads: the checkpoint events (by the
+// type index) and its own position in the consumer table.
+type WitnessLog interface {
+	Query(ctx context.Context, f eventstore.Filter, fn func(*eventstore.Recorded) error) error
+	LoadCheckpoint(ctx context.Context, name string) (int64, error)
+	SaveCheckpoint(ctx context.Context, name string, position int64) error
+}
+
 // witnessTimeout bounds one witness write, so a hung witness delays only
 // its own runner.
 const witnessTimeout = 10 * time.Second
 
-// WitnessHandler is a projections.Handler that hands every AuditCheckpoint
-// to w, in position order. The log is the outbox: the runner's checkpoint
-// advances only past checkpoints w accepted, so one that could not be
-// witnessed is retried. It runs beside the append path, never on it.
-func WitnessHandler(w Witness) projections.Handler {
-	return func(ctx context.Context, events []eventstore.Recorded) (int64, error) {
-		var handled int64
-		for i := range events {
-			r := &events[i]
-			if r.Type == domain.TypeAuditCheckpoint {
-				e, err := domain.DecodeEvent(r.Type, r.Data)
-				if err != nil {
-					return handled, err
-				}
-				wctx, cancel := context.WithTimeout(ctx, witnessTimeout)
-				err = w.Witness(wctx, r.EventID.String(), e.(domain.AuditCheckpoint).Signature)
-				cancel()
-				if err != nil {
-					return handled, err
-				}
-			}
-			handled = r.Position
-		}
-		return handled, nil
+// WitnessRunner hands every AuditCheckpoint to a witness, in position
+// order. The log is the outbox: its position (consumer Name) advances
+// only past checkpoints the witness accepted, so one that could not be
+// witnessed is retried every Poll. It reads only checkpoint events, once
+// a Poll, and never touches the append path.
+type WitnessRunner struct {
+	Name    string // consumer name, e.g. "audit-witness-nats"
+	Log     WitnessLog
+	Witness Witness
+	Poll    time.Duration // default 1s
+	Logger  *slog.Logger
+}
+
+// Run witnesses until ctx ends.
+func (w *WitnessRunner) Run(ctx context.Context) {
+	if w.Poll <= 0 {
+		w.Poll = time.Second
 	}
+	if w.Logger == nil {
+		w.Logger = slog.Default()
+	}
+	tick := time.NewTicker(w.Poll)
+	defer tick.Stop()
+	failing := false
+	for {
+		err := w.Step(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil && !failing:
+			failing = true
+			w.Logger.Warn("audit checkpoint not witnessed yet; retrying every poll", "witness", w.Witness.Name(), "err", err)
+		case err == nil && failing:
+			failing = false
+			w.Logger.Info("audit checkpoints witnessed again", "witness", w.Witness.Name())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// Step witnesses the checkpoints recorded since the last Step.
+func (w *WitnessRunner) Step(ctx context.Context) error {
+	pos, err := w.Log.LoadCheckpoint(ctx, w.Name)
+	if err != nil {
+		return err
+	}
+	var todo []eventstore.Recorded
+	if err := w.Log.Query(ctx, eventstore.Filter{Type: domain.TypeAuditCheckpoint, AfterPosition: pos, Limit: 1000}, func(r *eventstore.Recorded) error {
+		todo = append(todo, *r)
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, r := range todo {
+		e, err := domain.DecodeEvent(r.Type, r.Data)
+		if err != nil {
+			return err
+		}
+		wctx, cancel := context.WithTimeout(ctx, witnessTimeout)
+		err = w.Witness.Witness(wctx, r.EventID.String(), e.(domain.AuditCheckpoint).Signature)
+		cancel()
+		if err != nil {
+			return err
+		}
+		if err := w.Log.SaveCheckpoint(ctx, w.Name, r.Position); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -9,11 +9,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/sessiond/sessiond/internal/app"
-	"github.com/sessiond/sessiond/projections"
 	"github.com/sessiond/sessiond/witness"
 )
 
-// startWitnesses runs one checkpointed consumer of the log per witness:
+// startWitnesses runs one WitnessRunner per witness:
 // the JetStream stream AUDIT_CHECKPOINTS on nc, and --witness-dir when
 // set. It returns a function that stops them.
 func (m *Main) startWitnesses(db *backend, nc *nats.Conn, log *slog.Logger) (func(), error) {
@@ -32,12 +31,11 @@ func (m *Main) startWitnesses(db *backend, nc *nats.Conn, log *slog.Logger) (fun
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for _, w := range ws {
-		r := &projections.Runner{Name: w.name, Source: db.store, Handle: app.WitnessHandler(w.w),
-			Logger: log.With("subsystem", "witness", "witness", w.w.Name())}
+		r := &app.WitnessRunner{Name: w.name, Log: db.store, Witness: w.w, Logger: log.With("subsystem", "witness")}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_ = r.Run(ctx)
+			r.Run(ctx)
 		}()
 	}
 	return func() { cancel(); wg.Wait() }, nil
