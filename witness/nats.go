@@ -76,31 +76,35 @@ func (n *NATS) Witness(ctx context.Context, id, jws string) error {
 // Name implements app.Witness.
 func (n *NATS) Name() string { return "nats stream " + StreamName }
 
-// ReadNATS returns every checkpoint in the witness stream, in order.
-func ReadNATS(ctx context.Context, js jetstream.JetStream) ([]string, error) {
-	s, err := js.Stream(ctx, StreamName)
+// ReadNATS returns every checkpoint in the witness stream, in order:
+// StreamName, or a mirror or copy of it named stream (empty: StreamName).
+func ReadNATS(ctx context.Context, js jetstream.JetStream, stream string) ([]string, error) {
+	if stream == "" {
+		stream = StreamName
+	}
+	s, err := js.Stream(ctx, stream)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		return nil, fmt.Errorf("this NATS holds no %s stream", StreamName)
+		return nil, fmt.Errorf("this NATS holds no %s stream", stream)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("stream %s: %w", StreamName, err)
+		return nil, fmt.Errorf("stream %s: %w", stream, err)
 	}
 	info, err := s.Info(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("stream %s: %w", StreamName, err)
+		return nil, fmt.Errorf("stream %s: %w", stream, err)
 	}
 	if info.State.Msgs == 0 {
 		return nil, nil
 	}
 	cons, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy})
 	if err != nil {
-		return nil, fmt.Errorf("stream %s: %w", StreamName, err)
+		return nil, fmt.Errorf("stream %s: %w", stream, err)
 	}
 	var out []string
 	for {
 		batch, err := cons.Fetch(500, jetstream.FetchMaxWait(5*time.Second))
 		if err != nil {
-			return nil, fmt.Errorf("stream %s: %w", StreamName, err)
+			return nil, fmt.Errorf("stream %s: %w", stream, err)
 		}
 		n := 0
 		for m := range batch.Messages() {
@@ -112,10 +116,10 @@ func ReadNATS(ctx context.Context, js jetstream.JetStream) ([]string, error) {
 			}
 		}
 		if err := batch.Error(); err != nil {
-			return nil, fmt.Errorf("stream %s: %w", StreamName, err)
+			return nil, fmt.Errorf("stream %s: %w", stream, err)
 		}
 		if n == 0 {
-			return nil, fmt.Errorf("stream %s: read %d of %d messages, then nothing more arrived", StreamName, len(out), info.State.Msgs)
+			return nil, fmt.Errorf("stream %s: read %d of %d messages, then nothing more arrived", stream, len(out), info.State.Msgs)
 		}
 	}
 }

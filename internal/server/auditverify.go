@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -62,7 +63,7 @@ func (m *Main) auditVerify(ctx context.Context, args []string) error {
 		fs.Var(&a.auditKeys, "audit-keys", "audit public keys you trust: a JWKS file or http(s) URL (/.well-known/sessiond-audit-keys.json) kept earlier; repeatable. The key in --audit-key-file, when readable, is trusted too")
 		fs.StringVar(&a.jwks, "jwks", "", "session-token JWKS (file or URL), only for checkpoints signed before audit keys existed")
 		fs.BoolVar(&a.allowUnsigned, "allow-unsigned", false, "exit 0 even when no trusted audit key is at hand to check signatures")
-		fs.Var(&a.witnesses, "witness", "nats:// URL of a NATS holding the AUDIT_CHECKPOINTS stream (or its mirror); repeatable")
+		fs.Var(&a.witnesses, "witness", "nats://host:port of a NATS holding the AUDIT_CHECKPOINTS stream, or nats://host:port/STREAM for a mirror or copy by another name; repeatable")
 		fs.DurationVar(&a.grace, "checkpoint-grace", time.Minute, "how late a checkpoint may follow once --checkpoint-every events or --checkpoint-interval passed without one")
 		fs.BoolVar(&a.logOnly, "log-only", false, "check only the log: skip the read model and the personal data")
 		fs.StringVar(&a.format, "format", "text", "text or json")
@@ -140,12 +141,12 @@ func (m *Main) verifyInputs(ctx context.Context, a *verifyArgs, o *app.VerifyOpt
 		}
 		o.External = append(o.External, c)
 	}
-	for _, url := range a.witnesses {
-		cps, err := readNATSWitness(ctx, url)
+	for _, w := range a.witnesses {
+		cps, err := readNATSWitness(ctx, w)
 		if err != nil {
-			return fmt.Errorf("--witness %s: %w", url, err)
+			return fmt.Errorf("--witness %s: %w", w, err)
 		}
-		o.Witnesses = append(o.Witnesses, app.WitnessCopy{Name: "witness " + url, Checkpoints: cps})
+		o.Witnesses = append(o.Witnesses, app.WitnessCopy{Name: "witness " + w, Checkpoints: cps})
 	}
 	if d := m.Config.WitnessDir; d != "" {
 		cps, err := witness.ReadDir(d)
@@ -157,8 +158,16 @@ func (m *Main) verifyInputs(ctx context.Context, a *verifyArgs, o *app.VerifyOpt
 	return nil
 }
 
-func readNATSWitness(ctx context.Context, url string) ([]string, error) {
-	nc, err := nats.Connect(url, nats.Name("sessiond-audit-verify"), nats.Timeout(5*time.Second))
+// readNATSWitness reads the witness stream at nats://host:port, or the
+// stream named by the URL's path (an auditor's mirror or copy).
+func readNATSWitness(ctx context.Context, raw string) ([]string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return nil, errors.New("want nats://host:port or nats://host:port/STREAM")
+	}
+	stream := strings.Trim(u.Path, "/")
+	u.Path = ""
+	nc, err := nats.Connect(u.String(), nats.Name("sessiond-audit-verify"), nats.Timeout(5*time.Second))
 	if err != nil {
 		return nil, fmt.Errorf("cannot connect to the witness NATS: %v", err)
 	}
@@ -169,7 +178,7 @@ func readNATSWitness(ctx context.Context, url string) ([]string, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	return witness.ReadNATS(ctx, js)
+	return witness.ReadNATS(ctx, js, stream)
 }
 
 // fetchDoc reads a file or an http(s) URL (at most 1 MiB).

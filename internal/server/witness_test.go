@@ -104,18 +104,46 @@ func keptAuditKeys(t *testing.T, s *testServer) string {
 	return path
 }
 
-// natsCheckpoints reads the witness stream (nothing while it is
-// unreachable or not created yet).
+// natsCheckpoints reads the witness stream, or the stream named by the
+// URL's path (nothing while it is unreachable or not created yet).
 func natsCheckpoints(t *testing.T, url string) []string {
 	t.Helper()
+	stream := ""
+	if i := strings.LastIndex(url, "/"); i > len("nats://") {
+		url, stream = url[:i], url[i+1:]
+	}
 	nc, err := nats.Connect(url)
 	if err != nil {
 		return nil
 	}
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
-	cps, _ := witness.ReadNATS(context.Background(), js)
+	cps, _ := witness.ReadNATS(context.Background(), js, stream)
 	return cps
+}
+
+// auditorMirror makes an auditor's own copy of the witness stream, a
+// mirror named AUDIT_COPY, waits until it holds n checkpoints, and
+// returns the URL that names it.
+func auditorMirror(t *testing.T, url string, n int) string {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	if _, err := js.CreateStream(context.Background(), jetstream.StreamConfig{Name: "AUDIT_COPY",
+		Mirror: &jetstream.StreamSource{Name: witness.StreamName}}); err != nil {
+		t.Fatal(err)
+	}
+	checkFor(t, 10*time.Second, func() error {
+		if got := len(natsCheckpoints(t, url+"/AUDIT_COPY")); got < n {
+			return fmt.Errorf("mirror holds %d of %d", got, n)
+		}
+		return nil
+	})
+	return url + "/AUDIT_COPY"
 }
 
 func withoutCheckpoints(recs []eventstore.Recorded) []eventstore.Recorded {
@@ -148,7 +176,8 @@ func TestAuditWitnessCatchesRewrite(t *testing.T) {
 			return nil
 		})
 		s.Main.Close()
-		if out, ok := verifyAs(t, s, s.Data, "--witness", ns.URL(), "--witness-dir", dir); !ok || !strings.Contains(out, "in witness "+ns.URL()) {
+		mirror := auditorMirror(t, ns.URL(), len(natsCheckpoints(t, ns.URL())))
+		if out, ok := verifyAs(t, s, s.Data, "--witness", ns.URL(), "--witness-dir", dir, "--witness", mirror); !ok || !strings.Contains(out, "in witness "+ns.URL()) {
 			t.Fatalf("before the rewrite: %s", out)
 		}
 
@@ -166,7 +195,7 @@ func TestAuditWitnessCatchesRewrite(t *testing.T) {
 		if out, ok := verifyAs(t, s, s.Data, "--log-only"); !ok || !strings.Contains(out, "checkpoints: 0 in the log") {
 			t.Fatalf("without a witness the rewrite goes unseen (expected): %s", out)
 		}
-		for _, w := range [][]string{{"--witness", ns.URL()}, {"--witness-dir", dir}} {
+		for _, w := range [][]string{{"--witness", ns.URL()}, {"--witness-dir", dir}, {"--witness", mirror}} {
 			out, ok := verifyAs(t, s, s.Data, append(w, "--log-only")...)
 			if ok || !strings.Contains(out, "is not in the log: the checkpoint was deleted") || !strings.Contains(out, "was changed after it was signed") ||
 				!strings.Contains(out, "the change lies in positions") {
@@ -200,7 +229,7 @@ func TestAuditWitnessStreamIsProtected(t *testing.T) {
 	if err := st.Purge(ctx); err == nil {
 		t.Error("the witness stream was purged")
 	}
-	if cps, _ := witness.ReadNATS(ctx, js); len(cps) != 1 || cps[0] != "a.b.c" {
+	if cps, _ := witness.ReadNATS(ctx, js, ""); len(cps) != 1 || cps[0] != "a.b.c" {
 		t.Errorf("witness holds %v", cps)
 	}
 }
