@@ -36,9 +36,14 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream) (jetstream.Stream
 		DenyPurge:   true,
 		Duplicates:  2 * time.Minute,
 	}
-	s, err := js.CreateStream(ctx, cfg)
-	if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
-		s, err = js.Stream(ctx, StreamName)
+	// Look first, so credentials that may only read stream info and
+	// publish suffice once the stream exists.
+	s, err := js.Stream(ctx, StreamName)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		s, err = js.CreateStream(ctx, cfg)
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			s, err = js.Stream(ctx, StreamName)
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("stream %s: %w", StreamName, err)

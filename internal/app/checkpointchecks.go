@@ -199,8 +199,8 @@ func compareSigned(checks []signedCheck, at func(int64) (*eventstore.Recorded, [
 				b.Reason = fmt.Sprintf("position %d is missing, yet %s signed it: events were deleted after position %d", pos, strings.Join(claims, " and "), good)
 			} else {
 				b.Locate(r)
-				b.Reason = fmt.Sprintf("the log differs from what %s signed for position %d (log hash %s, signed %s): an event between positions %d and %d was changed after it was signed",
-					strings.Join(claims, " and "), pos, shortHex(hex.EncodeToString(h)), shortHex(checks[i].hash), good+1, pos)
+				b.Reason = fmt.Sprintf("the log at position %d differs from what %s vouches for (log hash %s, signed %s): an event between positions %d and %d was changed after it was signed",
+					pos, strings.Join(claims, " and "), shortHex(hex.EncodeToString(h)), shortHex(checks[i].hash), good+1, pos)
 			}
 			rep.Breaks = append(rep.Breaks, b)
 		}
