@@ -148,6 +148,11 @@ func VerifyAudit(ctx context.Context, log eventstore.LogReader, o VerifyOptions)
 		v.rep.ModelRows = n
 		v.rep.Breaks = append(v.rep.Breaks, b...)
 	}
+	// In log order; problems outside the log (rows, witnesses) last.
+	sort.SliceStable(v.rep.Breaks, func(i, j int) bool {
+		a, b := v.rep.Breaks[i].Position, v.rep.Breaks[j].Position
+		return a != 0 && (b == 0 || a < b)
+	})
 	return v.rep, nil
 }
 
@@ -155,19 +160,31 @@ func VerifyAudit(ctx context.Context, log eventstore.LogReader, o VerifyOptions)
 func (v *verification) visit(r *eventstore.Recorded) error {
 	v.ring[r.Position%ringSize] = seen{pos: r.Position, hash: r.Hash,
 		rec: eventstore.Recorded{Position: r.Position, EventID: r.EventID, Type: r.Type, StreamID: r.StreamID, RecordedAt: r.RecordedAt}}
+	unreadable := func(err error) {
+		b := eventstore.Break{Position: r.Position, Kind: eventstore.BreakModified, From: r.Position, To: r.Position,
+			Reason: fmt.Sprintf("the event at position %d cannot be read as a %s (%v): it was changed", r.Position, r.Type, err)}
+		b.Locate(r)
+		v.rep.Breaks = append(v.rep.Breaks, b)
+	}
 	switch r.Type {
 	case domain.TypeAuditCheckpoint:
-		if e, err := domain.DecodeEvent(r.Type, r.Data); err == nil {
-			v.cps = append(v.cps, logged{pos: r.Position, at: r.RecordedAt, hash: hex.EncodeToString(r.Hash), cp: e.(domain.AuditCheckpoint)})
+		e, err := domain.DecodeEvent(r.Type, r.Data)
+		if err != nil {
+			unreadable(err)
+			break
 		}
+		v.cps = append(v.cps, logged{pos: r.Position, at: r.RecordedAt, hash: hex.EncodeToString(r.Hash), cp: e.(domain.AuditCheckpoint)})
 	case domain.TypeAuditKeyIntroduced:
-		if e, err := domain.DecodeEvent(r.Type, r.Data); err == nil {
-			v.keys = append(v.keys, keyCheck{pos: r.Position, ev: e.(domain.AuditKeyIntroduced)})
+		e, err := domain.DecodeEvent(r.Type, r.Data)
+		if err != nil {
+			unreadable(err)
+			break
 		}
+		v.keys = append(v.keys, keyCheck{pos: r.Position, ev: e.(domain.AuditKeyIntroduced)})
 	}
 	if v.model != nil {
 		if err := v.model.apply(r); err != nil {
-			return err
+			unreadable(err)
 		}
 	}
 	if len(v.badPersonal) > 0 {

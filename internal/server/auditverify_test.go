@@ -53,6 +53,11 @@ func TestAuditVerifyJSON(t *testing.T) {
 	if second := breaks[1].(map[string]any); second["position"].(float64) <= 10 {
 		t.Errorf("the second edit is not reported: %v", breaks)
 	}
+	// A checkpoint made unreadable is a break, not a silent omission.
+	f.exec("", `UPDATE events SET data = '{"position":"x"}' WHERE type = 'AuditCheckpoint'`)
+	if out, ok := verifyAs(t, s, s.Data, "--log-only"); ok || !strings.Contains(out, "cannot be read as a AuditCheckpoint") {
+		t.Errorf("unreadable checkpoints: ok=%v\n%s", ok, out)
+	}
 }
 
 // TestAuditVerifyHelp: audit verify --help lists its own flags and the
