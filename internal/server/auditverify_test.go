@@ -17,6 +17,7 @@ import (
 	"github.com/sessiond/sessiond/internal/natstest"
 	"github.com/sessiond/sessiond/internal/pgtest"
 	"github.com/sessiond/sessiond/internal/server"
+	"github.com/sessiond/sessiond/witness"
 )
 
 // TestAuditVerifyJSON: --format json carries the verdict and every break
@@ -144,5 +145,38 @@ func TestAuditWitnessRetry(t *testing.T) {
 	s.Main.Close()
 	if out, ok := verifyAs(t, s, s.Data, "--witness", ns.URL()); !ok {
 		t.Errorf("verify with the witness: %s", out)
+	}
+}
+
+// TestAuditWitnessCatchesTruncation: cutting the newest events (and the
+// checkpoints among them) off the log leaves a chain that verifies and no
+// later checkpoint to notice; the witness still holds the cut checkpoint.
+func TestAuditWitnessCatchesTruncation(t *testing.T) {
+	dir := t.TempDir()
+	s := startEmbedded(t, t.TempDir(), "SESSIOND_CHECKPOINT_EVERY", "5", "SESSIOND_WITNESS_DIR", dir)
+	key := seedAudit(t, s)
+	checkFor(t, 10*time.Second, func() error {
+		inDir, _ := witness.ReadDir(dir)
+		if n := len(auditPage(t, s, key, "type=AuditCheckpoint").Events); len(inDir) < n {
+			return fmt.Errorf("%d of %d checkpoints witnessed", len(inDir), n)
+		}
+		return nil
+	})
+	s.Main.Close()
+	f := newForger(t, s)
+	recs := f.events()
+	last := 0
+	for i, r := range recs {
+		if r.Type == domain.TypeAuditCheckpoint {
+			last = i
+		}
+	}
+	f.rewrite(recs[:last-1], nil) // the newest checkpoint and the event before it are gone
+	if out, ok := verifyAs(t, s, s.Data, "--log-only"); !ok {
+		t.Fatalf("without the witness the cut goes unseen (expected): %s", out)
+	}
+	out, ok := verifyAs(t, s, s.Data, "--log-only", "--witness-dir", dir)
+	if ok || !strings.Contains(out, "events were deleted from its end") {
+		t.Errorf("ok=%v\n%s", ok, out)
 	}
 }
