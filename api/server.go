@@ -60,6 +60,8 @@ type Options struct {
 	// client address; 0 turns the limit off.
 	AuthFailRate  float64
 	AuthFailBurst int
+	// AuditKeys returns the audit public keys as a JWKS (optional).
+	AuditKeys func(context.Context) ([]byte, error)
 }
 
 // Server is the admin HTTP API.
@@ -128,6 +130,7 @@ func (s *Server) routes() *mux.Router {
 	r.HandleFunc("/openapi.json", serveOpenAPI).Methods(http.MethodGet)
 	r.HandleFunc("/.well-known/jwks.json", s.jwks).Methods(http.MethodGet)
 	r.HandleFunc("/.well-known/openid-configuration", s.discovery).Methods(http.MethodGet)
+	r.HandleFunc("/.well-known/sessiond-audit-keys.json", s.auditKeys).Methods(http.MethodGet)
 
 	// Admin routes sit on the main router (a mux subrouter answers some
 	// wrong methods with 404 instead of 405); each handler is wrapped in

@@ -125,6 +125,8 @@ func DecodeEvent(typ string, data []byte) (Event, error) {
 		e, err = decodeAs[AdminKeyRevoked](data)
 	case TypeAuditCheckpoint:
 		e, err = decodeAs[AuditCheckpoint](data)
+	case TypeAuditKeyIntroduced:
+		e, err = decodeAs[AuditKeyIntroduced](data)
 	default:
 		return nil, fmt.Errorf("%w: %q", ErrUnknownEventType, typ)
 	}

@@ -2,11 +2,13 @@ package app
 
 import (
 	"context"
+	"crypto/ed25519"
 	"sort"
 	"time"
 
 	"github.com/sessiond/sessiond/domain"
 	"github.com/sessiond/sessiond/eventstore"
+	"github.com/sessiond/sessiond/internal/auditkey"
 )
 
 // AuditLog is what the audit queries read: the log itself, never the
@@ -95,4 +97,28 @@ func (a *Audit) LatestCheckpoint(ctx context.Context) (*domain.AuditCheckpoint, 
 		return nil
 	})
 	return last, pos, storeError(err)
+}
+
+// AuditKeysJWKS returns the audit key history's public keys, plus extra
+// (the key this server signs with, before the log introduces it), as a
+// JWKS.
+func (a *Audit) AuditKeysJWKS(ctx context.Context, extra ...ed25519.PublicKey) ([]byte, error) {
+	keys := auditkey.Keys{}
+	for _, pub := range extra {
+		keys.Add(pub)
+	}
+	err := a.log.Query(ctx, eventstore.Filter{Type: domain.TypeAuditKeyIntroduced}, func(r *eventstore.Recorded) error {
+		e, err := domain.DecodeEvent(r.Type, r.Data)
+		if err != nil {
+			return err
+		}
+		if pub, err := auditkey.ParseJWK(e.(domain.AuditKeyIntroduced).PublicKey); err == nil {
+			keys.Add(pub)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, storeError(err)
+	}
+	return keys.JWKS(), nil
 }

@@ -11,21 +11,17 @@ import (
 
 	"github.com/sessiond/sessiond/domain"
 	"github.com/sessiond/sessiond/eventstore"
+	"github.com/sessiond/sessiond/internal/auditkey"
 )
-
-// Signer signs checkpoint payloads (tokens.Issuer).
-type Signer interface {
-	SignJWS(payload []byte) (string, error)
-	SigningKeyID() string
-}
 
 // CheckpointPayload is what a checkpoint's JWS signs.
 type CheckpointPayload struct {
-	Type     string    `json:"typ"` // "sessiond-audit-checkpoint"
-	Issuer   string    `json:"iss"`
-	Position int64     `json:"position"`
-	Hash     string    `json:"hash"`
-	SignedAt time.Time `json:"signedAt"`
+	Type     string                 `json:"typ"` // "sessiond-audit-checkpoint"
+	Issuer   string                 `json:"iss"`
+	Position int64                  `json:"position"`
+	Hash     string                 `json:"hash"`
+	SignedAt time.Time              `json:"signedAt"`
+	Previous *domain.CheckpointLink `json:"prev,omitempty"`
 }
 
 // CheckpointType is CheckpointPayload.Type.
@@ -39,10 +35,12 @@ type CheckpointLog interface {
 
 // Checkpointer appends an AuditCheckpoint once Every events were recorded
 // or, when any were, every Interval (checked every Poll). Several instances may run: appends use
-// the checkpoint stream's version, so only one wins each round.
+// the checkpoint stream's version, so only one wins each round. Each
+// checkpoint names the one before it. The first time it signs, it
+// introduces its key into the log if the log has no audit key yet.
 type Checkpointer struct {
 	Log      CheckpointLog
-	Signer   Signer
+	Signer   auditkey.Signer
 	Issuer   string
 	Every    int64         // default 1000
 	Interval time.Duration // default 10m
@@ -52,35 +50,28 @@ type Checkpointer struct {
 
 	started time.Time // the interval of the first checkpoint runs from here
 	last    *domain.AuditCheckpoint
-	lastPos int64 // position of the last checkpoint event
+	link    domain.CheckpointLink // names the last checkpoint event
 	version int64
 	loaded  bool
+	keyOK   bool
 }
 
 // Run checks every Poll until ctx ends. It polls rather than waking on
 // every commit, so the append path pays nothing for checkpoints.
 func (c *Checkpointer) Run(ctx context.Context) {
-	if c.Every <= 0 {
-		c.Every = 1000
-	}
-	if c.Interval <= 0 {
-		c.Interval = 10 * time.Minute
-	}
-	if c.Clock == nil {
-		c.Clock = time.Now
-	}
-	c.started = c.Clock().UTC()
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
-	if c.Poll <= 0 {
-		c.Poll = time.Second
-	}
+	c.defaults()
 	tick := time.NewTicker(c.Poll)
 	defer tick.Stop()
+	lastErr := ""
 	for {
-		if _, err := c.Maybe(ctx); err != nil && ctx.Err() == nil {
-			c.Logger.Warn("audit checkpoint", "err", err)
+		_, err := c.Maybe(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil && err.Error() != lastErr:
+			lastErr = err.Error()
+			c.Logger.Error("audit checkpoint not signed; retrying every poll", "err", err)
+		case err == nil && lastErr != "":
+			lastErr = ""
+			c.Logger.Info("audit checkpoints signed again")
 		}
 		select {
 		case <-ctx.Done():
@@ -90,8 +81,30 @@ func (c *Checkpointer) Run(ctx context.Context) {
 	}
 }
 
+func (c *Checkpointer) defaults() {
+	if c.Every <= 0 {
+		c.Every = 1000
+	}
+	if c.Interval <= 0 {
+		c.Interval = 10 * time.Minute
+	}
+	if c.Clock == nil {
+		c.Clock = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Poll <= 0 {
+		c.Poll = time.Second
+	}
+	if c.started.IsZero() {
+		c.started = c.Clock().UTC()
+	}
+}
+
 // Maybe appends a checkpoint if one is due and returns it.
 func (c *Checkpointer) Maybe(ctx context.Context) (*domain.AuditCheckpoint, error) {
+	c.defaults()
 	if !c.loaded {
 		if err := c.load(ctx); err != nil {
 			return nil, err
@@ -102,17 +115,24 @@ func (c *Checkpointer) Maybe(ctx context.Context) (*domain.AuditCheckpoint, erro
 		return nil, err
 	}
 	now := c.Clock().UTC()
-	if c.started.IsZero() {
-		c.started = now
-	}
 	lastAt := c.started
 	if c.last != nil {
 		lastAt = c.last.SignedAt
 	}
-	if !domain.CheckpointDue(head, c.lastPos, lastAt, now, c.Every, c.Interval) {
+	if !domain.CheckpointDue(head, c.link.EventPosition, lastAt, now, c.Every, c.Interval) {
 		return nil, nil
 	}
-	cp, err := SignCheckpoint(c.Signer, c.Issuer, head, hash, now)
+	if !c.keyOK {
+		if err := EnsureAuditKey(ctx, c.Log, c.Signer, now); err != nil {
+			return nil, err
+		}
+		c.keyOK = true
+		if head, hash, err = c.Log.Head(ctx); err != nil {
+			return nil, err
+		}
+	}
+	link := c.link
+	cp, err := SignCheckpoint(ctx, c.Signer, c.Issuer, head, hash, &link, now)
 	if err != nil {
 		return nil, err
 	}
@@ -130,9 +150,14 @@ func (c *Checkpointer) Maybe(ctx context.Context) (*domain.AuditCheckpoint, erro
 	if err != nil {
 		return nil, err
 	}
-	c.last, c.lastPos, c.version = &cp, recs[0].Position, recs[0].StreamVersion
+	c.remember(cp, recs[0])
 	c.Logger.Info("audit checkpoint signed", "position", cp.Position, "hash", cp.Hash, "keyId", cp.KeyID)
 	return &cp, nil
+}
+
+func (c *Checkpointer) remember(cp domain.AuditCheckpoint, r eventstore.Recorded) {
+	c.last, c.version = &cp, r.StreamVersion
+	c.link = domain.CheckpointLink{EventPosition: r.Position, EventHash: hex.EncodeToString(r.Hash), KeyID: cp.KeyID}
 }
 
 func (c *Checkpointer) load(ctx context.Context) error {
@@ -140,29 +165,29 @@ func (c *Checkpointer) load(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c.last, c.lastPos, c.version = nil, 0, int64(len(recs))
+	c.last, c.link, c.version = nil, domain.CheckpointLink{}, 0
 	if n := len(recs); n > 0 {
 		e, err := domain.DecodeEvent(recs[n-1].Type, recs[n-1].Data)
 		if err != nil {
 			return err
 		}
-		cp := e.(domain.AuditCheckpoint)
-		c.last, c.lastPos = &cp, recs[n-1].Position
+		c.remember(e.(domain.AuditCheckpoint), recs[n-1])
 	}
 	c.loaded = true
 	return nil
 }
 
-// SignCheckpoint signs the hash at position.
-func SignCheckpoint(s Signer, issuer string, position int64, hash []byte, now time.Time) (domain.AuditCheckpoint, error) {
-	p := CheckpointPayload{Type: CheckpointType, Issuer: issuer, Position: position, Hash: hex.EncodeToString(hash), SignedAt: now.UTC()}
+// SignCheckpoint signs the hash at position, linked to the previous
+// checkpoint event (EventPosition 0: none).
+func SignCheckpoint(ctx context.Context, s auditkey.Signer, issuer string, position int64, hash []byte, prev *domain.CheckpointLink, now time.Time) (domain.AuditCheckpoint, error) {
+	p := CheckpointPayload{Type: CheckpointType, Issuer: issuer, Position: position, Hash: hex.EncodeToString(hash), SignedAt: now.UTC(), Previous: prev}
 	payload, err := json.Marshal(p)
 	if err != nil {
 		return domain.AuditCheckpoint{}, err
 	}
-	jws, err := s.SignJWS(payload)
+	jws, err := auditkey.SignJWS(ctx, s, payload)
 	if err != nil {
 		return domain.AuditCheckpoint{}, fmt.Errorf("sign checkpoint: %w", err)
 	}
-	return domain.AuditCheckpoint{Position: position, Hash: p.Hash, SignedAt: p.SignedAt, KeyID: s.SigningKeyID(), Signature: jws}, nil
+	return domain.AuditCheckpoint{Position: position, Hash: p.Hash, SignedAt: p.SignedAt, KeyID: s.KeyID(), Signature: jws, Previous: prev}, nil
 }

@@ -3,22 +3,15 @@ package server
 import (
 	"bufio"
 	"context"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"net/http"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/sessiond/sessiond/api"
 	"github.com/sessiond/sessiond/domain"
 	"github.com/sessiond/sessiond/eventstore"
 	"github.com/sessiond/sessiond/internal/app"
-	"github.com/sessiond/sessiond/internal/tokens"
 )
 
 // runAudit is the auditors' CLI. It reads the database directly, so a
@@ -29,7 +22,7 @@ func (m *Main) runAudit(ctx context.Context, args []string) error {
 		return nil
 	}
 	if len(args) == 0 {
-		return &ExitError{Code: 2, Err: errors.New("audit needs a subcommand: verify, export or erase-personal")}
+		return &ExitError{Code: 2, Err: errors.New("audit needs a subcommand: verify, export, erase-personal or rotate-key")}
 	}
 	switch args[0] {
 	case "verify":
@@ -38,124 +31,10 @@ func (m *Main) runAudit(ctx context.Context, args []string) error {
 		return m.auditExport(ctx, args[1:])
 	case "erase-personal":
 		return m.auditErase(ctx, args[1:])
+	case "rotate-key":
+		return m.auditRotateKey(ctx, args[1:])
 	}
-	return &ExitError{Code: 2, Err: fmt.Errorf("unknown audit subcommand %q: want verify, export or erase-personal", args[0])}
-}
-
-// multiFlag collects a repeatable flag.
-type multiFlag []string
-
-func (f *multiFlag) String() string     { return strings.Join(*f, ",") }
-func (f *multiFlag) Set(v string) error { *f = append(*f, v); return nil }
-
-func (m *Main) auditVerify(ctx context.Context, args []string) error {
-	var (
-		from, to    int64
-		expect      string
-		jwksSource  string
-		checkpoints multiFlag
-	)
-	if _, err := m.flags("audit verify", "sessiond audit verify [--from P] [--to Q] [--expect-hash H] [--checkpoint JWS|@FILE] [--jwks FILE|URL] [flags]", args, func(fs *flag.FlagSet) {
-		fs.Int64Var(&from, "from", 1, "first position to check")
-		fs.Int64Var(&to, "to", 0, "last position to check (0: the head)")
-		fs.StringVar(&expect, "expect-hash", "", "hex hash recorded earlier for position --to (or the head): fail unless the log still has it")
-		fs.Var(&checkpoints, "checkpoint", "a signed checkpoint (JWS) recorded earlier, or @file holding one; repeatable")
-		fs.StringVar(&jwksSource, "jwks", "", "public keys (JWKS file or http(s) URL) to check checkpoint signatures; default: the configured signing keys")
-	}); err != nil {
-		return err
-	}
-	jwks, err := m.loadJWKS(ctx, jwksSource)
-	if err != nil {
-		return fmt.Errorf("--jwks: %w", err)
-	}
-	var external []string
-	for _, c := range checkpoints {
-		if strings.HasPrefix(c, "@") {
-			b, err := os.ReadFile(c[1:])
-			if err != nil {
-				return fmt.Errorf("--checkpoint: %w", err)
-			}
-			c = strings.TrimSpace(string(b))
-		}
-		external = append(external, c)
-	}
-	if len(external) > 0 && len(jwks) == 0 {
-		return &ExitError{Code: 2, Err: errors.New("--checkpoint needs public keys: --jwks FILE|URL (or run where the signing keys are configured)")}
-	}
-	var (
-		res eventstore.VerifyResult
-		rep app.CheckpointReport
-	)
-	err = m.withService(ctx, func(_ *app.Service, store Store) error {
-		var err error
-		if res, err = store.Verify(ctx, from, to); err != nil || res.Broken != nil {
-			return err
-		}
-		rep, err = app.VerifyCheckpoints(ctx, store, jwks, external, res.To)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("verify: %w", err)
-	}
-	broken := res.Broken
-	if broken == nil {
-		broken = rep.Broken
-	}
-	if broken == nil && expect != "" && !strings.EqualFold(hex.EncodeToString(res.HeadHash), strings.TrimSpace(expect)) {
-		broken = &eventstore.Break{Position: res.To, Reason: fmt.Sprintf("hash %x is not the expected %s: the log up to %d differs from what was recorded", res.HeadHash, expect, res.To)}
-	}
-	if broken != nil {
-		fmt.Fprintf(m.Stdout, "BROKEN at position %d: %s\n", broken.Position, broken.Reason)
-		return &ExitError{Code: 1, Err: broken}
-	}
-	fmt.Fprintf(m.Stdout, "OK: %d events verified (positions %d to %d), head hash %x\n", res.Checked, res.From, res.To, res.HeadHash)
-	signed := "signatures checked"
-	if rep.Unsigned {
-		signed = "signatures NOT checked: no keys (--jwks)"
-	}
-	fmt.Fprintf(m.Stdout, "checkpoints: %d in the log, %d given, all match (%s)\n", rep.InLog, rep.External, signed)
-	return nil
-}
-
-// loadJWKS reads public keys from a file or URL, or derives them from the
-// configured signing keys without generating any.
-func (m *Main) loadJWKS(ctx context.Context, source string) ([]byte, error) {
-	switch {
-	case strings.HasPrefix(source, "http://"), strings.HasPrefix(source, "https://"):
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, source, nil)
-		if err != nil {
-			return nil, err
-		}
-		resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-		if err != nil {
-			return nil, err
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return nil, fmt.Errorf("%s: %s", source, resp.Status)
-		}
-		return io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	case source != "":
-		return os.ReadFile(source)
-	}
-	var keys []tokens.Key
-	if m.Config.SigningKeys == "" {
-		k, err := tokens.LoadKeyFile(filepath.Join(m.Config.DataDir, "signing-key.pem"))
-		if err != nil {
-			return nil, nil // none here: signatures are not checked
-		}
-		keys = []tokens.Key{k}
-	} else {
-		var err error
-		if keys, err = m.signingKeys(); err != nil {
-			return nil, err
-		}
-	}
-	iss, err := tokens.NewIssuer(m.Config.Issuer, m.Config.Audience, keys)
-	if err != nil {
-		return nil, err
-	}
-	return iss.JWKS(), nil
+	return &ExitError{Code: 2, Err: fmt.Errorf("unknown audit subcommand %q: want verify, export, erase-personal or rotate-key", args[0])}
 }
 
 func (m *Main) auditExport(ctx context.Context, args []string) error {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -40,6 +41,10 @@ type Config struct {
 	issuerGuessed bool
 	Audience      string // aud of minted tokens
 
+	// AuditKeyFile is the audit signing key (empty: <data-dir>/audit-key.pem);
+	// WitnessDir, when set, gets a copy of every checkpoint.
+	AuditKeyFile, WitnessDir string
+
 	envErr error
 }
 
@@ -60,6 +65,8 @@ func (c *Config) bindFlags(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.LogLevel, "log-level", env("SESSIOND_LOG_LEVEL", "info"), "debug, info, warn or error (SESSIOND_LOG_LEVEL)")
 	fs.StringVar(&c.SigningKeys, "signing-keys", env("SESSIOND_SIGNING_KEYS", ""), "comma-separated Ed25519 PKCS#8 PEM files; the first signs, all are published; empty: <data-dir>/signing-key.pem, generated on first use (SESSIOND_SIGNING_KEYS)")
 	fs.StringVar(&c.Issuer, "issuer", env("SESSIOND_ISSUER", ""), "iss of session tokens, and the base of jwks_uri in the discovery document; empty: http://localhost:PORT from --http-addr (SESSIOND_ISSUER)")
+	fs.StringVar(&c.AuditKeyFile, "audit-key-file", env("SESSIOND_AUDIT_KEY_FILE", ""), "Ed25519 PKCS#8 PEM file that signs audit checkpoints, separate from the token keys; empty: <data-dir>/audit-key.pem, generated on first use (SESSIOND_AUDIT_KEY_FILE)")
+	fs.StringVar(&c.WitnessDir, "witness-dir", env("SESSIOND_WITNESS_DIR", ""), "directory whose audit-checkpoints.jws gets every signed checkpoint, one JWS per line, append-only (SESSIOND_WITNESS_DIR)")
 	fs.StringVar(&c.Audience, "audience", env("SESSIOND_AUDIENCE", "sessiond"), "aud of session tokens (SESSIOND_AUDIENCE)")
 	c.BroadcastWait, c.Heartbeat, c.CheckpointInterval = 250*time.Millisecond, time.Second, 10*time.Minute
 	c.RequestTimeout = 10 * time.Second
@@ -175,6 +182,14 @@ func (c *Config) level() (slog.Level, error) {
 		return 0, configError("--log-level (SESSIOND_LOG_LEVEL)", "%q is not debug, info, warn or error", c.LogLevel)
 	}
 	return l, nil
+}
+
+// auditKeyPath is the audit signing key's file.
+func (c *Config) auditKeyPath() string {
+	if c.AuditKeyFile != "" {
+		return c.AuditKeyFile
+	}
+	return filepath.Join(c.DataDir, "audit-key.pem")
 }
 
 // redactURL hides a password in a URL for logs.

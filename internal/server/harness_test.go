@@ -81,7 +81,7 @@ func startServerOn(t testing.TB, pool *pgxpool.Pool, dbURL string, extraEnv ...s
 		t.Fatalf("start: %v", err)
 	}
 	t.Cleanup(func() { m.Close() })
-	return &testServer{t: t, URL: "http://" + m.Addr(), DB: dbURL, Pool: pool, Main: m, Logs: logs}
+	return &testServer{t: t, URL: "http://" + m.Addr(), DB: dbURL, Data: vars["SESSIOND_DATA_DIR"], Pool: pool, Main: m, Logs: logs}
 }
 
 // startServerAt starts sessiond on a fixed address (for restarts).

@@ -46,8 +46,10 @@ Usage:
   sessiond keys create --name N --scopes s1,s2 create an admin API key
   sessiond keys list                           list admin keys
   sessiond keys revoke ID                      revoke an admin key
-  sessiond audit verify [--from P] [--to Q]    recompute the hash chain and check signed checkpoints
-           [--expect-hash H] [--checkpoint JWS] [--jwks FILE|URL]
+  sessiond audit verify [--audit-keys F|URL]  check the chain, the signed checkpoints, the witnesses
+           [--witness nats://...] [--witness-dir D]  and the read model; every break, exit 1 if any
+           [--format text|json] [--log-only] ...
+  sessiond audit rotate-key --new-key-file F   introduce a new audit signing key, endorsed by the current one
   sessiond audit export [--user ID] [--format csv|ndjson] ...
                                                export matching events straight from the database
   sessiond audit erase-personal --before T | --actor K

@@ -17,6 +17,7 @@ import (
 	"github.com/sessiond/sessiond/broadcast"
 	"github.com/sessiond/sessiond/eventstore"
 	"github.com/sessiond/sessiond/internal/app"
+	"github.com/sessiond/sessiond/internal/auditkey"
 )
 
 // HTTP server timeouts.
@@ -73,6 +74,10 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	auditSigner, err := auditkey.EnsureFile(m.Config.auditKeyPath())
+	if err != nil {
+		return configError("--audit-key-file (SESSIOND_AUDIT_KEY_FILE)", "%v", err)
+	}
 	db, err := m.openBackend(ctx, !m.Config.NoMigrate, eventstore.Options{
 		Observe: observeAppend,
 		Logger:  log.With("subsystem", "eventstore"),
@@ -107,19 +112,31 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 		return err
 	}
 	bd = bc
+	stopWitnesses, err := m.startWitnesses(db, nc, log)
+	if err != nil {
+		bc.Close()
+		nc.Close()
+		if ns != nil {
+			ns.Close()
+		}
+		db.Close()
+		return err
+	}
 	cpCtx, stopCheckpoints := context.WithCancel(context.Background())
 	cpDone := make(chan struct{})
 	go func() {
 		defer close(cpDone)
-		(&app.Checkpointer{Log: db.store, Signer: issuer, Issuer: m.Config.Issuer, Every: m.Config.CheckpointEvery,
+		(&app.Checkpointer{Log: db.store, Signer: auditSigner, Issuer: m.Config.Issuer, Every: m.Config.CheckpointEvery,
 			Interval: m.Config.CheckpointInterval, Logger: log.With("subsystem", "checkpoints")}).Run(cpCtx)
 	}()
-	stopCP := func() { stopCheckpoints(); <-cpDone; stopKT() }
+	stopCP := func() { stopCheckpoints(); <-cpDone; stopWitnesses(); stopKT() }
+	audit := app.NewAudit(db.store)
 	handler := api.New(api.Options{
 		Service:       svc,
 		Broadcaster:   bd,
 		Tokens:        issuer,
-		Audit:         app.NewAudit(db.store),
+		Audit:         audit,
+		AuditKeys:     func(ctx context.Context) ([]byte, error) { return audit.AuditKeysJWKS(ctx, auditSigner.Public()) },
 		Timeout:       m.Config.RequestTimeout,
 		KeyRate:       m.Config.KeyRate,
 		KeyBurst:      int(2 * m.Config.KeyRate),
@@ -168,7 +185,7 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 		done <- err
 	}()
 	log.Info("sessiond serving", "http", ln.Addr().String(), "database", db.where, "nats", redactURL(natsURL),
-		"embeddedNATS", ns != nil, "issuer", m.Config.Issuer, "signingKey", issuer.SigningKeyID())
+		"embeddedNATS", ns != nil, "issuer", m.Config.Issuer, "signingKey", issuer.SigningKeyID(), "auditKey", auditSigner.KeyID())
 	return nil
 }
 

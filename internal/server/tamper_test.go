@@ -5,8 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -112,11 +110,11 @@ func TestAuditTamper(t *testing.T) {
 // reason and recomputes the whole chain, so the chain alone verifies. The
 // signed checkpoints made earlier do not: in the log (their signed hashes
 // no longer match), after the checkpoints are edited too (their
-// signatures no longer match, given the JWKS), and from outside (a
+// signatures no longer match, given the kept audit keys), and from outside (a
 // checkpoint the auditor kept).
 func TestAuditCheckpointCatchesRecompute(t *testing.T) {
 	s, key := seeded(t)
-	out, ok := verifyOut(t, s, "--jwks", s.URL+"/.well-known/jwks.json")
+	out, ok := verifyAs(t, s, "", "--audit-keys", s.URL+"/.well-known/sessiond-audit-keys.json")
 	if !ok || !strings.Contains(out, "signatures checked") {
 		t.Fatalf("before: %s", out)
 	}
@@ -134,7 +132,7 @@ func TestAuditCheckpointCatchesRecompute(t *testing.T) {
 	if last["signature"] != kept.Signature {
 		t.Errorf("chain's checkpoint is not the newest AuditCheckpoint event")
 	}
-	if out, ok := verifyOut(t, s, "--jwks", s.URL+"/.well-known/jwks.json", "--checkpoint", kept.Signature,
+	if out, ok := verifyAs(t, s, "", "--audit-keys", s.URL+"/.well-known/sessiond-audit-keys.json", "--checkpoint", kept.Signature,
 		"--to", fmt.Sprint(chain["position"]), "--expect-hash", chain["hash"].(string)); !ok {
 		t.Fatalf("with the kept checkpoint and head: %s", out)
 	}
@@ -142,9 +140,8 @@ func TestAuditCheckpointCatchesRecompute(t *testing.T) {
 	if out, ok := verifyOut(t, s, "--to", fmt.Sprint(chain["position"]), "--expect-hash", wrong); ok || !strings.Contains(out, "is not the expected") {
 		t.Errorf("a head hash that was never recorded: ok=%v %s", ok, out)
 	}
-	// The reviewer keeps the public keys (the JWKS) as a file.
-	jwks := filepath.Join(t.TempDir(), "jwks.json")
-	os.WriteFile(jwks, s.do("GET", "/.well-known/jwks.json", "", "").Body, 0o600)
+	// The reviewer keeps the audit public keys as a file.
+	jwks := keptAuditKeys(t, s)
 	s.Main.Close() // the attacker works on a quiet database
 
 	edited := false
@@ -172,11 +169,11 @@ func TestAuditCheckpointCatchesRecompute(t *testing.T) {
 			r.Data, _ = json.Marshal(cp)
 		}
 	})
-	out, ok = verifyOut(t, s, "--jwks", jwks)
+	out, ok = verifyAs(t, s, "", "--audit-keys", jwks)
 	if ok || !strings.Contains(out, "differ from what its signature signs") {
-		t.Errorf("checkpoints edited, checked with the JWKS: ok=%v %s", ok, out)
+		t.Errorf("checkpoints edited, checked with the kept audit keys: ok=%v %s", ok, out)
 	}
-	out, ok = verifyOut(t, s, "--jwks", jwks, "--checkpoint", kept.Signature)
+	out, ok = verifyAs(t, s, "", "--audit-keys", jwks, "--checkpoint", kept.Signature)
 	if ok || !strings.HasPrefix(out, "BROKEN at position") {
 		t.Errorf("with the auditor's own checkpoint: ok=%v %s", ok, out)
 	}
