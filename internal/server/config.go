@@ -33,8 +33,13 @@ type Config struct {
 	CheckpointInterval time.Duration
 
 	SigningKeys string // comma-separated PKCS#8 PEM files; the first signs
-	Issuer      string // iss of minted tokens
-	Audience    string // aud of minted tokens
+	// SSF transmitter: its RSA signing keys (the first signs), the format
+	// of user subjects, and the min_verification_interval.
+	SSFSigningKeys   string
+	SSFUserFormat    string
+	SSFVerifyMinimum time.Duration
+	Issuer           string // iss of minted tokens
+	Audience         string // aud of minted tokens
 
 	envErr error
 }
@@ -57,7 +62,10 @@ func (c *Config) bindFlags(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.SigningKeys, "signing-keys", env("SESSIOND_SIGNING_KEYS", ""), "comma-separated Ed25519 PKCS#8 PEM files; the first signs, all are published; empty: <data-dir>/signing-key.pem, generated on first use (SESSIOND_SIGNING_KEYS)")
 	fs.StringVar(&c.Issuer, "issuer", env("SESSIOND_ISSUER", "http://localhost:8080"), "iss of session tokens, and the base of jwks_uri in the discovery document (SESSIOND_ISSUER)")
 	fs.StringVar(&c.Audience, "audience", env("SESSIOND_AUDIENCE", "sessiond"), "aud of session tokens (SESSIOND_AUDIENCE)")
+	fs.StringVar(&c.SSFSigningKeys, "ssf-signing-keys", env("SESSIOND_SSF_SIGNING_KEYS", ""), "comma-separated RSA (2048+ bits) PEM files signing SSF SETs (RS256); the first signs, all are published; empty: <data-dir>/ssf-signing-key.pem, generated on first use (SESSIOND_SSF_SIGNING_KEYS)")
+	fs.StringVar(&c.SSFUserFormat, "ssf-user-format", env("SESSIOND_SSF_USER_FORMAT", "iss_sub"), "subject format of users in SSF SETs: iss_sub (iss = --issuer, sub = user id), opaque, or email (user ids that are addresses; others iss_sub) (SESSIOND_SSF_USER_FORMAT)")
 	c.BroadcastWait, c.Heartbeat, c.CheckpointInterval = 250*time.Millisecond, time.Second, 10*time.Minute
+	c.SSFVerifyMinimum = 10 * time.Second
 	c.KeyRate, c.AuthFailRate, c.CheckpointEvery = 1000, 2, 1000
 	// Typed settings: the flag and its environment variable share a parser,
 	// so a bad value fails either way with one line naming the setting.
@@ -71,6 +79,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet, getenv func(string) string) {
 		{"auth-fail-rate", "SESSIOND_AUTH_FAIL_RATE", "failed authentications per second a client address may make after a burst of 20; 0: no limit (default 2)", rateFlag(&c.AuthFailRate)},
 		{"checkpoint-every", "SESSIOND_CHECKPOINT_EVERY", "sign an audit checkpoint after this many events (default 1000)", countFlag(&c.CheckpointEvery)},
 		{"checkpoint-interval", "SESSIOND_CHECKPOINT_INTERVAL", "sign an audit checkpoint at least this often while events arrive (default 10m)", durationFlag(&c.CheckpointInterval)},
+		{"ssf-min-verification-interval", "SESSIOND_SSF_MIN_VERIFICATION_INTERVAL", "shortest time between SSF verification requests of a stream (default 10s)", durationFlag(&c.SSFVerifyMinimum)},
 	} {
 		fs.Func(t.flag, t.usage+" ("+t.env+")", t.set)
 		if v := getenv(t.env); v != "" && c.envErr == nil {
@@ -153,6 +162,9 @@ func (c *Config) validate() error {
 	}
 	if c.Audience == "" {
 		return configError("--audience (SESSIOND_AUDIENCE)", "must not be empty")
+	}
+	if f := c.SSFUserFormat; f != "iss_sub" && f != "opaque" && f != "email" {
+		return configError("--ssf-user-format (SESSIOND_SSF_USER_FORMAT)", "%q is not iss_sub, opaque or email", f)
 	}
 	if c.DataDir == "" {
 		return configError("--data-dir (SESSIOND_DATA_DIR)", "must not be empty")

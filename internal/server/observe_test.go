@@ -45,9 +45,9 @@ func TestMetricsAndLogs(t *testing.T) {
 		}
 	}
 	for series, want := range map[string]float64{
-		`sessiond_revocations_total{outcome="revoked"}`:         1,
-		`sessiond_revocations_total{outcome="already_revoked"}`: 1,
-		`sessiond_revocations_total{outcome="not_found"}`:       1,
+		`sessiond_revocations_total{outcome="revoked"}`:                                                                      1,
+		`sessiond_revocations_total{outcome="already_revoked"}`:                                                              1,
+		`sessiond_revocations_total{outcome="not_found"}`:                                                                    1,
 		`sessiond_http_requests_total{method="DELETE",route="/auth/admin/api/users/{id}/sessions/{sessionId}",status="200"}`: 2,
 		`sessiond_http_requests_total{method="DELETE",route="/auth/admin/api/users/{id}/sessions/{sessionId}",status="404"}`: 1,
 	} {

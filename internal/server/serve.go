@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -30,15 +31,16 @@ const (
 
 // serving is everything a running server holds.
 type serving struct {
-	db     *backend
-	stopCP func()        // stops the checkpointer
-	ns     *embeddedNATS // nil unless NATS is embedded
-	nc     *nats.Conn
-	bc     *broadcast.Service
-	http   *http.Server
-	ln     net.Listener
-	nats   string // the NATS URL broadcasts go to
-	done   chan error
+	db      *backend
+	stopCP  func()        // stops the checkpointer
+	stopSSF func()        // stops the SSF transmitter
+	ns      *embeddedNATS // nil unless NATS is embedded
+	nc      *nats.Conn
+	bc      *broadcast.Service
+	http    *http.Server
+	ln      net.Listener
+	nats    string // the NATS URL broadcasts go to
+	done    chan error
 }
 
 func (m *Main) runServe(ctx context.Context, args []string) error {
@@ -113,11 +115,24 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 			Interval: m.Config.CheckpointInterval, Logger: log.With("subsystem", "checkpoints")}).Run(cpCtx)
 	}()
 	stopCP := func() { stopCheckpoints(); <-cpDone }
+	ssfSvc, stopSSF, err := m.startSSF(db, svc, log)
+	if err != nil {
+		stopCP()
+		bc.Close()
+		nc.Close()
+		if ns != nil {
+			ns.Close()
+		}
+		db.Close()
+		return err
+	}
 	handler := api.New(api.Options{
 		Service:       svc,
 		Broadcaster:   bd,
 		Tokens:        issuer,
 		Audit:         app.NewAudit(db.store),
+		SSF:           ssfSvc,
+		SSFIssuer:     strings.TrimRight(m.Config.Issuer, "/"),
 		KeyRate:       m.Config.KeyRate,
 		KeyBurst:      int(2 * m.Config.KeyRate),
 		AuthFailRate:  m.Config.AuthFailRate,
@@ -128,6 +143,7 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 	ln, err := net.Listen("tcp", m.Config.HTTPAddr)
 	if err != nil {
 		stopCP()
+		stopSSF()
 		bc.Close()
 		nc.Close()
 		if ns != nil {
@@ -145,7 +161,7 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	done := make(chan error, 1)
-	m.serve = &serving{stopCP: stopCP, db: db, ns: ns, nc: nc, bc: bc, http: srv, ln: ln, nats: natsURL, done: done}
+	m.serve = &serving{stopCP: stopCP, stopSSF: stopSSF, db: db, ns: ns, nc: nc, bc: bc, http: srv, ln: ln, nats: natsURL, done: done}
 	go func() {
 		err := srv.Serve(ln)
 		if errors.Is(err, http.ErrServerClosed) {
@@ -196,6 +212,7 @@ func (m *Main) Close() error {
 	defer cancel()
 	err := s.http.Shutdown(ctx)
 	s.stopCP()
+	s.stopSSF()
 	s.bc.Close() // stops the relay, gives up leadership
 	s.db.Close() // flushes queued appends
 	s.nc.Close()

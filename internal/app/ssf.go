@@ -1,0 +1,264 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/sessiond/sessiond/domain"
+	"github.com/sessiond/sessiond/eventstore"
+)
+
+// Sealer encrypts a push stream's authorization header before it is
+// recorded, so the log never holds the receiver's credential in clear.
+type Sealer interface {
+	Seal(plain string) (string, error)
+}
+
+// TransmitterActor is the actor of events the SSF transmitter records on
+// its own (a stream it pauses, a SET a receiver refused).
+var TransmitterActor = domain.Actor{KeyID: "ssf-transmitter", KeyName: "sessiond-ssf-transmitter"}
+
+// SSF manages Shared Signals streams: every change is an event of the
+// ssf-streams log stream, so who configured which receiver is audited.
+type SSF struct {
+	svc       *Service
+	sealer    Sealer
+	pollURL   func(streamID string) string
+	minVerify time.Duration
+}
+
+// NewSSF returns the SSF stream service. pollURL makes a poll stream's
+// endpoint_url; minVerify is the min_verification_interval.
+func NewSSF(svc *Service, sealer Sealer, pollURL func(string) string, minVerify time.Duration) *SSF {
+	return &SSF{svc: svc, sealer: sealer, pollURL: pollURL, minVerify: minVerify}
+}
+
+// MinVerificationInterval is the shortest time between verification
+// requests of one stream.
+func (s *SSF) MinVerificationInterval() time.Duration { return s.minVerify }
+
+// Registry rebuilds every stream from the log.
+func (s *SSF) Registry(ctx context.Context) (*domain.SSFRegistry, error) {
+	recs, err := s.svc.log.ReadStream(ctx, domain.SSFStreamsStream)
+	if err != nil {
+		return nil, storeError(err)
+	}
+	return FoldSSF(recs)
+}
+
+// FoldSSF folds ssf-streams events into a registry.
+func FoldSSF(recs []eventstore.Recorded) (*domain.SSFRegistry, error) {
+	r := domain.NewSSFRegistry()
+	for _, rec := range recs {
+		e, err := domain.DecodeEvent(rec.Type, rec.Data)
+		if err != nil {
+			return nil, err
+		}
+		if err := r.Apply(e, rec.Position, rec.StreamVersion); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// Get returns one live stream.
+func (s *SSF) Get(ctx context.Context, id string) (domain.SSFStream, error) {
+	r, err := s.Registry(ctx)
+	if err != nil {
+		return domain.SSFStream{}, err
+	}
+	st, err := r.Live(id)
+	if err != nil {
+		return domain.SSFStream{}, err
+	}
+	return *st, nil
+}
+
+// List returns every live stream.
+func (s *SSF) List(ctx context.Context) ([]domain.SSFStream, error) {
+	r, err := s.Registry(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []domain.SSFStream{}
+	for _, st := range r.Streams() {
+		out = append(out, *st)
+	}
+	return out, nil
+}
+
+// Create records a new stream. The id is generated; an empty audience
+// defaults to the push endpoint's origin, or a URN naming the stream for
+// poll. The authorization header is sealed.
+func (s *SSF) Create(ctx context.Context, meta Meta, cfg domain.SSFStreamConfig) (domain.SSFStream, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return domain.SSFStream{}, err
+	}
+	cfg.StreamID = strings.ReplaceAll(id.String(), "-", "")
+	if cfg.Delivery.Method == "" {
+		cfg.Delivery.Method = domain.DeliveryPoll // SSF: no delivery means poll
+	}
+	if cfg.Delivery.Method == domain.DeliveryPoll {
+		cfg.Delivery.EndpointURL = s.pollURL(cfg.StreamID)
+	}
+	if len(cfg.Audience) == 0 {
+		cfg.Audience = []string{defaultAudience(cfg)}
+	}
+	if err := s.seal(&cfg.Delivery); err != nil {
+		return domain.SSFStream{}, err
+	}
+	return s.change(ctx, meta, cfg.StreamID, func(r *domain.SSFRegistry, now time.Time) (domain.Event, error) {
+		e, err := domain.DecideSSFCreate(r, cfg, now)
+		if e == nil {
+			return nil, err
+		}
+		return *e, err
+	})
+}
+
+// Update records a stream's new whole configuration (a PATCH already
+// merged, or a PUT). sealAuth says Delivery.AuthorizationHeader is new
+// plain text to seal; otherwise it is the stored sealed value.
+func (s *SSF) Update(ctx context.Context, meta Meta, cfg domain.SSFStreamConfig, replace, sealAuth bool) (domain.SSFStream, error) {
+	if sealAuth {
+		if err := s.seal(&cfg.Delivery); err != nil {
+			return domain.SSFStream{}, err
+		}
+	}
+	return s.change(ctx, meta, cfg.StreamID, func(r *domain.SSFRegistry, now time.Time) (domain.Event, error) {
+		e, err := domain.DecideSSFUpdate(r, cfg, replace, now)
+		if e == nil {
+			return nil, err
+		}
+		return *e, err
+	})
+}
+
+// SetStatus records a status change (none if the status is unchanged).
+func (s *SSF) SetStatus(ctx context.Context, meta Meta, id, status, reason string) (domain.SSFStream, error) {
+	byTransmitter := meta.Actor == TransmitterActor
+	return s.change(ctx, meta, id, func(r *domain.SSFRegistry, now time.Time) (domain.Event, error) {
+		e, err := domain.DecideSSFStatus(r, id, status, reason, byTransmitter, now)
+		if e == nil {
+			return nil, err
+		}
+		return *e, err
+	})
+}
+
+// Delete records that a stream delivers nothing more.
+func (s *SSF) Delete(ctx context.Context, meta Meta, id string) error {
+	_, err := s.change(ctx, meta, id, func(r *domain.SSFRegistry, now time.Time) (domain.Event, error) {
+		e, err := domain.DecideSSFDelete(r, id, now)
+		if e == nil {
+			return nil, err
+		}
+		return *e, err
+	})
+	return err
+}
+
+// Subject adds (add true) or removes a subject of a stream.
+func (s *SSF) Subject(ctx context.Context, meta Meta, id string, subject json.RawMessage, add bool, verified *bool) error {
+	_, err := s.change(ctx, meta, id, func(r *domain.SSFRegistry, now time.Time) (domain.Event, error) {
+		return domain.DecideSSFSubject(r, id, subject, add, verified, now)
+	})
+	return err
+}
+
+// Verify requests a verification SET on a stream.
+func (s *SSF) Verify(ctx context.Context, meta Meta, id, state string) error {
+	_, err := s.change(ctx, meta, id, func(r *domain.SSFRegistry, now time.Time) (domain.Event, error) {
+		e, err := domain.DecideSSFVerify(r, id, state, s.minVerify, now)
+		if e == nil {
+			return nil, err
+		}
+		return *e, err
+	})
+	return err
+}
+
+// RecordFailure records a SET a receiver refused for good; when pause is
+// set the transmitter also pauses the stream, with reason.
+func (s *SSF) RecordFailure(ctx context.Context, f domain.SSFDeliveryFailed, pause bool, reason string) error {
+	meta := Meta{Actor: TransmitterActor, RequestID: "ssf-" + f.JTI}
+	_, err := s.change(ctx, meta, f.ID, func(r *domain.SSFRegistry, now time.Time) (domain.Event, error) {
+		if _, err := r.Live(f.ID); err != nil {
+			return nil, err
+		}
+		f.FailedAt = now.UTC()
+		return f, nil
+	})
+	if err != nil || !pause {
+		return err
+	}
+	_, err = s.SetStatus(ctx, meta, f.ID, domain.SSFPaused, reason)
+	return err
+}
+
+// change loads the registry, decides and appends at its version, retrying
+// after a concurrent change. A nil event appends nothing.
+func (s *SSF) change(ctx context.Context, meta Meta, id string, decide func(*domain.SSFRegistry, time.Time) (domain.Event, error)) (domain.SSFStream, error) {
+	for range maxAttempts {
+		r, err := s.Registry(ctx)
+		if err != nil {
+			return domain.SSFStream{}, err
+		}
+		e, err := decide(r, s.svc.clock())
+		if err != nil {
+			return domain.SSFStream{}, err
+		}
+		if e != nil {
+			sa, err := s.svc.streamAppend(meta, domain.SSFStreamsStream, r.Version(), e)
+			if err != nil {
+				return domain.SSFStream{}, err
+			}
+			recs, err := s.svc.log.Append(ctx, sa)
+			if conflictRetry(err) {
+				continue
+			}
+			if err != nil {
+				return domain.SSFStream{}, storeError(err)
+			}
+			if err := r.Apply(e, recs[0].Position, recs[0].StreamVersion); err != nil {
+				return domain.SSFStream{}, err
+			}
+		}
+		if st := r.Get(id); st != nil {
+			return *st, nil
+		}
+		return domain.SSFStream{}, nil
+	}
+	return domain.SSFStream{}, fmt.Errorf("ssf stream %s: too many concurrent changes", id)
+}
+
+func (s *SSF) seal(d *domain.SSFDelivery) error {
+	if d.AuthorizationHeader == "" {
+		return nil
+	}
+	if len(d.AuthorizationHeader) > 4096 {
+		return domain.Errorf(domain.CodeValidation, "delivery.authorization_header is longer than 4096 bytes")
+	}
+	sealed, err := s.sealer.Seal(d.AuthorizationHeader)
+	if err != nil {
+		return fmt.Errorf("seal authorization header: %w", err)
+	}
+	d.AuthorizationHeader = sealed
+	return nil
+}
+
+func defaultAudience(cfg domain.SSFStreamConfig) string {
+	if cfg.Delivery.Method == domain.DeliveryPush {
+		if u, err := url.Parse(cfg.Delivery.EndpointURL); err == nil && u.Host != "" {
+			return u.Scheme + "://" + u.Host
+		}
+	}
+	return "urn:sessiond:ssf:stream:" + cfg.StreamID
+}
