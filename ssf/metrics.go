@@ -17,6 +17,10 @@ var (
 		Name: "sessiond_ssf_delivery_failures_total",
 		Help: "Failed SET deliveries per SSF stream: transient (retried), skipped (refused SET), paused (stream paused), set_err (poll setErrs).",
 	}, []string{"stream", "kind"})
+	pollsWaiting = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "sessiond_ssf_polls_waiting",
+		Help: "Long polls waiting for a SET, per SSF poll stream.",
+	}, []string{"stream"})
 	leaderGauge = promauto.NewGauge(prometheus.GaugeOpts{
 		Name: "sessiond_ssf_leader",
 		Help: "1 while this instance pushes SSF streams, else 0.",

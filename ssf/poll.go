@@ -80,6 +80,12 @@ func (t *Transmitter) Poll(ctx context.Context, id string, req domain.SSFPollReq
 	wake, cancel := t.log.Subscribe()
 	defer cancel()
 	deadline := time.Now().Add(t.opts.LongPoll)
+	waiting := false
+	defer func() {
+		if waiting {
+			pollsWaiting.WithLabelValues(id).Dec()
+		}
+	}()
 	for {
 		items, more, err := t.scanPoll(ctx, snap, id, ps, req.MaxEvents)
 		if err != nil {
@@ -96,9 +102,13 @@ func (t *Transmitter) Poll(ctx context.Context, id string, req domain.SSFPollReq
 			}
 			return sets, more, nil
 		}
+		if !waiting {
+			waiting = true
+			pollsWaiting.WithLabelValues(id).Inc()
+		}
 		t.wait(ctx, snap.changed, wake, min(time.Until(deadline), 500*time.Millisecond))
-		if ctx.Err() != nil {
-			return nil, false, ctx.Err()
+		if ctx.Err() != nil { // the client went away
+			return map[string]string{}, false, nil
 		}
 		snap = t.current()
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/sessiond/sessiond/broadcast"
 	"github.com/sessiond/sessiond/eventstore"
 	"github.com/sessiond/sessiond/internal/app"
+	"github.com/sessiond/sessiond/ssf"
 )
 
 // HTTP server timeouts.
@@ -32,8 +33,9 @@ const (
 // serving is everything a running server holds.
 type serving struct {
 	db      *backend
-	stopCP  func()        // stops the checkpointer
-	stopSSF func()        // stops the SSF transmitter
+	stopCP  func() // stops the checkpointer
+	stopSSF func() // stops the SSF transmitter
+	ssf     ssfAPI
 	ns      *embeddedNATS // nil unless NATS is embedded
 	nc      *nats.Conn
 	bc      *broadcast.Service
@@ -161,7 +163,7 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	done := make(chan error, 1)
-	m.serve = &serving{stopCP: stopCP, stopSSF: stopSSF, db: db, ns: ns, nc: nc, bc: bc, http: srv, ln: ln, nats: natsURL, done: done}
+	m.serve = &serving{stopCP: stopCP, stopSSF: stopSSF, ssf: ssfSvc, db: db, ns: ns, nc: nc, bc: bc, http: srv, ln: ln, nats: natsURL, done: done}
 	go func() {
 		err := srv.Serve(ln)
 		if errors.Is(err, http.ErrServerClosed) {
@@ -180,6 +182,14 @@ func (m *Main) Broadcast() *broadcast.Service {
 		return nil
 	}
 	return m.serve.bc
+}
+
+// SSF returns the SSF transmitter while serving.
+func (m *Main) SSF() *ssf.Transmitter {
+	if m.serve == nil {
+		return nil
+	}
+	return m.serve.ssf.Transmitter
 }
 
 // NATSURL returns the URL of the NATS that revocations are broadcast on

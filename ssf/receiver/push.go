@@ -35,6 +35,9 @@ func (r *Receiver) Handler(authorization string, handle func(*SET)) http.Handler
 		switch {
 		case errors.Is(err, ErrDuplicate):
 			w.WriteHeader(http.StatusAccepted)
+		case errors.Is(err, ErrUnavailable):
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		case err != nil:
 			writeErr(w, http.StatusBadRequest, Code(err), err.Error())
 		default:

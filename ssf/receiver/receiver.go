@@ -28,6 +28,10 @@ var (
 	ErrInvalidKey      = errors.New("invalid_key")
 	ErrInvalidIssuer   = errors.New("invalid_issuer")
 	ErrInvalidAudience = errors.New("invalid_audience")
+	// ErrUnavailable is returned when the transmitter's JWKS cannot be
+	// fetched: the receiver's problem, not the SET's (a push endpoint
+	// answers 503, so the transmitter retries).
+	ErrUnavailable = errors.New("jwks unavailable")
 	// ErrDuplicate is returned for a SET whose jti was seen before; a push
 	// endpoint acknowledges it (202) without handling it again.
 	ErrDuplicate = errors.New("duplicate jti")
@@ -261,25 +265,24 @@ func (r *Receiver) key(ctx context.Context, kid string) (*jose.JSONWebKey, error
 	if time.Since(r.fetchedAt) < time.Second {
 		return nil, fmt.Errorf("%w: unknown kid %q", ErrInvalidKey, kid)
 	}
-	r.fetchedAt = time.Now()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.cfg.JWKSURL, nil)
 	if err != nil {
 		return nil, err
 	}
 	resp, err := r.cfg.Client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("fetch jwks: %w", err)
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("fetch jwks: HTTP %d", resp.StatusCode)
+		return nil, fmt.Errorf("%w: HTTP %d", ErrUnavailable, resp.StatusCode)
 	}
 	var set jose.JSONWebKeySet
 	if err := json.Unmarshal(body, &set); err != nil {
-		return nil, fmt.Errorf("fetch jwks: %w", err)
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
-	r.keys = set
+	r.keys, r.fetchedAt = set, time.Now()
 	if ks := r.keys.Key(kid); len(ks) > 0 {
 		return &ks[0], nil
 	}
