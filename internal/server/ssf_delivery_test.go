@@ -56,7 +56,6 @@ func TestSSFPushOutageFailover(t *testing.T) {
 	// production, the issuer URL reaches whichever instance is up).
 	addr2 := freeAddr(t)
 	rcv := newSSFReceiver(t, issuer, "http://"+addr2+"/ssf/jwks.json")
-	rcv.failStatus.Store(http.StatusServiceUnavailable)
 	id := createStream(t, s1, rcvKey, pushStreamBody(rcv))["stream_id"].(string)
 	waitfor.Cond(t, 10*time.Second, func() error {
 		if !s1.Main.SSF().IsLeader() {
@@ -66,14 +65,23 @@ func TestSSFPushOutageFailover(t *testing.T) {
 	})
 	s2 := startServerAt(t, pool, url, addr2, env...)
 
-	for i := range 5 {
+	// Both instances up, receiver healthy: one copy of each SET.
+	s1.start(admin, "erin", "e-0")
+	if r := s1.do("DELETE", "/auth/admin/api/users/erin/sessions/e-0", admin, ""); r.Status != http.StatusOK {
+		t.Fatalf("revoke e-0 = %d", r.Status)
+	}
+	rcv.waitSETs(t, 1)
+
+	// Receiver down; the leader stops mid-delivery; the other takes over.
+	rcv.failStatus.Store(http.StatusServiceUnavailable)
+	for i := 1; i <= 5; i++ {
 		s1.start(admin, "erin", fmt.Sprintf("e-%d", i))
 		if r := s1.do("DELETE", fmt.Sprintf("/auth/admin/api/users/erin/sessions/e-%d", i), admin, ""); r.Status != http.StatusOK {
 			t.Fatalf("revoke e-%d = %d", i, r.Status)
 		}
 	}
 	waitfor.Cond(t, 10*time.Second, func() error {
-		if n := rcv.posts.Load(); n < 2 {
+		if n := rcv.posts.Load(); n < 3 {
 			return fmt.Errorf("%d attempts, want a retry", n)
 		}
 		return nil
@@ -96,7 +104,7 @@ func TestSSFPushOutageFailover(t *testing.T) {
 			t.Logf("standby logs:\n%s", standby.Logs)
 		}
 	})
-	sets := rcv.waitSETs(t, 5)
+	sets := rcv.waitSETs(t, 6)
 	waitfor.Cond(t, 10*time.Second, func() error { // the checkpoint passed the last revocation
 		var cp, last int64
 		if err := pool.QueryRow(t.Context(), `SELECT (SELECT position FROM checkpoints WHERE name = 'ssf-'||$1),
@@ -109,16 +117,16 @@ func TestSSFPushOutageFailover(t *testing.T) {
 		return nil
 	})
 	sets = rcv.received()
-	if len(sets) != 5 || rcv.Duplicates() != 0 {
-		t.Fatalf("%d SETs, %d duplicate jti; want 5 and 0", len(sets), rcv.Duplicates())
+	if len(sets) != 6 || rcv.Duplicates() != 0 {
+		t.Fatalf("%d SETs, %d duplicate jti; want 6 and 0", len(sets), rcv.Duplicates())
 	}
 	for i, set := range sets {
 		if got, want := sessionOf(set), fmt.Sprintf("e-%d", i); got != want {
 			t.Fatalf("SET %d is for %s, want %s (log order)", i, got, want)
 		}
 	}
-	if v := metric(t, standby, `sessiond_ssf_deliveries_total{stream="`+id+`"}`); v < 5 {
-		t.Errorf("deliveries_total = %v, want ≥ 5", v)
+	if v := metric(t, standby, `sessiond_ssf_deliveries_total{stream="`+id+`"}`); v < 6 {
+		t.Errorf("deliveries_total = %v, want ≥ 6", v)
 	}
 }
 
