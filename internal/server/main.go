@@ -54,6 +54,8 @@ Usage:
                                                erase stored IPs and user agents; the log is unchanged
   sessiond export [--out FILE]                 write the event log as JSON Lines
   sessiond import [--in FILE]                  append an export to this store's log
+  sessiond ssf-receive --transmitter URL --aud AUD [--listen ADDR] [--authorization V]
+                                               a Shared Signals push receiver printing validated SETs
 
 Every command takes the configuration flags; "sessiond COMMAND --help" lists them.
 `
@@ -80,6 +82,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.runExport(ctx, args)
 	case "import":
 		return m.runImport(ctx, args)
+	case "ssf-receive":
+		return m.runSSFReceive(ctx, args)
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil

@@ -27,6 +27,7 @@ type ssfReceiver struct {
 	*receiver.Receiver
 	srv        *httptest.Server
 	failStatus atomic.Int32
+	failBody   atomic.Pointer[string] // JSON answered with failStatus
 	posts      atomic.Int32
 
 	mu   sync.Mutex
@@ -51,6 +52,12 @@ func newSSFReceiver(t *testing.T, issuer, jwksURI string) *ssfReceiver {
 		r.posts.Add(1)
 		if st := r.failStatus.Load(); st != 0 {
 			_, _ = io.Copy(io.Discard, req.Body)
+			if b := r.failBody.Load(); b != nil {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(int(st))
+				_, _ = io.WriteString(w, *b)
+				return
+			}
 			w.WriteHeader(int(st))
 			return
 		}
