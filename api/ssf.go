@@ -16,8 +16,8 @@ import (
 // SSF is what the API needs of the Shared Signals transmitter: stream
 // management (app.SSF), polling and the signing keys (package ssf).
 type SSF interface {
-	List(ctx context.Context) ([]domain.SSFStream, error)
-	Get(ctx context.Context, id string) (domain.SSFStream, error)
+	List(ctx context.Context, keyID string) ([]domain.SSFStream, error)
+	Get(ctx context.Context, keyID, id string) (domain.SSFStream, error)
 	Create(ctx context.Context, meta app.Meta, cfg domain.SSFStreamConfig) (domain.SSFStream, error)
 	Update(ctx context.Context, meta app.Meta, cfg domain.SSFStreamConfig, replace, sealAuth bool) (domain.SSFStream, error)
 	SetStatus(ctx context.Context, meta app.Meta, id, status, reason string) (domain.SSFStream, error)
@@ -215,7 +215,7 @@ func applyRequest(cfg *domain.SSFStreamConfig, req ssfStreamRequest) {
 func (s *Server) ssfRead(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("stream_id")
 	if id == "" {
-		list, err := s.ssf.List(r.Context())
+		list, err := s.ssf.List(r.Context(), principal(r).KeyID)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -227,7 +227,7 @@ func (s *Server) ssfRead(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, out)
 		return
 	}
-	st, err := s.ssf.Get(r.Context(), id)
+	st, err := s.ssf.Get(r.Context(), principal(r).KeyID, id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -248,7 +248,7 @@ func (s *Server) ssfUpdate(replace bool) http.HandlerFunc {
 			s.writeError(w, r, domain.Errorf(domain.CodeValidation, "stream_id is required"))
 			return
 		}
-		cur, err := s.ssf.Get(r.Context(), *req.StreamID)
+		cur, err := s.ssf.Get(r.Context(), principal(r).KeyID, *req.StreamID)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -307,7 +307,7 @@ type ssfStatusDTO struct {
 }
 
 func (s *Server) ssfStatus(w http.ResponseWriter, r *http.Request) {
-	st, err := s.ssf.Get(r.Context(), r.URL.Query().Get("stream_id"))
+	st, err := s.ssf.Get(r.Context(), principal(r).KeyID, r.URL.Query().Get("stream_id"))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -393,7 +393,12 @@ func (s *Server) ssfPoll(w http.ResponseWriter, r *http.Request) {
 		}
 		pr.MaxEvents = *req.MaxEvents
 	}
-	sets, more, err := s.ssf.Poll(r.Context(), mux.Vars(r)["streamId"], pr)
+	id := mux.Vars(r)["streamId"]
+	if _, err := s.ssf.Get(r.Context(), principal(r).KeyID, id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	sets, more, err := s.ssf.Poll(r.Context(), id, pr)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

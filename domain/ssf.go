@@ -60,6 +60,10 @@ type SSFStreamConfig struct {
 	EventsDelivered []string    `json:"eventsDelivered"`
 	Delivery        SSFDelivery `json:"delivery"`
 	Description     string      `json:"description,omitempty"`
+	// Owner is the admin key that created the stream: only it may see and
+	// manage the stream (SSF: authorization associates a receiver with its
+	// streams).
+	Owner string `json:"owner,omitempty"`
 }
 
 // SSFStreamCreated records a new stream. Its events start after this

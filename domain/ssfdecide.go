@@ -46,6 +46,7 @@ func DecideSSFUpdate(r *SSFRegistry, cfg SSFStreamConfig, replace bool, now time
 	if cfg.Delivery.Method == DeliveryPoll {
 		cfg.Delivery.EndpointURL = s.Config.Delivery.EndpointURL // transmitter-supplied
 	}
+	cfg.Owner = s.Config.Owner
 	if err := completeSSFConfig(&cfg); err != nil {
 		return nil, err
 	}

@@ -144,6 +144,19 @@ func (r *SSFRegistry) Live(id string) (*SSFStream, error) {
 	return s, nil
 }
 
+// Owned is Live for the admin key keyID: another key's stream is
+// STREAM_NOT_FOUND too, so keys cannot probe each other's streams.
+func (r *SSFRegistry) Owned(id, keyID string) (*SSFStream, error) {
+	s, err := r.Live(id)
+	if err != nil {
+		return nil, err
+	}
+	if s.Config.Owner != "" && s.Config.Owner != keyID {
+		return nil, Errorf(CodeStreamNotFound, "ssf stream %q not found", id)
+	}
+	return s, nil
+}
+
 // Streams returns every stream that is not deleted, oldest first.
 func (r *SSFRegistry) Streams() []*SSFStream {
 	var out []*SSFStream

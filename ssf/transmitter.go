@@ -59,6 +59,8 @@ type Transmitter struct {
 	snap    atomic.Pointer[snapshot]
 	refresh sync.Mutex
 
+	changed chan struct{} // Changed: reload the registry now
+
 	pollMu sync.Mutex
 	polls  map[string]*pollState
 	leader atomic.Bool
@@ -104,7 +106,8 @@ func New(log Log, keys *Keys, rec Recorder, elect Elect, o Options) *Transmitter
 		o.Logger = slog.Default()
 	}
 	t := &Transmitter{log: log, keys: keys, rec: rec, elect: elect, opts: o, slog: o.Logger, polls: map[string]*pollState{},
-		build: builder{issuer: o.Issuer, subjectIssuer: o.SubjectIssuer, userFormat: o.UserFormat}}
+		changed: make(chan struct{}, 1),
+		build:   builder{issuer: o.Issuer, subjectIssuer: o.SubjectIssuer, userFormat: o.UserFormat}}
 	t.snap.Store(&snapshot{reg: domain.NewSSFRegistry(), changed: make(chan struct{})})
 	return t
 }
@@ -164,10 +167,20 @@ func (t *Transmitter) reload(ctx context.Context) (*snapshot, error) {
 	return s, nil
 }
 
-// watchRegistry reloads the registry after commits and every Refresh.
+// Changed tells the transmitter that this process changed a stream: it
+// reloads the registry at once (changes by other instances are seen
+// within Refresh).
+func (t *Transmitter) Changed() {
+	select {
+	case t.changed <- struct{}{}:
+	default:
+	}
+}
+
+// watchRegistry reloads the registry after Changed and every Refresh; it
+// does not read on every commit, so revocations cost it nothing.
 func (t *Transmitter) watchRegistry(ctx context.Context) {
-	wake, cancel := t.log.Subscribe()
-	defer cancel()
+	wake := t.changed
 	tick := time.NewTicker(t.opts.Refresh)
 	defer tick.Stop()
 	for {

@@ -31,7 +31,12 @@ type SSF struct {
 	sealer    Sealer
 	pollURL   func(streamID string) string
 	minVerify time.Duration
+	onChange  func()
 }
+
+// OnChange sets a function called after each recorded change (the
+// transmitter reloads its registry at once).
+func (s *SSF) OnChange(fn func()) { s.onChange = fn }
 
 // NewSSF returns the SSF stream service. pollURL makes a poll stream's
 // endpoint_url; minVerify is the min_verification_interval.
@@ -67,28 +72,30 @@ func FoldSSF(recs []eventstore.Recorded) (*domain.SSFRegistry, error) {
 	return r, nil
 }
 
-// Get returns one live stream.
-func (s *SSF) Get(ctx context.Context, id string) (domain.SSFStream, error) {
+// Get returns one live stream of the admin key keyID.
+func (s *SSF) Get(ctx context.Context, keyID, id string) (domain.SSFStream, error) {
 	r, err := s.Registry(ctx)
 	if err != nil {
 		return domain.SSFStream{}, err
 	}
-	st, err := r.Live(id)
+	st, err := r.Owned(id, keyID)
 	if err != nil {
 		return domain.SSFStream{}, err
 	}
 	return *st, nil
 }
 
-// List returns every live stream.
-func (s *SSF) List(ctx context.Context) ([]domain.SSFStream, error) {
+// List returns every live stream of the admin key keyID.
+func (s *SSF) List(ctx context.Context, keyID string) ([]domain.SSFStream, error) {
 	r, err := s.Registry(ctx)
 	if err != nil {
 		return nil, err
 	}
 	out := []domain.SSFStream{}
 	for _, st := range r.Streams() {
-		out = append(out, *st)
+		if st.Config.Owner == "" || st.Config.Owner == keyID {
+			out = append(out, *st)
+		}
 	}
 	return out, nil
 }
@@ -111,16 +118,17 @@ func (s *SSF) Create(ctx context.Context, meta Meta, cfg domain.SSFStreamConfig)
 	if len(cfg.Audience) == 0 {
 		cfg.Audience = []string{defaultAudience(cfg)}
 	}
+	cfg.Owner = meta.Actor.KeyID
 	if err := s.seal(&cfg.Delivery); err != nil {
 		return domain.SSFStream{}, err
 	}
-	return s.change(ctx, meta, cfg.StreamID, func(r *domain.SSFRegistry, now time.Time) (domain.Event, error) {
+	return s.change(ctx, meta, "", func(r *domain.SSFRegistry, now time.Time) (domain.Event, error) {
 		e, err := domain.DecideSSFCreate(r, cfg, now)
 		if e == nil {
 			return nil, err
 		}
 		return *e, err
-	})
+	}, cfg.StreamID)
 }
 
 // Update records a stream's new whole configuration (a PATCH already
@@ -189,34 +197,58 @@ func (s *SSF) Verify(ctx context.Context, meta Meta, id, state string) error {
 // set the transmitter also pauses the stream, with reason.
 func (s *SSF) RecordFailure(ctx context.Context, f domain.SSFDeliveryFailed, pause bool, reason string) error {
 	meta := Meta{Actor: TransmitterActor, RequestID: "ssf-" + f.JTI}
-	_, err := s.change(ctx, meta, f.ID, func(r *domain.SSFRegistry, now time.Time) (domain.Event, error) {
+	_, err := s.changeAll(ctx, meta, f.ID, func(r *domain.SSFRegistry, now time.Time) ([]domain.Event, error) {
 		if _, err := r.Live(f.ID); err != nil {
 			return nil, err
 		}
 		f.FailedAt = now.UTC()
-		return f, nil
+		evs := []domain.Event{f}
+		if pause {
+			st, err := domain.DecideSSFStatus(r, f.ID, domain.SSFPaused, reason, true, now)
+			if err != nil {
+				return nil, err
+			}
+			if st != nil {
+				evs = append(evs, *st)
+			}
+		}
+		return evs, nil
 	})
-	if err != nil || !pause {
-		return err
-	}
-	_, err = s.SetStatus(ctx, meta, f.ID, domain.SSFPaused, reason)
 	return err
 }
 
-// change loads the registry, decides and appends at its version, retrying
-// after a concurrent change. A nil event appends nothing.
-func (s *SSF) change(ctx context.Context, meta Meta, id string, decide func(*domain.SSFRegistry, time.Time) (domain.Event, error)) (domain.SSFStream, error) {
+// change loads the registry, checks that the acting key owns stream id
+// (unless the transmitter acts, or id is "" for a creation), decides and
+// appends at the registry's version, retrying after a concurrent change.
+// A nil event appends nothing. The stream answered is id, or created.
+func (s *SSF) change(ctx context.Context, meta Meta, id string, decide func(*domain.SSFRegistry, time.Time) (domain.Event, error), created ...string) (domain.SSFStream, error) {
+	return s.changeAll(ctx, meta, id, func(r *domain.SSFRegistry, now time.Time) ([]domain.Event, error) {
+		e, err := decide(r, now)
+		if e == nil {
+			return nil, err
+		}
+		return []domain.Event{e}, err
+	}, created...)
+}
+
+// changeAll is change for decisions of several events, appended at once.
+func (s *SSF) changeAll(ctx context.Context, meta Meta, id string, decide func(*domain.SSFRegistry, time.Time) ([]domain.Event, error), created ...string) (domain.SSFStream, error) {
 	for range maxAttempts {
 		r, err := s.Registry(ctx)
 		if err != nil {
 			return domain.SSFStream{}, err
 		}
-		e, err := decide(r, s.svc.clock())
+		if id != "" && meta.Actor != TransmitterActor {
+			if _, err := r.Owned(id, meta.Actor.KeyID); err != nil {
+				return domain.SSFStream{}, err
+			}
+		}
+		evs, err := decide(r, s.svc.clock())
 		if err != nil {
 			return domain.SSFStream{}, err
 		}
-		if e != nil {
-			sa, err := s.svc.streamAppend(meta, domain.SSFStreamsStream, r.Version(), e)
+		if len(evs) > 0 {
+			sa, err := s.svc.streamAppend(meta, domain.SSFStreamsStream, r.Version(), evs...)
 			if err != nil {
 				return domain.SSFStream{}, err
 			}
@@ -227,9 +259,17 @@ func (s *SSF) change(ctx context.Context, meta Meta, id string, decide func(*dom
 			if err != nil {
 				return domain.SSFStream{}, storeError(err)
 			}
-			if err := r.Apply(e, recs[0].Position, recs[0].StreamVersion); err != nil {
-				return domain.SSFStream{}, err
+			for i, e := range evs {
+				if err := r.Apply(e, recs[i].Position, recs[i].StreamVersion); err != nil {
+					return domain.SSFStream{}, err
+				}
 			}
+			if s.onChange != nil {
+				s.onChange()
+			}
+		}
+		if len(created) > 0 {
+			id = created[0]
 		}
 		if st := r.Get(id); st != nil {
 			return *st, nil

@@ -60,6 +60,7 @@ func (m *Main) startSSF(db *backend, svc *app.Service, log *slog.Logger) (ssfAPI
 		Issuer: iss, SubjectIssuer: m.Config.Issuer, UserFormat: m.Config.SSFUserFormat,
 		Logger: log.With("subsystem", "ssf"),
 	})
+	mgmt.OnChange(t.Changed)
 	replaceCollector("ssf-lag", t.Collector())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

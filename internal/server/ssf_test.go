@@ -206,6 +206,20 @@ func testSSFPush(t *testing.T, store string) {
 	if evs, _ := created["events"].([]any); len(evs) != 1 {
 		t.Fatalf("SSFStreamCreated by receiver-a in the audit log: %v, want 1", created)
 	}
+	other := s.key("receiver-b", "ssf:manage")
+	for _, r := range []response{
+		s.do("GET", "/ssf/stream?stream_id="+idA, other, ""),
+		s.do("GET", "/ssf/status?stream_id="+idA, other, ""),
+		s.do("DELETE", "/ssf/stream?stream_id="+idA, other, ""),
+		s.do("POST", "/ssf/verify", other, `{"stream_id":"`+idA+`"}`),
+	} {
+		if r.Status != http.StatusNotFound {
+			t.Fatalf("another key's request on stream A = %d %s, want 404", r.Status, r.Body)
+		}
+	}
+	if r := s.do("GET", "/ssf/stream", other, ""); string(r.Body) != "[]\n" {
+		t.Fatalf("another key lists %s, want []", r.Body)
+	}
 	rcvB := newSSFReceiver(t, s.URL, s.URL+"/ssf/jwks.json")
 	idB := createStream(t, s, rcvKey, pushStreamBody(rcvB))["stream_id"].(string)
 
