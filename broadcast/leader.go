@@ -44,9 +44,14 @@ func lead(ctx context.Context, pool *pgxpool.Pool, key int64, fn func(context.Co
 	defer conn.Close(context.Background()) // frees the lock
 
 	leaderCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go watch(leaderCtx, conn, cancel)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		watch(leaderCtx, conn, cancel)
+	}()
 	fn(leaderCtx)
+	cancel()
+	<-watched // a pgx.Conn is not safe for concurrent use: no ping may overlap Close
 	return true, nil
 }
 
