@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -105,9 +106,14 @@ func sessionOf(s *receiver.SET) string {
 
 // ssfServers starts sessiond on a fixed address whose URL is also the
 // issuer, on PostgreSQL or on the embedded store.
-func ssfServer(t *testing.T, store string) *testServer {
+func ssfServer(t testing.TB, store string) *testServer {
 	t.Helper()
-	addr := freeAddr(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
 	issuer := "http://" + addr
 	if store == "sqlite" {
 		dir := t.TempDir()
