@@ -128,13 +128,42 @@ func TestSSFPushOutageFailover(t *testing.T) {
 	if v := metric(t, standby, `sessiond_ssf_deliveries_total{stream="`+id+`"}`); v < 6 {
 		t.Errorf("deliveries_total = %v, want ≥ 6", v)
 	}
+
+	// The last instance restarts mid-delivery: the rest arrives once.
+	rcv.failStatus.Store(http.StatusServiceUnavailable)
+	for i := 6; i <= 7; i++ {
+		standby.start(admin, "erin", fmt.Sprintf("e-%d", i))
+		if r := standby.do("DELETE", fmt.Sprintf("/auth/admin/api/users/erin/sessions/e-%d", i), admin, ""); r.Status != http.StatusOK {
+			t.Fatalf("revoke e-%d = %d", i, r.Status)
+		}
+	}
+	before = rcv.posts.Load()
+	waitfor.Cond(t, 10*time.Second, func() error {
+		if n := rcv.posts.Load(); n <= before {
+			return fmt.Errorf("no attempt yet")
+		}
+		return nil
+	})
+	standby.Main.Close()
+	rcv.failStatus.Store(0)
+	startServerAt(t, pool, url, addr2, env...)
+	sets = rcv.waitSETs(t, 8)
+	if len(sets) != 8 || rcv.Duplicates() != 0 || sessionOf(sets[6]) != "e-6" || sessionOf(sets[7]) != "e-7" {
+		t.Fatalf("after the restart: %d SETs, %d duplicate jti; want 8 (…, e-6, e-7) and 0", len(sets), rcv.Duplicates())
+	}
 }
 
 // TestSSFPoll: a poll stream answers SETs until they are acknowledged;
 // acknowledged SETs are gone; a long poll returns as soon as an event
 // arrives; setErrs are recorded.
 func TestSSFPoll(t *testing.T) {
-	s := ssfServer(t, "postgres")
+	for _, store := range []string{"postgres", "sqlite"} {
+		t.Run(store, func(t *testing.T) { testSSFPoll(t, store) })
+	}
+}
+
+func testSSFPoll(t *testing.T, store string) {
+	s := ssfServer(t, store)
 	admin := s.key("ops", "sessions:write", "sessions:revoke", "audit:read")
 	rcvKey := s.key("poller", "ssf:manage")
 	st := createStream(t, s, rcvKey, `{"description":"poller"}`)
