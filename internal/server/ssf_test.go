@@ -239,6 +239,9 @@ func testSSFPush(t *testing.T, store string) {
 	if set.EventType != receiver.SessionRevoked || sessionOf(set) != "s-1" {
 		t.Fatalf("SET = %s for %v, want session-revoked for s-1", set.EventType, set.Subject)
 	}
+	if _, err := verifyRS256(meta["jwks_uri"].(string), set.Raw); err != nil {
+		t.Fatalf("SET signature via jwks_uri (standard library): %v", err)
+	}
 	user, _ := set.Subject["user"].(map[string]any)
 	if user["format"] != "iss_sub" || user["sub"] != "alice" || user["iss"] != s.URL {
 		t.Errorf("user subject = %v, want iss_sub of alice", user)
