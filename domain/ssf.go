@@ -27,9 +27,17 @@ const (
 // SSFEventsSupported are the event types every stream may request.
 var SSFEventsSupported = []string{EventSessionRevoked, EventVerification, EventStreamUpdated}
 
-// SSFStreamsStream is the log stream holding every SSF stream's events, so
-// that one read rebuilds the whole registry.
+// SSFStreamsStream is the log stream holding every SSF stream's
+// configuration events, so that one read rebuilds the whole registry.
+// Verification requests and delivery failures, which accumulate, have
+// streams of their own per SSF stream.
 const SSFStreamsStream = "ssf-streams"
+
+// SSFVerifyStream is the log stream of an SSF stream's verification requests.
+func SSFVerifyStream(id string) string { return "ssf-verify-" + id }
+
+// SSFFailureStream is the log stream of an SSF stream's refused SETs.
+func SSFFailureStream(id string) string { return "ssf-failures-" + id }
 
 // Event types of SSF stream management, in the events table's type column.
 const (
@@ -185,10 +193,10 @@ func (SSFSubjectAdded) StreamID() string { return SSFStreamsStream }
 func (SSFSubjectRemoved) StreamID() string { return SSFStreamsStream }
 
 // StreamID implements Event.
-func (SSFVerificationRequested) StreamID() string { return SSFStreamsStream }
+func (e SSFVerificationRequested) StreamID() string { return SSFVerifyStream(e.ID) }
 
 // StreamID implements Event.
-func (SSFDeliveryFailed) StreamID() string { return SSFStreamsStream }
+func (e SSFDeliveryFailed) StreamID() string { return SSFFailureStream(e.ID) }
 
 // SSFStreamOf returns the SSF stream id an SSF event concerns, or "".
 func SSFStreamOf(e Event) string {

@@ -78,12 +78,11 @@ func TestDecideSSFChanges(t *testing.T) {
 	if _, err := domain.DecideSSFStatus(r, "nope", domain.SSFPaused, "", false, ssfT0); domain.ErrorCode(err) != domain.CodeStreamNotFound {
 		t.Fatalf("unknown stream: %v", err)
 	}
-	v := domain.SSFVerificationRequested{ID: "s1", RequestedAt: ssfT0}
-	r = ssfRegistry(t, created, v)
-	if _, err := domain.DecideSSFVerify(r, "s1", "", 10*time.Second, ssfT0.Add(5*time.Second)); domain.ErrorCode(err) != domain.CodeRateLimited {
+	v := &domain.SSFVerificationRequested{ID: "s1", RequestedAt: ssfT0}
+	if _, err := domain.DecideSSFVerify(r, "s1", "", v, 10*time.Second, ssfT0.Add(5*time.Second)); domain.ErrorCode(err) != domain.CodeRateLimited {
 		t.Fatalf("verify within the interval: %v, want RATE_LIMITED", err)
 	}
-	if _, err := domain.DecideSSFVerify(r, "s1", "", 10*time.Second, ssfT0.Add(10*time.Second)); err != nil {
+	if _, err := domain.DecideSSFVerify(r, "s1", "", v, 10*time.Second, ssfT0.Add(10*time.Second)); err != nil {
 		t.Fatalf("verify after the interval: %v", err)
 	}
 	r = ssfRegistry(t, created, domain.SSFStreamDeleted{ID: "s1", DeletedAt: ssfT0})

@@ -95,17 +95,17 @@ func DecideSSFSubject(r *SSFRegistry, id string, subject json.RawMessage, add bo
 	return SSFSubjectRemoved{ID: id, Subject: c, At: normalize(now)}, nil
 }
 
-// DecideSSFVerify requests a verification event. Requests closer together
-// than minInterval are RATE_LIMITED (SSF min_verification_interval).
-func DecideSSFVerify(r *SSFRegistry, id, state string, minInterval time.Duration, now time.Time) (*SSFVerificationRequested, error) {
-	s, err := r.Live(id)
-	if err != nil {
+// DecideSSFVerify requests a verification event; last is the stream's
+// previous request (nil if none). Requests closer together than
+// minInterval are RATE_LIMITED (SSF min_verification_interval).
+func DecideSSFVerify(r *SSFRegistry, id, state string, last *SSFVerificationRequested, minInterval time.Duration, now time.Time) (*SSFVerificationRequested, error) {
+	if _, err := r.Live(id); err != nil {
 		return nil, err
 	}
 	if err := checkSSFString("state", state); err != nil {
 		return nil, err
 	}
-	if !s.LastVerifyAt.IsZero() && now.Sub(s.LastVerifyAt) < minInterval {
+	if last != nil && now.Sub(last.RequestedAt) < minInterval {
 		return nil, Errorf(CodeRateLimited, "verification was requested less than %v ago (min_verification_interval)", minInterval)
 	}
 	return &SSFVerificationRequested{ID: id, State: state, RequestedAt: normalize(now)}, nil

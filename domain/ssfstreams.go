@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"time"
 )
 
 // SSFStream is one stream as its events describe it at some position.
@@ -16,7 +15,6 @@ type SSFStream struct {
 	CreatedPos    int64 // position of its SSFStreamCreated
 	LastStatusPos int64 // position of its latest status change (0: none)
 	Removed       []json.RawMessage
-	LastVerifyAt  time.Time
 	Deleted       bool
 }
 
@@ -44,8 +42,6 @@ func (s *SSFStream) Apply(e Event, position int64) {
 	case SSFSubjectAdded:
 		c := canonicalJSON(e.Subject)
 		s.Removed = slices.DeleteFunc(s.Removed, func(r json.RawMessage) bool { return bytes.Equal(r, c) })
-	case SSFVerificationRequested:
-		s.LastVerifyAt = e.RequestedAt
 	}
 }
 

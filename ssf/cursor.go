@@ -100,7 +100,7 @@ func (t *Transmitter) step(c *cursor, rec eventstore.Recorded) (*item, error) {
 		}
 		return t.build.sessionRevoked(c.st, rec, rev), nil
 	}
-	if rec.StreamID != domain.SSFStreamsStream {
+	if !streamEvents[rec.Type] {
 		return nil, nil
 	}
 	e, err := domain.DecodeEvent(rec.Type, rec.Data)
@@ -124,6 +124,13 @@ func (t *Transmitter) step(c *cursor, rec eventstore.Recorded) (*item, error) {
 		return t.build.verification(c.st, rec, e.State), nil
 	}
 	return nil, nil
+}
+
+// streamEvents are the event types that concern one SSF stream's delivery.
+var streamEvents = map[string]bool{
+	domain.TypeSSFStreamCreated: true, domain.TypeSSFStreamUpdated: true, domain.TypeSSFStreamStatusChanged: true,
+	domain.TypeSSFStreamDeleted: true, domain.TypeSSFSubjectAdded: true, domain.TypeSSFSubjectRemoved: true,
+	domain.TypeSSFVerificationRequested: true,
 }
 
 // resumable reports whether a held cursor may go on: the stream's status

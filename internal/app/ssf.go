@@ -181,40 +181,86 @@ func (s *SSF) Subject(ctx context.Context, meta Meta, id string, subject json.Ra
 	return err
 }
 
-// Verify requests a verification SET on a stream.
+// Verify requests a verification SET on a stream. Requests go to the
+// stream's own log stream, so they never grow the registry.
 func (s *SSF) Verify(ctx context.Context, meta Meta, id, state string) error {
-	_, err := s.change(ctx, meta, id, func(r *domain.SSFRegistry, now time.Time) (domain.Event, error) {
-		e, err := domain.DecideSSFVerify(r, id, state, s.minVerify, now)
-		if e == nil {
-			return nil, err
+	for range maxAttempts {
+		r, err := s.Registry(ctx)
+		if err != nil {
+			return err
 		}
-		return *e, err
-	})
-	return err
+		if _, err := r.Owned(id, meta.Actor.KeyID); err != nil {
+			return err
+		}
+		recs, evs, err := s.svc.loadStream(ctx, domain.SSFVerifyStream(id))
+		if err != nil {
+			return err
+		}
+		var last *domain.SSFVerificationRequested
+		if n := len(evs); n > 0 {
+			if v, ok := evs[n-1].(domain.SSFVerificationRequested); ok {
+				last = &v
+			}
+		}
+		e, err := domain.DecideSSFVerify(r, id, state, last, s.minVerify, s.svc.clock())
+		if err != nil {
+			return err
+		}
+		sa, err := s.svc.streamAppend(meta, e.StreamID(), int64(len(recs)), *e)
+		if err != nil {
+			return err
+		}
+		_, err = s.svc.log.Append(ctx, sa)
+		if conflictRetry(err) {
+			continue
+		}
+		return storeError(err)
+	}
+	return fmt.Errorf("ssf stream %s: too many concurrent verification requests", id)
 }
 
 // RecordFailure records a SET a receiver refused for good; when pause is
-// set the transmitter also pauses the stream, with reason.
+// set the transmitter pauses the stream in the same append, with reason.
 func (s *SSF) RecordFailure(ctx context.Context, f domain.SSFDeliveryFailed, pause bool, reason string) error {
 	meta := Meta{Actor: TransmitterActor, RequestID: "ssf-" + f.JTI}
-	_, err := s.changeAll(ctx, meta, f.ID, func(r *domain.SSFRegistry, now time.Time) ([]domain.Event, error) {
-		if _, err := r.Live(f.ID); err != nil {
-			return nil, err
+	for range maxAttempts {
+		r, err := s.Registry(ctx)
+		if err != nil {
+			return err
 		}
+		if _, err := r.Live(f.ID); err != nil {
+			return err
+		}
+		now := s.svc.clock()
 		f.FailedAt = now.UTC()
-		evs := []domain.Event{f}
+		failure, err := s.svc.streamAppend(meta, f.StreamID(), eventstore.AnyVersion, f)
+		if err != nil {
+			return err
+		}
+		appends := []eventstore.StreamAppend{failure}
+		var st *domain.SSFStreamStatusChanged
 		if pause {
-			st, err := domain.DecideSSFStatus(r, f.ID, domain.SSFPaused, reason, true, now)
-			if err != nil {
-				return nil, err
+			if st, err = domain.DecideSSFStatus(r, f.ID, domain.SSFPaused, reason, true, now); err != nil {
+				return err
 			}
 			if st != nil {
-				evs = append(evs, *st)
+				sa, err := s.svc.streamAppend(meta, domain.SSFStreamsStream, r.Version(), *st)
+				if err != nil {
+					return err
+				}
+				appends = append(appends, sa)
 			}
 		}
-		return evs, nil
-	})
-	return err
+		_, err = s.svc.log.Append(ctx, appends...)
+		if conflictRetry(err) {
+			continue
+		}
+		if err == nil && st != nil && s.onChange != nil {
+			s.onChange()
+		}
+		return storeError(err)
+	}
+	return fmt.Errorf("ssf stream %s: too many concurrent changes", f.ID)
 }
 
 // change loads the registry, checks that the acting key owns stream id
