@@ -44,7 +44,9 @@ const (
 func (s *Server) ssfRoutes(r *mux.Router) {
 	r.HandleFunc(SSFConfigurationPath, s.needSSF(s.ssfConfiguration)).Methods(http.MethodGet)
 	r.HandleFunc(SSFJWKSPath, s.needSSF(s.ssfJWKS)).Methods(http.MethodGet)
-	manage := func(h http.HandlerFunc) http.Handler { return s.admin(domain.ScopeSSFManage, s.needSSF(noStore(h))) }
+	manage := func(h http.HandlerFunc) http.Handler {
+		return bearerChallenge(s.admin(domain.ScopeSSFManage, s.needSSF(noStore(h))))
+	}
 	r.Handle(SSFStreamPath, manage(s.ssfCreate)).Methods(http.MethodPost)
 	r.Handle(SSFStreamPath, manage(s.ssfRead)).Methods(http.MethodGet)
 	r.Handle(SSFStreamPath, manage(s.ssfUpdate(false))).Methods(http.MethodPatch)
@@ -56,7 +58,40 @@ func (s *Server) ssfRoutes(r *mux.Router) {
 	r.Handle(SSFRemoveSubjectPath, manage(s.ssfSubject(false))).Methods(http.MethodPost)
 	r.Handle(SSFVerifyPath, manage(s.ssfVerify)).Methods(http.MethodPost)
 	// Long polls outlast the admin request deadline; Poll bounds itself.
-	r.Handle(SSFPollPath+"{streamId}", s.authenticate(s.scoped(domain.ScopeSSFManage, s.needSSF(noStore(s.ssfPoll))))).Methods(http.MethodPost)
+	r.Handle(SSFPollPath+"{streamId}", bearerChallenge(s.authenticate(s.scoped(domain.ScopeSSFManage, s.needSSF(noStore(s.ssfPoll)))))).Methods(http.MethodPost)
+}
+
+// bearerChallenge adds the RFC 6750 section 3 WWW-Authenticate header to
+// 401 and 403 answers, as the CAEP interoperability profile requires of
+// SSF endpoints.
+func bearerChallenge(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(&challenger{ResponseWriter: w, presented: r.Header.Get("Authorization") != ""}, r)
+	})
+}
+
+type challenger struct {
+	http.ResponseWriter
+	presented bool
+}
+
+func (c *challenger) WriteHeader(status int) {
+	switch {
+	case status == http.StatusUnauthorized && c.presented:
+		c.Header().Set("WWW-Authenticate", `Bearer realm="sessiond", error="invalid_token"`)
+	case status == http.StatusUnauthorized:
+		c.Header().Set("WWW-Authenticate", `Bearer realm="sessiond"`)
+	case status == http.StatusForbidden:
+		c.Header().Set("WWW-Authenticate", `Bearer realm="sessiond", error="insufficient_scope", scope="ssf:manage"`)
+	}
+	c.ResponseWriter.WriteHeader(status)
+}
+
+// Flush lets long polls and streaming answers through the wrapper.
+func (c *challenger) Flush() {
+	if f, ok := c.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
 }
 
 func (s *Server) needSSF(h http.HandlerFunc) http.HandlerFunc {

@@ -191,8 +191,12 @@ func testSSFPush(t *testing.T, store string) {
 	if b, _ := json.Marshal(meta["delivery_methods_supported"]); string(b) != `["urn:ietf:rfc:8935","urn:ietf:rfc:8936"]` {
 		t.Errorf("delivery_methods_supported = %s", b)
 	}
-	if r := s.do("POST", "/ssf/stream", admin, `{}`); r.Status != http.StatusForbidden {
-		t.Fatalf("create stream without ssf:manage = %d, want 403", r.Status)
+	if r := s.do("POST", "/ssf/stream", admin, `{}`); r.Status != http.StatusForbidden ||
+		!strings.Contains(r.Header.Get("WWW-Authenticate"), `error="insufficient_scope"`) {
+		t.Fatalf("create stream without ssf:manage = %d (WWW-Authenticate %q), want 403 with insufficient_scope", r.Status, r.Header.Get("WWW-Authenticate"))
+	}
+	if r := s.do("GET", "/ssf/stream", "", ""); r.Status != http.StatusUnauthorized || !strings.HasPrefix(r.Header.Get("WWW-Authenticate"), "Bearer") {
+		t.Fatalf("no key = %d (WWW-Authenticate %q), want 401 with a Bearer challenge", r.Status, r.Header.Get("WWW-Authenticate"))
 	}
 
 	rcvA := newSSFReceiver(t, meta["issuer"].(string), meta["jwks_uri"].(string))
