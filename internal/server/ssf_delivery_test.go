@@ -262,3 +262,38 @@ func testSSFPoll(t *testing.T, store string) {
 		t.Fatalf("long poll answered %d SETs, want p-4's", len(res.sets))
 	}
 }
+
+// TestSSFRestartEmbedded: on the embedded store, a restart in the middle
+// of a receiver outage loses nothing and repeats nothing.
+func TestSSFRestartEmbedded(t *testing.T) {
+	s := ssfServer(t, "sqlite")
+	addr := strings.TrimPrefix(s.URL, "http://")
+	admin := s.key("ops", "sessions:write", "sessions:revoke")
+	rcv := newSSFReceiver(t, s.URL, s.URL+"/ssf/jwks.json")
+	createStream(t, s, s.key("receiver", "ssf:manage"), pushStreamBody(rcv))
+	rcv.failStatus.Store(http.StatusServiceUnavailable)
+	for i := range 3 {
+		s.start(admin, "kim", fmt.Sprintf("k-%d", i))
+		if r := s.do("DELETE", fmt.Sprintf("/auth/admin/api/users/kim/sessions/k-%d", i), admin, ""); r.Status != http.StatusOK {
+			t.Fatalf("revoke k-%d = %d", i, r.Status)
+		}
+	}
+	waitfor.Cond(t, 10*time.Second, func() error {
+		if n := rcv.posts.Load(); n < 2 {
+			return fmt.Errorf("%d attempts, want a retry", n)
+		}
+		return nil
+	})
+	s.Main.Close()
+	rcv.failStatus.Store(0)
+	startEmbeddedAt(t, s.Data, addr)
+	sets := rcv.waitSETs(t, 3)
+	for i, set := range sets {
+		if got, want := sessionOf(set), fmt.Sprintf("k-%d", i); got != want {
+			t.Fatalf("SET %d is for %s, want %s", i, got, want)
+		}
+	}
+	if len(sets) != 3 || rcv.Duplicates() != 0 {
+		t.Fatalf("%d SETs, %d duplicate jti; want 3 and 0", len(sets), rcv.Duplicates())
+	}
+}

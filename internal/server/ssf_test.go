@@ -116,20 +116,27 @@ func ssfServer(t testing.TB, store string) *testServer {
 	ln.Close()
 	issuer := "http://" + addr
 	if store == "sqlite" {
-		dir := t.TempDir()
-		logs := &syncBuffer{}
-		m := server.NewMain()
-		m.Stdout, m.Stderr = io.Discard, logs
-		m.Getenv = env(map[string]string{"SESSIOND_DATA_DIR": dir, "SESSIOND_NATS_LISTEN": "127.0.0.1:0", "SESSIOND_ISSUER": issuer})
-		m.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-		if err := m.Start(context.Background(), []string{"--http-addr", addr}); err != nil {
-			t.Fatalf("start: %v", err)
-		}
-		t.Cleanup(func() { m.Close() })
-		return &testServer{t: t, URL: issuer, Data: dir, Main: m, Logs: logs}
+		return startEmbeddedAt(t, t.TempDir(), addr)
 	}
 	pool, url := pgtest.NewPool(t)
 	return startServerAt(t, pool, url, addr, "SESSIOND_ISSUER", issuer)
+}
+
+// startEmbeddedAt starts sessiond on the embedded store in dir, listening
+// on addr, which is also its issuer URL.
+func startEmbeddedAt(t testing.TB, dir, addr string) *testServer {
+	t.Helper()
+	issuer := "http://" + addr
+	logs := &syncBuffer{}
+	m := server.NewMain()
+	m.Stdout, m.Stderr = io.Discard, logs
+	m.Getenv = env(map[string]string{"SESSIOND_DATA_DIR": dir, "SESSIOND_NATS_LISTEN": "127.0.0.1:0", "SESSIOND_ISSUER": issuer})
+	m.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if err := m.Start(context.Background(), []string{"--http-addr", addr}); err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return &testServer{t: t, URL: issuer, Data: dir, Main: m, Logs: logs}
 }
 
 // discover reads the transmitter configuration metadata.
