@@ -1,10 +1,16 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net/http"
+	"os"
+	"strings"
 	"testing"
 
+	"github.com/sessiond/sessiond/internal/server"
 	"github.com/sessiond/sessiond/ssf/receiver"
 )
 
@@ -99,5 +105,33 @@ func TestSSFStreamConfig(t *testing.T) {
 	}
 	if n := len(old.received()); n != 0 {
 		t.Fatalf("the old endpoint received %d SETs after the PUT", n)
+	}
+}
+
+// TestSSFBadConfiguration: bad SSF settings stop start-up with one line
+// naming the setting.
+func TestSSFBadConfiguration(t *testing.T) {
+	small := t.TempDir() + "/ed25519.pem"
+	if err := os.WriteFile(small, []byte("-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIJ+DYvh6SEqVTm50DFtMDoQikTmiCqirVv9mWG9qfSnF\n-----END PRIVATE KEY-----\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ env, value, want string }{
+		{"SESSIOND_SSF_SIGNING_KEYS", "/nonexistent/ssf.pem", "--ssf-signing-keys"},
+		{"SESSIOND_SSF_SIGNING_KEYS", small, "want an RSA key"},
+		{"SESSIOND_SSF_USER_FORMAT", "phone", "--ssf-user-format"},
+		{"SESSIOND_SSF_MIN_VERIFICATION_INTERVAL", "soon", "--ssf-min-verification-interval"},
+	} {
+		m := server.NewMain()
+		m.Stdout, m.Stderr = io.Discard, io.Discard
+		m.Getenv = env(map[string]string{"SESSIOND_DATA_DIR": t.TempDir(), "SESSIOND_NATS_LISTEN": "127.0.0.1:0", c.env: c.value})
+		m.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
+		err := m.Start(context.Background(), []string{"--http-addr", "127.0.0.1:0"})
+		if err == nil {
+			m.Close()
+			t.Fatalf("%s=%s: started", c.env, c.value)
+		}
+		if !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s=%s: %q, want one line naming %s", c.env, c.value, err, c.want)
+		}
 	}
 }
