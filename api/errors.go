@@ -17,6 +17,7 @@ var statusOf = map[domain.Code]int{
 	domain.CodeUserNotFound:         http.StatusNotFound,
 	domain.CodeSessionNotFound:      http.StatusNotFound,
 	domain.CodeKeyNotFound:          http.StatusNotFound,
+	domain.CodeStreamNotFound:       http.StatusNotFound,
 	domain.CodeRouteNotFound:        http.StatusNotFound,
 	domain.CodeMethodNotAllowed:     http.StatusMethodNotAllowed,
 	domain.CodeConflict:             http.StatusConflict,

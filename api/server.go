@@ -47,6 +47,8 @@ type Options struct {
 	Broadcaster Broadcaster                 // optional
 	Tokens      Tokens                      // optional: without it no token is minted
 	Audit       Audit                       // optional: without it the audit routes answer 503
+	SSF         SSF                         // optional: without it the SSF routes answer 503
+	SSFIssuer   string                      // the SSF transmitter's issuer, base of its URLs
 	Ready       func(context.Context) error // readiness probe; nil means ready
 	Logger      *slog.Logger
 	DefaultTTL  time.Duration // session lifetime when a start names none; default 24h
@@ -68,6 +70,7 @@ type Options struct {
 type Server struct {
 	svc   Service
 	audit Audit
+	ssf   SSF
 
 	perKey       *limiters
 	authFailures *limiters
@@ -93,7 +96,7 @@ func New(opts Options) *Server {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 10 * time.Second
 	}
-	s := &Server{svc: opts.Service, audit: opts.Audit, bc: opts.Broadcaster, ready: opts.Ready, log: opts.Logger, opts: opts}
+	s := &Server{svc: opts.Service, audit: opts.Audit, ssf: opts.SSF, bc: opts.Broadcaster, ready: opts.Ready, log: opts.Logger, opts: opts}
 	s.perKey = newLimiters(opts.KeyRate, opts.KeyBurst)
 	s.authFailures = newLimiters(opts.AuthFailRate, opts.AuthFailBurst)
 	s.router = s.routes()
@@ -146,6 +149,7 @@ func (s *Server) routes() *mux.Router {
 	// JSON page sets its own).
 	r.Handle(AdminPrefix+"/audit/events", s.authenticate(s.scoped(domain.ScopeAuditRead, s.needAudit(s.auditEvents)))).Methods(http.MethodGet)
 	r.Handle(AdminPrefix+"/audit/chain", s.admin(domain.ScopeAuditRead, s.needAudit(s.auditChain))).Methods(http.MethodGet)
+	s.ssfRoutes(r)
 	return r
 }
 

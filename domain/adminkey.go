@@ -18,10 +18,12 @@ const (
 	ScopeSessionsWrite  Scope = "sessions:write"
 	ScopeSessionsRevoke Scope = "sessions:revoke"
 	ScopeAuditRead      Scope = "audit:read"
+	// ScopeSSFManage manages Shared Signals streams and polls them.
+	ScopeSSFManage Scope = "ssf:manage"
 )
 
 // AllScopes lists every scope, in a stable order.
-var AllScopes = []Scope{ScopeSessionsRead, ScopeSessionsWrite, ScopeSessionsRevoke, ScopeAuditRead}
+var AllScopes = []Scope{ScopeSessionsRead, ScopeSessionsWrite, ScopeSessionsRevoke, ScopeAuditRead, ScopeSSFManage}
 
 // ParseScopes parses a comma-separated scope list. Unknown scopes and an
 // empty list are VALIDATION_FAILED. Duplicates are removed.

@@ -17,6 +17,7 @@ const (
 	CodeUserNotFound        Code = "USER_NOT_FOUND"
 	CodeSessionNotFound     Code = "SESSION_NOT_FOUND"
 	CodeKeyNotFound         Code = "KEY_NOT_FOUND"
+	CodeStreamNotFound      Code = "STREAM_NOT_FOUND" // an SSF stream
 	CodeRouteNotFound       Code = "ROUTE_NOT_FOUND"
 	CodeMethodNotAllowed    Code = "METHOD_NOT_ALLOWED"
 	CodeConflict            Code = "CONFLICT"

@@ -127,6 +127,22 @@ func DecodeEvent(typ string, data []byte) (Event, error) {
 		e, err = decodeAs[AuditCheckpoint](data)
 	case TypeAuditKeyIntroduced:
 		e, err = decodeAs[AuditKeyIntroduced](data)
+	case TypeSSFStreamCreated:
+		e, err = decodeAs[SSFStreamCreated](data)
+	case TypeSSFStreamUpdated:
+		e, err = decodeAs[SSFStreamUpdated](data)
+	case TypeSSFStreamStatusChanged:
+		e, err = decodeAs[SSFStreamStatusChanged](data)
+	case TypeSSFStreamDeleted:
+		e, err = decodeAs[SSFStreamDeleted](data)
+	case TypeSSFSubjectAdded:
+		e, err = decodeAs[SSFSubjectAdded](data)
+	case TypeSSFSubjectRemoved:
+		e, err = decodeAs[SSFSubjectRemoved](data)
+	case TypeSSFVerificationRequested:
+		e, err = decodeAs[SSFVerificationRequested](data)
+	case TypeSSFDeliveryFailed:
+		e, err = decodeAs[SSFDeliveryFailed](data)
 	default:
 		return nil, fmt.Errorf("%w: %q", ErrUnknownEventType, typ)
 	}

@@ -38,12 +38,13 @@ type Store interface {
 // backend is the configured storage: PostgreSQL, or the embedded SQLite
 // file when --database-url is empty.
 type backend struct {
-	store   Store
-	reads   app.Reads
-	elect   broadcast.Elect
-	ready   func(context.Context) error
-	where   string // for logs, without secrets
-	closeDB func()
+	store    Store
+	reads    app.Reads
+	elect    broadcast.Elect
+	ssfElect broadcast.Elect // elects the SSF transmitter's pushing instance
+	ready    func(context.Context) error
+	where    string // for logs, without secrets
+	closeDB  func()
 }
 
 // Close stops the store and closes the database.
@@ -78,7 +79,8 @@ func (m *Main) openBackend(ctx context.Context, migrate bool, opts eventstore.Op
 	store := pgstore.New(pool, opts)
 	return &backend{
 		store: store, reads: projections.NewReadModel(pool), elect: broadcast.PostgresElect(pool),
-		ready: pgReadiness(pool), where: redactURL(m.Config.DatabaseURL), closeDB: pool.Close,
+		ssfElect: broadcast.PostgresElectKey(pool, ssfLockKey),
+		ready:    pgReadiness(pool), where: redactURL(m.Config.DatabaseURL), closeDB: pool.Close,
 	}, nil
 }
 
@@ -105,7 +107,8 @@ func (m *Main) openSQLite(ctx context.Context, migrate bool, opts eventstore.Opt
 	store := sqlitestore.New(db, opts)
 	return &backend{
 		store: store, reads: projections.NewSQLiteReadModel(db, sqlitestore.Classify),
-		elect: broadcast.FileElect(filepath.Join(m.Config.DataDir, "relay.lock")),
+		elect:    broadcast.FileElect(filepath.Join(m.Config.DataDir, "relay.lock")),
+		ssfElect: broadcast.FileElect(filepath.Join(m.Config.DataDir, "ssf.lock")),
 		ready: func(ctx context.Context) error {
 			if err := store.Ping(ctx); err != nil {
 				return errors.New("database unreachable")

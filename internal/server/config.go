@@ -44,6 +44,11 @@ type Config struct {
 	// AuditKeyFile is the audit signing key (empty: <data-dir>/audit-key.pem);
 	// WitnessDir, when set, gets a copy of every checkpoint.
 	AuditKeyFile, WitnessDir string
+	// SSF transmitter: its RSA signing keys (the first signs), the format
+	// of user subjects, and the min_verification_interval.
+	SSFSigningKeys   string
+	SSFUserFormat    string
+	SSFVerifyMinimum time.Duration
 
 	envErr error
 }
@@ -68,8 +73,11 @@ func (c *Config) bindFlags(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.AuditKeyFile, "audit-key-file", env("SESSIOND_AUDIT_KEY_FILE", ""), "Ed25519 PKCS#8 PEM file that signs audit checkpoints, separate from the token keys; empty: <data-dir>/audit-key.pem, generated on first use (SESSIOND_AUDIT_KEY_FILE)")
 	fs.StringVar(&c.WitnessDir, "witness-dir", env("SESSIOND_WITNESS_DIR", ""), "directory whose audit-checkpoints.jws gets every signed checkpoint, one JWS per line, append-only (SESSIOND_WITNESS_DIR)")
 	fs.StringVar(&c.Audience, "audience", env("SESSIOND_AUDIENCE", "sessiond"), "aud of session tokens (SESSIOND_AUDIENCE)")
+	fs.StringVar(&c.SSFSigningKeys, "ssf-signing-keys", env("SESSIOND_SSF_SIGNING_KEYS", ""), "comma-separated RSA (2048+ bits) PEM files signing SSF SETs (RS256); the first signs, all are published; empty: <data-dir>/ssf-signing-key.pem, generated on first use (SESSIOND_SSF_SIGNING_KEYS)")
+	fs.StringVar(&c.SSFUserFormat, "ssf-user-format", env("SESSIOND_SSF_USER_FORMAT", "iss_sub"), "subject format of users in SSF SETs: iss_sub (iss = --issuer, sub = user id), opaque, or email (user ids that are addresses; others iss_sub) (SESSIOND_SSF_USER_FORMAT)")
 	c.BroadcastWait, c.Heartbeat, c.CheckpointInterval = 250*time.Millisecond, time.Second, 10*time.Minute
 	c.RequestTimeout = 10 * time.Second
+	c.SSFVerifyMinimum = 10 * time.Second
 	c.KeyRate, c.AuthFailRate, c.CheckpointEvery = 1000, 2, 1000
 	// Typed settings: the flag and its environment variable share a parser,
 	// so a bad value fails either way with one line naming the setting.
@@ -84,6 +92,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet, getenv func(string) string) {
 		{"auth-fail-rate", "SESSIOND_AUTH_FAIL_RATE", "failed authentications per second a client address may make after a burst of 20; 0: no limit (default 2)", rateFlag(&c.AuthFailRate)},
 		{"checkpoint-every", "SESSIOND_CHECKPOINT_EVERY", "sign an audit checkpoint after this many events (default 1000)", countFlag(&c.CheckpointEvery)},
 		{"checkpoint-interval", "SESSIOND_CHECKPOINT_INTERVAL", "sign an audit checkpoint at least this often while events arrive (default 10m)", durationFlag(&c.CheckpointInterval)},
+		{"ssf-min-verification-interval", "SESSIOND_SSF_MIN_VERIFICATION_INTERVAL", "shortest time between SSF verification requests of a stream (default 10s)", durationFlag(&c.SSFVerifyMinimum)},
 	} {
 		fs.Func(t.flag, t.usage+" ("+t.env+")", t.set)
 		if v := getenv(t.env); v != "" && c.envErr == nil {
@@ -166,6 +175,9 @@ func (c *Config) validate() error {
 	}
 	if c.Audience == "" {
 		return configError("--audience (SESSIOND_AUDIENCE)", "must not be empty")
+	}
+	if f := c.SSFUserFormat; f != "iss_sub" && f != "opaque" && f != "email" {
+		return configError("--ssf-user-format (SESSIOND_SSF_USER_FORMAT)", "%q is not iss_sub, opaque or email", f)
 	}
 	if c.DataDir == "" {
 		return configError("--data-dir (SESSIOND_DATA_DIR)", "must not be empty")

@@ -62,6 +62,8 @@ Usage:
                                                against pgbench's INSERT in the same run
   sessiond db grant --role NAME [--create]     give a PostgreSQL role what serve needs and no more
            [--password-file F] [--print]
+  sessiond ssf-receive --transmitter URL --aud AUD [--listen ADDR] [--authorization V]
+                                               a Shared Signals push receiver printing validated SETs
 
 Every command takes the configuration flags; "sessiond COMMAND --help" lists them.
 `
@@ -92,6 +94,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.runBench(ctx, args)
 	case "db":
 		return m.runDB(ctx, args)
+	case "ssf-receive":
+		return m.runSSFReceive(ctx, args)
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -18,6 +19,7 @@ import (
 	"github.com/sessiond/sessiond/eventstore"
 	"github.com/sessiond/sessiond/internal/app"
 	"github.com/sessiond/sessiond/internal/auditkey"
+	"github.com/sessiond/sessiond/ssf"
 )
 
 // HTTP server timeouts.
@@ -31,15 +33,17 @@ const (
 
 // serving is everything a running server holds.
 type serving struct {
-	db     *backend
-	stopCP func()        // stops the checkpointer and the key table's follower
-	ns     *embeddedNATS // nil unless NATS is embedded
-	nc     *nats.Conn
-	bc     *broadcast.Service
-	http   *http.Server
-	ln     net.Listener
-	nats   string // the NATS URL broadcasts go to
-	done   chan error
+	db      *backend
+	stopCP  func() // stops the checkpointer, the witnesses and the key table
+	stopSSF func() // stops the SSF transmitter
+	ssf     ssfAPI
+	ns      *embeddedNATS // nil unless NATS is embedded
+	nc      *nats.Conn
+	bc      *broadcast.Service
+	http    *http.Server
+	ln      net.Listener
+	nats    string // the NATS URL broadcasts go to
+	done    chan error
 }
 
 func (m *Main) runServe(ctx context.Context, args []string) error {
@@ -131,6 +135,17 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 	}()
 	stopCP := func() { stopCheckpoints(); <-cpDone; stopWitnesses(); stopKT() }
 	audit := app.NewAudit(db.store)
+	ssfSvc, stopSSF, err := m.startSSF(db, svc, log)
+	if err != nil {
+		stopCP()
+		bc.Close()
+		nc.Close()
+		if ns != nil {
+			ns.Close()
+		}
+		db.Close()
+		return err
+	}
 	handler := api.New(api.Options{
 		Service:       svc,
 		Broadcaster:   bd,
@@ -138,6 +153,8 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 		Audit:         audit,
 		AuditKeys:     func(ctx context.Context) ([]byte, error) { return audit.AuditKeysJWKS(ctx, auditSigner.Public()) },
 		Timeout:       m.Config.RequestTimeout,
+		SSF:           ssfSvc,
+		SSFIssuer:     strings.TrimRight(m.Config.Issuer, "/"),
 		KeyRate:       m.Config.KeyRate,
 		KeyBurst:      int(2 * m.Config.KeyRate),
 		AuthFailRate:  m.Config.AuthFailRate,
@@ -147,6 +164,7 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 	})
 	abort := func() {
 		stopCP()
+		stopSSF()
 		bc.Close()
 		nc.Close()
 		if ns != nil {
@@ -176,7 +194,7 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	done := make(chan error, 1)
-	m.serve = &serving{stopCP: stopCP, db: db, ns: ns, nc: nc, bc: bc, http: srv, ln: ln, nats: natsURL, done: done}
+	m.serve = &serving{stopCP: stopCP, stopSSF: stopSSF, ssf: ssfSvc, db: db, ns: ns, nc: nc, bc: bc, http: srv, ln: ln, nats: natsURL, done: done}
 	go func() {
 		err := srv.Serve(ln)
 		if errors.Is(err, http.ErrServerClosed) {
@@ -195,6 +213,14 @@ func (m *Main) Broadcast() *broadcast.Service {
 		return nil
 	}
 	return m.serve.bc
+}
+
+// SSF returns the SSF transmitter while serving.
+func (m *Main) SSF() *ssf.Transmitter {
+	if m.serve == nil {
+		return nil
+	}
+	return m.serve.ssf.Transmitter
 }
 
 // NATSURL returns the URL of the NATS that revocations are broadcast on
@@ -227,6 +253,7 @@ func (m *Main) Close() error {
 	defer cancel()
 	err := s.http.Shutdown(ctx)
 	s.stopCP()
+	s.stopSSF()
 	s.bc.Close() // stops the relay, gives up leadership
 	s.db.Close() // flushes queued appends
 	s.nc.Close()
