@@ -125,6 +125,10 @@ func DecodeEvent(typ string, data []byte) (Event, error) {
 		e, err = decodeAs[AdminKeyRevoked](data)
 	case TypeAuditCheckpoint:
 		e, err = decodeAs[AuditCheckpoint](data)
+	case TypeConsoleSignedIn:
+		e, err = decodeAs[ConsoleSignedIn](data)
+	case TypeConsoleSignedOut:
+		e, err = decodeAs[ConsoleSignedOut](data)
 	default:
 		return nil, fmt.Errorf("%w: %q", ErrUnknownEventType, typ)
 	}

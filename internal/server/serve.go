@@ -116,8 +116,7 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 		(&app.Checkpointer{Log: db.store, Signer: issuer, Issuer: m.Config.Issuer, Every: m.Config.CheckpointEvery,
 			Interval: m.Config.CheckpointInterval, Logger: log.With("subsystem", "checkpoints")}).Run(cpCtx)
 	}()
-	stopCP := func() { stopCheckpoints(); <-cpDone; stopKT() }
-	handler := api.New(api.Options{
+	apiHandler := api.New(api.Options{
 		Service:       svc,
 		Broadcaster:   bd,
 		Tokens:        issuer,
@@ -129,6 +128,8 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 		Ready:         allReady(db.ready, keys.Ready),
 		Logger:        log.With("subsystem", "api"),
 	})
+	handler, stopConsole := withConsole(apiHandler, svc, db.store, bd, issuer.JWKS(), m.Config.ConsoleIdle, log.With("subsystem", "console"))
+	stopCP := func() { stopConsole(); stopCheckpoints(); <-cpDone; stopKT() }
 	ln, err := net.Listen("tcp", m.Config.HTTPAddr)
 	if err != nil {
 		stopCP()
