@@ -3,6 +3,7 @@ package console
 import (
 	"encoding/hex"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"time"
@@ -30,9 +31,9 @@ type auditView struct {
 	Filter url.Values // the filters as given (for the form and links)
 	Types  []string
 	Rows   []auditRow
-	Next   string // query of the next page, "" on the last
-	First  string // query of the first page
-	Export string // query of the export buttons
+	Next   template.URL // query of the next page, "" on the last
+	First  template.URL // query of the first page
+	Export template.URL // query of the export buttons
 	Shown  string
 }
 
@@ -58,7 +59,9 @@ func (c *Console) auditLog(w http.ResponseWriter, r *http.Request) {
 	v := auditView{Filter: filterQuery(q), Types: []string{domain.TypeSessionStarted, domain.TypeSessionRevoked,
 		domain.TypeAdminKeyCreated, domain.TypeAdminKeyRevoked, domain.TypeAuditCheckpoint,
 		domain.TypeConsoleSignedIn, domain.TypeConsoleSignedOut}}
-	v.First, v.Export = v.Filter.Encode(), v.Filter.Encode()
+	// Encoded by url.Values, so safe as a URL's query.
+	v.First = template.URL(v.Filter.Encode())
+	v.Export = v.First
 	f, err := api.AuditFilterOf(r)
 	if err != nil {
 		e := c.errorOf(r, err)
@@ -93,7 +96,7 @@ func (c *Console) auditLog(w http.ResponseWriter, r *http.Request) {
 		if n == f.Limit {
 			next := filterQuery(q)
 			next.Set("afterPosition", fmt.Sprint(recs[n-1].Position))
-			v.Next = next.Encode()
+			v.Next = template.URL(next.Encode())
 		}
 	}
 	c.render(w, r, http.StatusOK, "audit", v)

@@ -92,7 +92,11 @@ func (c *Console) signedIn(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := c.sessionOf(r)
 		if s == nil {
-			c.toSignIn(w, r, "")
+			why := ""
+			if ck, err := r.Cookie(cookieName); err == nil {
+				why = c.sessions.endedWhy(ck.Value)
+			}
+			c.toSignIn(w, r, why)
 			return
 		}
 		now := c.opts.Clock()
@@ -171,7 +175,7 @@ func sameOrigin(r *http.Request) bool {
 
 // end removes s and records its end (once, however many requests race).
 func (c *Console) end(r *http.Request, s *session, why string) {
-	if !c.sessions.remove(s) {
+	if !c.sessions.remove(s, why) {
 		return
 	}
 	ctx := context.Background()

@@ -20,6 +20,7 @@ import (
 
 	"github.com/sessiond/sessiond/internal/pgtest"
 	"github.com/sessiond/sessiond/internal/server"
+	"github.com/sessiond/sessiond/internal/waitfor"
 )
 
 // One headless Chromium serves every test of the package; each test gets
@@ -52,7 +53,7 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
-func browser(t *testing.T) context.Context {
+func sharedBrowser(t *testing.T) context.Context {
 	t.Helper()
 	path := chromiumPath(t)
 	browserOnce.Do(func() {
@@ -91,7 +92,7 @@ const cspProbe = `document.addEventListener("securitypolicyviolation", function 
 
 func newTab(t *testing.T, srv *testServer) *tab {
 	t.Helper()
-	ctx, cancel := chromedp.NewContext(browser(t), chromedp.WithNewBrowserContext())
+	ctx, cancel := chromedp.NewContext(sharedBrowser(t), chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)
 	ctx, cancelTimeout := context.WithTimeout(ctx, time.Minute)
 	t.Cleanup(cancelTimeout)
@@ -290,4 +291,23 @@ func (s *testServer) count(where string, args ...any) int {
 		s.t.Fatal(err)
 	}
 	return n
+}
+
+// follow clicks sel and waits for the page it leads to to load.
+func (tb *tab) follow(sel string) {
+	tb.t.Helper()
+	if _, err := chromedp.Run(tb.ctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(sel)))); err != nil {
+		tb.t.Fatalf("follow %s: %v", sel, err)
+	}
+}
+
+func waitFor(t *testing.T, fn func() error) {
+	t.Helper()
+	waitfor.Cond(t, 15*time.Second, fn)
+}
+
+func (tb *tab) dialogsSeen() []string {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	return append([]string(nil), tb.dialogs...)
 }

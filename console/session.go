@@ -41,9 +41,23 @@ func (s *session) Name() string { return s.principal.Name }
 type sessionStore struct {
 	mu     sync.Mutex
 	byHash map[[32]byte]*session
+	// ended remembers why recently ended sessions ended, so the browser
+	// that comes back is told; bounded by maxEnded.
+	ended map[[32]byte]string
 }
 
-func newSessionStore() *sessionStore { return &sessionStore{byHash: map[[32]byte]*session{}} }
+const maxEnded = 10000
+
+func newSessionStore() *sessionStore {
+	return &sessionStore{byHash: map[[32]byte]*session{}, ended: map[[32]byte]string{}}
+}
+
+// endedWhy says why the session of a cookie token ended, or "".
+func (st *sessionStore) endedWhy(token string) string {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.ended[sha256.Sum256([]byte(token))]
+}
 
 // randomToken returns 32 random bytes, URL-safe base64.
 func randomToken() string {
@@ -75,14 +89,18 @@ func (st *sessionStore) get(token string) *session {
 	return st.byHash[sha256.Sum256([]byte(token))]
 }
 
-// remove drops a session; it reports whether it was still there, so only
-// one caller records its end.
-func (st *sessionStore) remove(s *session) bool {
+// remove drops a session that ended for why; it reports whether it was
+// still there, so only one caller records its end.
+func (st *sessionStore) remove(s *session, why string) bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	for h, v := range st.byHash {
 		if v == s {
 			delete(st.byHash, h)
+			if len(st.ended) >= maxEnded {
+				clear(st.ended) // only forgets why; the session stays ended
+			}
+			st.ended[h] = why
 			return true
 		}
 	}

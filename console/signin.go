@@ -78,7 +78,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 	e := domain.NewConsoleSignedIn(s.id, p.Actor(), s.method, p.Scopes, now)
 	if err := c.svc.RecordConsoleSignIn(ctx, c.meta(r, s), e); err != nil {
 		// No record, no session: every console session is in the log.
-		c.sessions.remove(s)
+		c.sessions.remove(s, "")
 		c.fail(w, r, err)
 		return
 	}

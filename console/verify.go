@@ -55,6 +55,7 @@ func DefaultVerify(log VerifiableLog, jwks []byte) Verify {
 			}
 			rep.Checked += res.Checked
 			if res.Broken != nil {
+				progress(from-1+res.Checked, head)
 				rep.Broken = res.Broken
 				return rep, nil
 			}
