@@ -238,6 +238,15 @@ func (s *testServer) key(name string, scopes ...string) string {
 	if len(scopes) == 0 {
 		scopes = []string{"sessions:read", "sessions:write", "sessions:revoke", "audit:read"}
 	}
+	out := s.cli("keys", "create", "--name", name, "--scopes", strings.Join(scopes, ","))
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	return lines[len(lines)-1]
+}
+
+// cli runs a sessiond command on the server's database and returns its
+// output.
+func (s *testServer) cli(args ...string) string {
+	s.t.Helper()
 	var out bytes.Buffer
 	m := server.NewMain()
 	m.Stdout, m.Stderr = &out, io.Discard
@@ -245,11 +254,10 @@ func (s *testServer) key(name string, scopes ...string) string {
 		return map[string]string{"DATABASE_URL": s.DB, "SESSIOND_DATA_DIR": s.Data}[k]
 	}
 	m.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	if err := m.Run(context.Background(), []string{"keys", "create", "--name", name, "--scopes", strings.Join(scopes, ",")}); err != nil {
-		s.t.Fatalf("keys create: %v", err)
+	if err := m.Run(context.Background(), args); err != nil {
+		s.t.Fatalf("sessiond %s: %v", strings.Join(args, " "), err)
 	}
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	return lines[len(lines)-1]
+	return out.String()
 }
 
 // api calls the admin API and returns the status and body.

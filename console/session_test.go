@@ -1,9 +1,12 @@
 package console_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/chromedp/chromedp"
 )
 
 // TestConsoleIdleTimeout: a console session left idle ends on its own,
@@ -25,5 +28,40 @@ func TestConsoleIdleTimeout(t *testing.T) {
 	}
 	if got := tb.text("main"); !strings.Contains(got, "idle") {
 		t.Fatalf("the sign-in page does not say why: %q", got)
+	}
+}
+
+// TestConsoleKeyRevoked: a wrong key is refused in words; revoking the key
+// behind a console session signs it out at its next request, recorded.
+func TestConsoleKeyRevoked(t *testing.T) {
+	srv := startServer(t)
+	key := srv.key("temp")
+	tb := newTab(t, srv)
+	tb.open("/console/signin")
+	tb.do(chromedp.SendKeys(chromedp.ID("key"), "sessiond_ak_wrong"), chromedp.Click(chromedp.CSS("#signin button")),
+		chromedp.WaitVisible(chromedp.ID("error")))
+	if got := tb.text("#error"); !strings.Contains(got, "not valid") || !strings.Contains(got, "ADMIN_SESSION_INVALID") {
+		t.Fatalf("a wrong key is answered %q", got)
+	}
+	tb.shot("signin-refused")
+	tb.signIn(key)
+	var id string
+	if err := srv.Pool.QueryRow(context.Background(),
+		`SELECT data->>'keyId' FROM events WHERE type = 'AdminKeyCreated' AND data->>'name' = 'temp'`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	srv.cli("keys", "revoke", id)
+	waitFor(t, func() error {
+		tb.open("/console/users")
+		if !strings.Contains(tb.location(), "/console/signin") {
+			return fmt.Errorf("still signed in at %s", tb.location())
+		}
+		return nil
+	})
+	if got := tb.text("main"); !strings.Contains(got, "revoked") {
+		t.Fatalf("the sign-in page does not say why: %q", got)
+	}
+	if n := srv.count(`type = 'ConsoleSignedOut' AND data->>'reason' = 'key-revoked'`); n != 1 {
+		t.Fatalf("%d key-revoked sign-outs recorded, want 1", n)
 	}
 }

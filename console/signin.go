@@ -66,7 +66,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 		if domain.ErrorCode(err) == domain.CodeAdminSessionInvalid {
 			c.signins.failed(ip)
 		}
-		c.fail(w, r, err)
+		c.signInAgain(w, r, err)
 		return
 	}
 	now := c.opts.Clock()
@@ -118,3 +118,11 @@ func (f *failures) limiter(ip string) *rate.Limiter {
 
 func (f *failures) ok(ip string) bool { return f.limiter(ip).Tokens() >= 1 }
 func (f *failures) failed(ip string)  { f.limiter(ip).Allow() }
+
+// signInAgain shows the sign-in form again with what went wrong.
+func (c *Console) signInAgain(w http.ResponseWriter, r *http.Request, err error) {
+	e := c.errorOf(r, err)
+	token := randomToken()
+	c.setCookie(w, r, signInCookieName, token, 3600)
+	c.renderView(w, r, e.Status, "signin", view{Error: e, Page: signInView{Token: token, Next: safeNext(r.PostForm.Get("next"))}})
+}
