@@ -163,14 +163,19 @@ func equalTokens(got, want string) bool {
 }
 
 // sameOrigin accepts a request whose Origin header, if any, names this
-// host.
+// host, as the request or a reverse proxy's X-Forwarded-Host says (a
+// cross-site form cannot set that header, and a cross-site fetch that
+// sets it needs a CORS approval the console never gives).
 func sameOrigin(r *http.Request) bool {
 	o := r.Header.Get("Origin")
 	if o == "" {
 		return true
 	}
 	u, err := url.Parse(o)
-	return err == nil && u.Host == r.Host
+	if err != nil || u.Host == "" {
+		return false
+	}
+	return u.Host == r.Host || u.Host == r.Header.Get("X-Forwarded-Host")
 }
 
 // end removes s and records its end (once, however many requests race).
@@ -191,9 +196,10 @@ func (c *Console) end(r *http.Request, s *session, why string) {
 }
 
 // Run ends idle and expired console sessions as they go stale, recording
-// each end, until ctx is done; it then returns. Without it, a stale
-// session ends at its next request.
+// each end, until ctx is done; it then stops running verifications and
+// returns. Without it, a stale session ends at its next request.
 func (c *Console) Run(ctx context.Context) {
+	defer c.stopBG()
 	every := min(c.opts.IdleTimeout/4, time.Minute)
 	t := time.NewTicker(every)
 	defer t.Stop()

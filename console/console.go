@@ -58,6 +58,10 @@ type Console struct {
 	jobs     *verifyJobs
 	signins  *failures
 	handler  http.Handler
+	// bg is the context of background work (verifications); Run cancels
+	// it when it returns.
+	bg     context.Context
+	stopBG context.CancelFunc
 }
 
 // New builds the console.
@@ -79,6 +83,7 @@ func New(opts Options) *Console {
 	}
 	c := &Console{opts: opts, svc: opts.Service, audit: opts.Audit, log: opts.Logger,
 		sessions: newSessionStore(), jobs: newVerifyJobs(), signins: newFailures()}
+	c.bg, c.stopBG = context.WithCancel(context.Background())
 	c.handler = secureHeaders(withRequestID(c.routes()))
 	return c
 }

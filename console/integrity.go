@@ -122,7 +122,7 @@ func (c *Console) startVerify(w http.ResponseWriter, r *http.Request) {
 	}
 	job, err := c.jobs.start(current(r).Name(), c.opts.Clock(), func(job *verifyJob) {
 		defer close(job.done)
-		ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+		ctx, cancel := context.WithTimeout(c.bg, time.Hour)
 		defer cancel()
 		job.report, job.err = c.opts.Verify(ctx, func(checked, total int64) {
 			job.checked.Store(checked)
