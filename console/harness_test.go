@@ -124,7 +124,10 @@ func newTab(t *testing.T, srv *testServer) *tab {
 			tb.mu.Lock()
 			tb.dialogs = append(tb.dialogs, string(ev.Type)+": "+ev.Message)
 			tb.mu.Unlock()
-			_, _ = chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
+			// A person confirms what the console asks; anything else
+			// (an alert: a script that should not run) is dismissed.
+			accept := ev.Type == page.DialogTypeConfirm
+			_, _ = chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: accept})
 		}
 	}()
 	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: cspProbe}); err != nil {

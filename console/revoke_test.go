@@ -93,6 +93,17 @@ func TestConsoleRevoke(t *testing.T) {
 		t.Fatalf("s-2 = %d %s; want still active", st, body)
 	}
 
+	// Revoke all: the rest of alice's sessions, after the page asks.
+	tb.open("/console/users?user=alice")
+	tb.do(chromedp.SendKeys(chromedp.ID("reason-all"), "offboarding"))
+	tb.follow("#revoke-all button")
+	if got := tb.text("#outcome"); !strings.Contains(got, "1 session(s) revoked") {
+		t.Fatalf("revoke-all outcome = %q", got)
+	}
+	if st, body := srv.api("GET", "/users/alice/sessions/s-2", key, ""); !strings.Contains(string(body), `"reason":"offboarding"`) {
+		t.Fatalf("after revoke-all, s-2 = %d %s", st, body)
+	}
+
 	tb.do(chromedp.Click(chromedp.CSS(".who button")), chromedp.WaitVisible(chromedp.ID("signin")))
 	if got := srv.count(`type = 'ConsoleSignedOut' AND data->>'reason' = 'signed-out'`); got != 1 {
 		t.Fatalf("%d ConsoleSignedOut events, want 1", got)
