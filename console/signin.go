@@ -10,6 +10,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/sessiond/sessiond/domain"
+	"github.com/sessiond/sessiond/internal/app"
 )
 
 // endedWords says in words why a session ended, for the sign-in page.
@@ -69,22 +70,32 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 		c.signInAgain(w, r, err)
 		return
 	}
-	now := c.opts.Clock()
-	s, token, err := c.sessions.create(*p, domain.ConsoleMethodAdminKey, now)
-	if err != nil {
+	if err := c.startSession(ctx, w, r, *p, domain.ConsoleMethodAdminKey); err != nil {
 		c.fail(w, r, err)
 		return
 	}
-	e := domain.NewConsoleSignedIn(s.id, p.Actor(), s.method, p.Scopes, now)
+	http.Redirect(w, r, safeNext(r.PostForm.Get("next")), http.StatusSeeOther)
+}
+
+// startSession starts a console session for a principal that a sign-in
+// method (named by method) has proved, records ConsoleSignedIn, and sets
+// the session cookie. Every sign-in method ends here: an OIDC code flow
+// would map its ID token to a principal and call it the same way.
+func (c *Console) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, p app.Principal, method string) error {
+	now := c.opts.Clock()
+	s, token, err := c.sessions.create(p, method, now)
+	if err != nil {
+		return err
+	}
+	e := domain.NewConsoleSignedIn(s.id, p.Actor(), method, p.Scopes, now)
 	if err := c.svc.RecordConsoleSignIn(ctx, c.meta(r, s), e); err != nil {
 		// No record, no session: every console session is in the log.
 		c.sessions.remove(s, "")
-		c.fail(w, r, err)
-		return
+		return err
 	}
 	c.setCookie(w, r, signInCookieName, "", -1)
 	c.setCookie(w, r, cookieName, token, 0)
-	http.Redirect(w, r, safeNext(r.PostForm.Get("next")), http.StatusSeeOther)
+	return nil
 }
 
 func (c *Console) signOut(w http.ResponseWriter, r *http.Request) {
