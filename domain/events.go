@@ -143,6 +143,10 @@ func DecodeEvent(typ string, data []byte) (Event, error) {
 		e, err = decodeAs[SSFVerificationRequested](data)
 	case TypeSSFDeliveryFailed:
 		e, err = decodeAs[SSFDeliveryFailed](data)
+	case TypeConsoleSignedIn:
+		e, err = decodeAs[ConsoleSignedIn](data)
+	case TypeConsoleSignedOut:
+		e, err = decodeAs[ConsoleSignedOut](data)
 	default:
 		return nil, fmt.Errorf("%w: %q", ErrUnknownEventType, typ)
 	}

@@ -39,7 +39,13 @@ type VerifyOptions struct {
 	// salted reference.
 	Model    ModelRows
 	Personal PersonalStore
+	// Progress, when set, is told every few thousand events how far the
+	// walk has got (the position reached, and the last it will check).
+	Progress func(reached, last int64)
 }
+
+// progressEvery is how many events pass between Progress calls.
+const progressEvery = 2000
 
 // AuditReport is what VerifyAudit found.
 type AuditReport struct {
@@ -128,6 +134,9 @@ func VerifyAudit(ctx context.Context, log eventstore.LogReader, o VerifyOptions)
 		return v.rep, storeError(err)
 	}
 	v.rep.Breaks = append(v.rep.Breaks, v.rep.Chain.Breaks...)
+	if o.Progress != nil {
+		o.Progress(v.to, v.to)
+	}
 	v.trust()
 	v.checkLogged()
 	v.checkKept()
@@ -158,6 +167,9 @@ func VerifyAudit(ctx context.Context, log eventstore.LogReader, o VerifyOptions)
 
 // visit sees every event of the walk once.
 func (v *verification) visit(r *eventstore.Recorded) error {
+	if v.o.Progress != nil && r.Position%progressEvery == 0 {
+		v.o.Progress(r.Position, v.to)
+	}
 	v.ring[r.Position%ringSize] = seen{pos: r.Position, hash: r.Hash,
 		rec: eventstore.Recorded{Position: r.Position, EventID: r.EventID, Type: r.Type, StreamID: r.StreamID, RecordedAt: r.RecordedAt}}
 	unreadable := func(err error) {

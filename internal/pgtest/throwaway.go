@@ -72,8 +72,16 @@ var stop = func() {}
 // process started one. Use it as TestMain:
 //
 //	func TestMain(m *testing.M) { pgtest.Main(m) }
-func Main(m *testing.M) {
+func Main(m *testing.M) { MainWith(m, nil) }
+
+// MainWith is Main with after run once the tests are done, before the
+// throwaway server stops: for a package's own shared fixtures (a browser,
+// say).
+func MainWith(m *testing.M, after func()) {
 	code := m.Run()
+	if after != nil {
+		after()
+	}
 	stop()
 	os.Exit(code)
 }

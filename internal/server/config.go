@@ -33,6 +33,8 @@ type Config struct {
 	// CheckpointEvery and CheckpointInterval pace signed audit checkpoints.
 	CheckpointEvery    int64
 	CheckpointInterval time.Duration
+	// ConsoleIdle ends a web console session after this long unused.
+	ConsoleIdle time.Duration
 
 	SigningKeys string // comma-separated PKCS#8 PEM files; the first signs
 	Issuer      string // iss of minted tokens
@@ -78,6 +80,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet, getenv func(string) string) {
 	c.BroadcastWait, c.Heartbeat, c.CheckpointInterval = 250*time.Millisecond, time.Second, 10*time.Minute
 	c.RequestTimeout = 10 * time.Second
 	c.SSFVerifyMinimum = 10 * time.Second
+	c.ConsoleIdle = 15 * time.Minute
 	c.KeyRate, c.AuthFailRate, c.CheckpointEvery = 1000, 2, 1000
 	// Typed settings: the flag and its environment variable share a parser,
 	// so a bad value fails either way with one line naming the setting.
@@ -93,6 +96,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet, getenv func(string) string) {
 		{"checkpoint-every", "SESSIOND_CHECKPOINT_EVERY", "sign an audit checkpoint after this many events (default 1000)", countFlag(&c.CheckpointEvery)},
 		{"checkpoint-interval", "SESSIOND_CHECKPOINT_INTERVAL", "sign an audit checkpoint at least this often while events arrive (default 10m)", durationFlag(&c.CheckpointInterval)},
 		{"ssf-min-verification-interval", "SESSIOND_SSF_MIN_VERIFICATION_INTERVAL", "shortest time between SSF verification requests of a stream (default 10s)", durationFlag(&c.SSFVerifyMinimum)},
+		{"console-idle-timeout", "SESSIOND_CONSOLE_IDLE_TIMEOUT", "sign a web console session out after this long without a request (default 15m)", durationFlag(&c.ConsoleIdle)},
 	} {
 		fs.Func(t.flag, t.usage+" ("+t.env+")", t.set)
 		if v := getenv(t.env); v != "" && c.envErr == nil {

@@ -146,7 +146,7 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 		db.Close()
 		return err
 	}
-	handler := api.New(api.Options{
+	apiHandler := api.New(api.Options{
 		Service:       svc,
 		Broadcaster:   bd,
 		Tokens:        issuer,
@@ -162,6 +162,9 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 		Ready:         allReady(db.ready, keys.Ready),
 		Logger:        log.With("subsystem", "api"),
 	})
+	handler, stopConsole := withConsole(apiHandler, svc, db.store, bd, m.consoleVerifyOptions(db, trustOnly(auditSigner.Public()), issuer.JWKS()), m.Config.ConsoleIdle, log.With("subsystem", "console"))
+	stopRest := stopCP
+	stopCP = func() { stopConsole(); stopRest() }
 	abort := func() {
 		stopCP()
 		stopSSF()

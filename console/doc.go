@@ -1,0 +1,18 @@
+// Package console is sessiond's web console: server-rendered pages
+// (html/template, embedded with the static files) for operators and
+// compliance reviewers, mounted at /console/.
+//
+// It is an adapter like api: it depends on domain, eventstore and the
+// application service (internal/app), and reuses the api package's
+// export writer and response types so that what it shows and streams is
+// what the API answers. It never calls the HTTP API, and nothing but the
+// server wiring imports it.
+//
+// Sign-in exchanges an admin key for a server-side console session; the
+// browser only holds a random session cookie (HttpOnly, SameSite=Strict,
+// Secure over TLS). A console session carries a principal and the method
+// that proved it (domain.ConsoleMethodAdminKey); another sign-in method
+// (an OIDC code flow, say) only has to produce a principal and call
+// Console.startSession, and every page, scope check and record works
+// unchanged.
+package console

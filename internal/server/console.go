@@ -1,0 +1,76 @@
+package server
+
+import (
+	"context"
+	"crypto/ed25519"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/sessiond/sessiond/api"
+	"github.com/sessiond/sessiond/broadcast"
+	"github.com/sessiond/sessiond/console"
+	"github.com/sessiond/sessiond/internal/app"
+	"github.com/sessiond/sessiond/internal/auditkey"
+	"github.com/sessiond/sessiond/witness"
+)
+
+// withConsole serves the web console at /console/ beside the API, and
+// returns the function that stops its session sweeper.
+func withConsole(apiHandler http.Handler, svc *app.Service, store Store, bd api.Broadcaster, verify func(context.Context) (app.VerifyOptions, error), idle time.Duration, log *slog.Logger) (http.Handler, func()) {
+	c := console.New(console.Options{
+		Service:     svc,
+		Audit:       app.NewAudit(store),
+		Broadcaster: bd,
+		BroadcastPosition: func(ctx context.Context) (int64, error) {
+			return store.LoadCheckpoint(ctx, broadcast.CheckpointName)
+		},
+		Verify:      console.DefaultVerify(store, verify),
+		IdleTimeout: idle,
+		Logger:      log,
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.Run(ctx)
+	}()
+	mux := http.NewServeMux()
+	mux.Handle(console.Prefix, c)
+	mux.Handle("/console", http.RedirectHandler(console.Prefix, http.StatusMovedPermanently))
+	mux.Handle("/", apiHandler)
+	return mux, func() { cancel(); <-done }
+}
+
+// consoleVerifyOptions is what the console's "verify now" checks: what
+// `sessiond audit verify` checks on this host, trusting this server's own
+// audit key, with the session-token keys for checkpoints older than the
+// audit key, the witness dir when one is set, the read model and the
+// personal data.
+func (m *Main) consoleVerifyOptions(db *backend, audit auditkey.Keys, tokenJWKS []byte) func(context.Context) (app.VerifyOptions, error) {
+	return func(ctx context.Context) (app.VerifyOptions, error) {
+		o := app.VerifyOptions{Now: time.Now(), Anchors: audit,
+			Policy: app.Policy{Every: m.Config.CheckpointEvery, Interval: m.Config.CheckpointInterval, Grace: time.Minute}}
+		if legacy, err := auditkey.ParseJWKS(tokenJWKS); err == nil {
+			o.Legacy = legacy
+		}
+		if d := m.Config.WitnessDir; d != "" {
+			cps, err := witness.ReadDir(d)
+			if err != nil {
+				return o, err
+			}
+			o.Witnesses = append(o.Witnesses, app.WitnessCopy{Name: "witness dir " + d, Checkpoints: cps})
+		}
+		if rows, ok := db.reads.(app.ModelRows); ok {
+			o.Model, o.Personal = rows, db.store
+		}
+		return o, nil
+	}
+}
+
+// trustOnly is a key set holding one key.
+func trustOnly(pub ed25519.PublicKey) auditkey.Keys {
+	k := auditkey.Keys{}
+	k.Add(pub)
+	return k
+}
