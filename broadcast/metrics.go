@@ -18,6 +18,10 @@ var (
 		Name: "sessiond_broadcast_publish_errors_total",
 		Help: "Failed or unacknowledged JetStream publishes.",
 	})
+	relaySkipped = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "sessiond_broadcast_relay_skipped_total",
+		Help: "Revocations the relay did not publish because this instance's immediate path had them acknowledged already.",
+	})
 	leaderGauge = promauto.NewGauge(prometheus.GaugeOpts{
 		Name: "sessiond_broadcast_leader",
 		Help: "1 while this instance runs the relay, else 0.",
