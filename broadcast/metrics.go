@@ -40,7 +40,7 @@ type lagCollector struct {
 func newLagCollector(l Log) *lagCollector {
 	return &lagCollector{
 		log:     l,
-		events:  prometheus.NewDesc("sessiond_broadcast_lag_events", "Events recorded but not yet broadcast (log head minus relay checkpoint).", nil, nil),
+		events:  prometheus.NewDesc("sessiond_broadcast_lag_events", "Events recorded but not yet broadcast (log head minus the relay's saved checkpoint, which trails the broadcast by up to its checkpoint interval, 250ms by default).", nil, nil),
 		seconds: prometheus.NewDesc("sessiond_broadcast_lag_seconds", "Age of the oldest event not yet broadcast; 0 when caught up.", nil, nil),
 	}
 }
