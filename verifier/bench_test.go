@@ -69,9 +69,14 @@ func filled(b *testing.B, ids []string) (*Verifier, float64) {
 //     every lookup pays the set's cache misses. The ids to check are
 //     pre-built and walked in order, so the walk itself costs what
 //     random-walk (the same loop without Check) reports: subtract it.
+//     random-miss is one cache miss on this machine, walked the same way:
+//     the floor for a lookup that cannot be in cache.
 //   - parallel: random-revoked on every core (GOMAXPROCS goroutines).
 //
-// bytes/entry is the set's heap per revocation held.
+// bytes/entry is the set's heap per revocation held; cpu-ns/op is the CPU
+// time per Check over all cores (see cpuClock): on a loaded machine it is
+// the figure to compare, and in parallel it stays flat as cores are added
+// only if Checks do not contend.
 func BenchmarkCheck(b *testing.B) {
 	const n = 1_000_000
 	ids := newIDs(n)
@@ -79,47 +84,75 @@ func BenchmarkCheck(b *testing.B) {
 	revoked, clean := shuffled(ids), newIDs(n)
 	b.Run("hot-revoked", func(b *testing.B) {
 		b.ReportAllocs()
+		clock := startCPU()
 		for i := 0; b.Loop(); i++ {
 			if v.Check(revoked[i&1023]) != ErrRevoked {
 				b.Fatal("not revoked")
 			}
 		}
+		clock.report(b)
 		b.ReportMetric(perEntry, "bytes/entry")
 	})
 	b.Run("hot-clean", func(b *testing.B) {
 		b.ReportAllocs()
+		clock := startCPU()
 		for i := 0; b.Loop(); i++ {
 			if v.Check(clean[i&1023]) != nil {
 				b.Fatal("revoked")
 			}
 		}
+		clock.report(b)
 	})
 	b.Run("random-walk", func(b *testing.B) {
 		b.ReportAllocs()
+		clock := startCPU()
 		var sum byte
 		for i := 0; b.Loop(); i++ {
 			sum += revoked[i%n][35]
 		}
 		runtime.KeepAlive(sum)
+		clock.report(b)
+	})
+	b.Run("random-miss", func(b *testing.B) {
+		// One cache miss: an 8-byte read at random in 32 MB (about the
+		// set's size), the indexes walked in order as the ids are.
+		mem := make([]uint64, 4<<20)
+		at := make([]uint32, n)
+		for i := range at {
+			at[i] = uint32(rand.IntN(len(mem)))
+		}
+		b.ReportAllocs()
+		clock := startCPU()
+		var sum uint64
+		for i := 0; b.Loop(); i++ {
+			sum += mem[at[i%n]]
+		}
+		runtime.KeepAlive(sum)
+		clock.report(b)
 	})
 	b.Run("random-revoked", func(b *testing.B) {
 		b.ReportAllocs()
+		clock := startCPU()
 		for i := 0; b.Loop(); i++ {
 			if v.Check(revoked[i%n]) != ErrRevoked {
 				b.Fatal("not revoked")
 			}
 		}
+		clock.report(b)
 	})
 	b.Run("random-clean", func(b *testing.B) {
 		b.ReportAllocs()
+		clock := startCPU()
 		for i := 0; b.Loop(); i++ {
 			if v.Check(clean[i%n]) != nil {
 				b.Fatal("revoked")
 			}
 		}
+		clock.report(b)
 	})
 	b.Run("parallel", func(b *testing.B) {
 		b.ReportAllocs()
+		clock := startCPU()
 		b.RunParallel(func(pb *testing.PB) {
 			i := rand.IntN(n)
 			for pb.Next() {
@@ -130,6 +163,7 @@ func BenchmarkCheck(b *testing.B) {
 				i++
 			}
 		})
+		clock.report(b)
 	})
 	runtime.KeepAlive(ids)
 }

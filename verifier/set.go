@@ -42,42 +42,60 @@ func newSet(hint int) *set {
 	return s
 }
 
-// hexVal maps a lower-case hex digit to its value and anything else to
-// 0x10 or above.
-var hexVal = func() (t [256]byte) {
-	for i := range t {
-		t[i] = 0xf0
-	}
-	for c := '0'; c <= '9'; c++ {
-		t[c] = byte(c - '0')
-	}
-	for c := 'a'; c <= 'f'; c++ {
-		t[c] = byte(c - 'a' + 10)
-	}
-	return t
-}()
-
-// uuidDigits are the places of a UUID's 32 hex digits.
-var uuidDigits = [32]uint8{0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 14, 15, 16, 17,
-	19, 20, 21, 22, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35}
-
-// parseUUID reads a lower-case UUID-shaped id as two 64-bit halves.
+// parseUUID reads a lower-case UUID-shaped id as two 64-bit halves. Ids
+// with any other character (upper-case hex included) are not UUID-shaped
+// here, so the mapping is one-to-one.
 func parseUUID(id string) (k0, k1 uint64, ok bool) {
 	if len(id) != 36 || id[8] != '-' || id[13] != '-' || id[18] != '-' || id[23] != '-' {
 		return 0, 0, false
 	}
-	var bad byte
-	for _, at := range uuidDigits[:16] {
-		v := hexVal[id[at]]
-		bad |= v
-		k0 = k0<<4 | uint64(v&0xf)
+	a, okA := hex8(id[0:8])
+	b, okB := hex4x2(id[9:13], id[14:18])
+	c, okC := hex4x2(id[19:23], id[24:28])
+	d, okD := hex8(id[28:36])
+	return a<<32 | b, c<<32 | d, okA && okB && okC && okD
+}
+
+// hex8 decodes 8 lower-case hex digits, all at once in one word.
+func hex8(s string) (uint64, bool) {
+	_ = s[7]
+	x := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	return hexWord(x)
+}
+
+func hex4x2(s, t string) (uint64, bool) {
+	_, _ = s[3], t[3]
+	x := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(t[0])<<32 | uint64(t[1])<<40 | uint64(t[2])<<48 | uint64(t[3])<<56
+	return hexWord(x)
+}
+
+const (
+	ones = 0x0101010101010101
+	high = 0x8080808080808080
+)
+
+// hexWord decodes the 8 bytes of x (first digit lowest) if each is a
+// lower-case hex digit: '0'–'9' or 'a'–'f'.
+func hexWord(x uint64) (uint64, bool) {
+	// A byte b (below 0x80) is in [lo, hi] when b+0x80-lo keeps its high
+	// bit and b+0x80-(hi+1) loses it; no borrow crosses bytes.
+	in := func(lo, hi uint64) uint64 {
+		return ((x | high) - lo*ones) &^ ((x | high) - (hi+1)*ones) & high
 	}
-	for _, at := range uuidDigits[16:] {
-		v := hexVal[id[at]]
-		bad |= v
-		k1 = k1<<4 | uint64(v&0xf)
+	digit, letter := in('0', '9'), in('a', 'f')
+	if x&high != 0 || digit|letter != high {
+		return 0, false
 	}
-	return k0, k1, bad < 0x10
+	// Value: the low nibble, plus 9 for a letter.
+	v := x&(0x0f*ones) + (letter>>7)*9
+	// Pack the 8 nibbles, first digit most significant: pairs of digits
+	// into bytes, pairs of bytes into 16 bits, then the two halves.
+	v = (v<<4 | v>>8) & 0x00ff00ff00ff00ff
+	v = (v<<8 | v>>16) & 0x0000ffff0000ffff
+	v = (v<<16 | v>>32) & 0xffffffff
+	return v, true
 }
 
 // revoked reports whether id is in the set and still kept at now (now ≤

@@ -3,6 +3,7 @@ package verifier
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -164,5 +165,32 @@ func TestConcurrentReaders(t *testing.T) {
 	wg.Wait()
 	if n := wrong.Load(); n != 0 {
 		t.Fatalf("%d wrong answers during concurrent writes", n)
+	}
+}
+
+// TestParseUUID: the word-at-a-time decoding agrees with the hex digits,
+// and only lower-case hex UUIDs are read as UUIDs.
+func TestParseUUID(t *testing.T) {
+	for range 1000 {
+		u := fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", rand.Uint32(), rand.Uint32()&0xffff, rand.Uint32()&0xffff, rand.Uint32()&0xffff, rand.Uint64()&0xffffffffffff)
+		k0, k1, ok := parseUUID(u)
+		var w0, w1 uint64
+		fmt.Sscanf(strings.ReplaceAll(u, "-", "")[:16], "%x", &w0)
+		fmt.Sscanf(strings.ReplaceAll(u, "-", "")[16:], "%x", &w1)
+		if !ok || k0 != w0 || k1 != w1 {
+			t.Fatalf("parseUUID(%s) = %x %x %v, want %x %x", u, k0, k1, ok, w0, w1)
+		}
+		for i := range u {
+			if u[i] == '-' {
+				continue
+			}
+			for _, c := range []byte{'A', 'F', 'g', '/', ':', '`', 'G', 0x80 | u[i], '0' - 1} {
+				b := []byte(u)
+				b[i] = c
+				if _, _, ok := parseUUID(string(b)); ok {
+					t.Fatalf("parseUUID(%q) accepted %q at %d", b, c, i)
+				}
+			}
+		}
 	}
 }
