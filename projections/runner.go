@@ -162,7 +162,7 @@ func (r *Runner) save(ctx context.Context, force bool) error {
 // saveOnExit saves what is handled when Run ends (its ctx is done by
 // then, so with a short context of its own).
 func (r *Runner) saveOnExit(ctx context.Context, log *slog.Logger) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
 	if err := r.save(ctx, true); err != nil {
 		log.ErrorContext(ctx, "save checkpoint", "position", r.Position(), "err", err)
