@@ -8,7 +8,11 @@
 // across all sessiond instances (a PostgreSQL advisory lock); the leader
 // also publishes sessions.heartbeat. The revoke request does not wait for
 // the relay: it publishes at once through PublishNow and waits a short
-// bound for the ack.
+// bound for the ack; the relay skips what PublishNow had acknowledged in
+// this process and publishes everything else. The relay saves its
+// checkpoint at most every CheckpointEvery: replay is idempotent within
+// the stream's duplicate window, so the checkpoint need not be a durable
+// commit per revocation.
 //
 // It depends on domain, eventstore and projections; never on api.
 package broadcast

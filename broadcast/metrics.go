@@ -18,6 +18,10 @@ var (
 		Name: "sessiond_broadcast_publish_errors_total",
 		Help: "Failed or unacknowledged JetStream publishes.",
 	})
+	relaySkipped = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "sessiond_broadcast_relay_skipped_total",
+		Help: "Revocations the relay did not publish because this instance's immediate path had them acknowledged already.",
+	})
 	leaderGauge = promauto.NewGauge(prometheus.GaugeOpts{
 		Name: "sessiond_broadcast_leader",
 		Help: "1 while this instance runs the relay, else 0.",
@@ -36,7 +40,7 @@ type lagCollector struct {
 func newLagCollector(l Log) *lagCollector {
 	return &lagCollector{
 		log:     l,
-		events:  prometheus.NewDesc("sessiond_broadcast_lag_events", "Events recorded but not yet broadcast (log head minus relay checkpoint).", nil, nil),
+		events:  prometheus.NewDesc("sessiond_broadcast_lag_events", "Events recorded but not yet broadcast (log head minus the relay's saved checkpoint, which trails the broadcast by up to its checkpoint interval, 250ms by default).", nil, nil),
 		seconds: prometheus.NewDesc("sessiond_broadcast_lag_seconds", "Age of the oldest event not yet broadcast; 0 when caught up.", nil, nil),
 	}
 }

@@ -26,6 +26,9 @@ type Publisher struct {
 	wait time.Duration // PublishNow's bound
 	now  func() time.Time
 	log  *slog.Logger
+	// acked holds the positions PublishNow had acknowledged, for the
+	// relay to skip; shared by copies of the Publisher.
+	acked *acked
 }
 
 // PublisherOptions configure a Publisher.
@@ -53,7 +56,7 @@ func NewPublisher(nc *nats.Conn, js jetstream.JetStream, o PublisherOptions) *Pu
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	return &Publisher{nc: nc, js: js, ttl: o.TTL, skew: o.Skew, wait: o.AckWait, now: time.Now, log: o.Logger}
+	return &Publisher{nc: nc, js: js, ttl: o.TTL, skew: o.Skew, wait: o.AckWait, now: time.Now, log: o.Logger, acked: newAcked()}
 }
 
 // message builds the JetStream message of a SessionRevoked, or nil for
@@ -83,7 +86,8 @@ func (p *Publisher) message(r *eventstore.Recorded) (*nats.Msg, []jetstream.Publ
 // whether JetStream acknowledged all of them within the ack bound. It never
 // blocks longer than that bound; when NATS is down it returns false at
 // once, and the relay delivers later (the event id makes the repeat
-// harmless).
+// harmless). The positions it had acknowledged are remembered, so that
+// the relay, if it runs in this process, does not publish them again.
 func (p *Publisher) PublishNow(ctx context.Context, recs []eventstore.Recorded) bool {
 	if !p.nc.IsConnected() {
 		return false
@@ -91,7 +95,10 @@ func (p *Publisher) PublishNow(ctx context.Context, recs []eventstore.Recorded) 
 	ctx, cancel := context.WithTimeout(ctx, p.wait)
 	defer cancel()
 	start := time.Now()
-	var futures []jetstream.PubAckFuture
+	var (
+		futures   []jetstream.PubAckFuture
+		positions []int64
+	)
 	for i := range recs {
 		msg, opts, err := p.message(&recs[i])
 		if err != nil {
@@ -107,10 +114,12 @@ func (p *Publisher) PublishNow(ctx context.Context, recs []eventstore.Recorded) 
 			return false
 		}
 		futures = append(futures, f)
+		positions = append(positions, recs[i].Position)
 	}
-	for _, f := range futures {
+	for i, f := range futures {
 		select {
 		case <-f.Ok():
+			p.acked.add(positions[i])
 		case <-f.Err():
 			publishErrors.Inc()
 			return false
@@ -126,7 +135,10 @@ func (p *Publisher) PublishNow(ctx context.Context, recs []eventstore.Recorded) 
 
 // publishBatch publishes the revocations among recs in order and returns
 // the position up to which every event is handled (published and acked, or
-// not a revocation), with the first error.
+// not a revocation), with the first error. It skips the revocations this
+// process's immediate path had acknowledged: they are in the stream
+// already. One revocation is published per session, so skipping one never
+// lets an older message of its subject follow a newer one.
 func (p *Publisher) publishBatch(ctx context.Context, recs []eventstore.Recorded) (int64, error) {
 	if !p.nc.IsConnected() {
 		return 0, ErrDisconnected
@@ -142,6 +154,11 @@ func (p *Publisher) publishBatch(ctx context.Context, recs []eventstore.Recorded
 		err     error
 	)
 	for i := range recs {
+		if recs[i].Type == domain.TypeSessionRevoked && p.acked.take(recs[i].Position) {
+			relaySkipped.Inc()
+			waits = append(waits, pending{pos: recs[i].Position})
+			continue
+		}
 		msg, opts, merr := p.message(&recs[i])
 		if merr != nil {
 			err = merr

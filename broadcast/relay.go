@@ -26,8 +26,21 @@ type Log interface {
 type RelayOptions struct {
 	Heartbeat time.Duration // default 1s
 	Retry     time.Duration // wait after a failed publish or election; default 1s
-	Logger    *slog.Logger
+	// CheckpointEvery is how often, at most, the relay saves its
+	// checkpoint (and when its term ends); default 250ms, at most
+	// maxCheckpointEvery. The checkpoint only bounds replay: after a crash
+	// the next leader publishes again what was broadcast since the last
+	// save, and JetStream drops each repeat by its Nats-Msg-Id as long as
+	// the replay stays within the stream's duplicate window (2 minutes,
+	// EnsureStream). So the relay need not make a durable commit of its
+	// own after every revocation.
+	CheckpointEvery time.Duration
+	Logger          *slog.Logger
 }
+
+// maxCheckpointEvery keeps the relay's replay window well inside the
+// stream's duplicate window (dedupWindow).
+const maxCheckpointEvery = dedupWindow / 4
 
 // Relay publishes the log's revocations to JetStream while this instance
 // is the leader.
@@ -50,12 +63,17 @@ func NewRelay(log Log, elect Elect, nc *nats.Conn, pub *Publisher, o RelayOption
 	if o.Retry <= 0 {
 		o.Retry = time.Second
 	}
+	if o.CheckpointEvery <= 0 {
+		o.CheckpointEvery = 250 * time.Millisecond
+	}
+	o.CheckpointEvery = min(o.CheckpointEvery, maxCheckpointEvery)
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
 	r := &Relay{log: log, elect: elect, nc: nc, pub: pub, opts: o}
 	r.runner = &projections.Runner{
 		Name: CheckpointName, Source: log, BatchSize: 500, Backoff: o.Retry, Logger: o.Logger,
+		SaveEvery: o.CheckpointEvery,
 		Handle: func(ctx context.Context, evs []eventstore.Recorded) (int64, error) {
 			return pub.publishBatch(ctx, evs)
 		},

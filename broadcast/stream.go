@@ -21,6 +21,11 @@ const (
 	SubjectHeartbeat = wire.SubjectHeartbeat
 )
 
+// dedupWindow is how long JetStream remembers a Nats-Msg-Id: a repeat
+// within it is dropped. The relay's replay after a crash or a change of
+// leader must stay inside it (RelayOptions.CheckpointEvery).
+const dedupWindow = 2 * time.Minute
+
 // degradedMaxAge bounds how long revocations stay in the stream when the
 // server cannot expire messages one by one (before nats-server 2.11).
 const degradedMaxAge = 400 * 24 * time.Hour
@@ -39,7 +44,7 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, log *slog.Logger)
 		MaxMsgsPerSubject: 1,
 		Discard:           jetstream.DiscardOld,
 		AllowMsgTTL:       true,
-		Duplicates:        2 * time.Minute,
+		Duplicates:        dedupWindow,
 	}
 	s, err := js.CreateOrUpdateStream(ctx, cfg)
 	if err != nil && !errors.Is(err, context.DeadlineExceeded) {

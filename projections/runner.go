@@ -41,8 +41,15 @@ type Runner struct {
 	// loaded, with its position, before the first read. Until then
 	// Position may be another run's.
 	Loaded func(position int64)
+	// SaveEvery, if set, saves the checkpoint at most this often (and
+	// when Run ends) instead of after every batch. For a consumer whose
+	// replay is harmless: after a crash it handles again up to SaveEvery
+	// of events (plus one batch). Zero saves after every batch.
+	SaveEvery time.Duration
 
 	position  atomic.Int64
+	saved     int64        // the position last saved; Run's own
+	savedAt   time.Time    // when; Run's own
 	caughtUp  atomic.Int64 // unix nanoseconds; 0: never
 	nudge     chan struct{}
 	nudgeOnce sync.Once
@@ -73,7 +80,8 @@ func (r *Runner) CaughtUpAt() time.Time {
 	return time.Time{}
 }
 
-// Position returns the last checkpointed position.
+// Position returns the position up to which events are handled. The
+// stored checkpoint follows within SaveEvery.
 func (r *Runner) Position() int64 { return r.position.Load() }
 
 // Run consumes the log until ctx ends. Errors are logged and retried after
@@ -93,9 +101,14 @@ func (r *Runner) Run(ctx context.Context) error {
 		pos, err = r.Source.LoadCheckpoint(ctx, r.Name)
 	}
 	r.position.Store(pos)
+	r.saved, r.savedAt = pos, time.Time{}
 	if r.Loaded != nil {
 		r.Loaded(pos)
 	}
+	defer r.saveOnExit(ctx, log)
+	due := time.NewTimer(time.Hour) // a deferred save falls due
+	due.Stop()
+	defer due.Stop()
 	for {
 		n, err := r.step(ctx)
 		if err != nil {
@@ -111,17 +124,53 @@ func (r *Runner) Run(ctx context.Context) error {
 		if n == r.BatchSize {
 			continue // more is waiting
 		}
+		var dueC <-chan time.Time
+		if r.saved < r.Position() {
+			due.Reset(time.Until(r.savedAt.Add(r.SaveEvery)))
+			dueC = due.C
+		}
 		select {
 		case <-wake:
 		case <-r.nudges():
 		case <-time.After(r.Poll):
+		case <-dueC:
+			if err := r.save(ctx, false); err != nil && ctx.Err() == nil {
+				log.ErrorContext(ctx, "save checkpoint", "position", r.Position(), "err", err)
+				sleep(ctx, r.Backoff)
+			}
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+		due.Stop()
 	}
 }
 
-// step reads and handles one batch and saves the checkpoint.
+// save stores the handled position if it moved and, unless force, if
+// SaveEvery has passed since the last save.
+func (r *Runner) save(ctx context.Context, force bool) error {
+	pos := r.Position()
+	if pos <= r.saved || (!force && time.Since(r.savedAt) < r.SaveEvery) {
+		return nil
+	}
+	if err := r.Source.SaveCheckpoint(ctx, r.Name, pos); err != nil {
+		return err
+	}
+	r.saved, r.savedAt = pos, time.Now()
+	return nil
+}
+
+// saveOnExit saves what is handled when Run ends (its ctx is done by
+// then, so with a short context of its own).
+func (r *Runner) saveOnExit(ctx context.Context, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if err := r.save(ctx, true); err != nil {
+		log.ErrorContext(ctx, "save checkpoint", "position", r.Position(), "err", err)
+	}
+}
+
+// step reads and handles one batch and saves the checkpoint (at most every
+// SaveEvery).
 func (r *Runner) step(ctx context.Context) (int, error) {
 	pos := r.Position()
 	// Positions follow commit order, so a read that returns fewer events
@@ -137,10 +186,10 @@ func (r *Runner) step(ctx context.Context) (int, error) {
 	}
 	handled, herr := r.Handle(ctx, events)
 	if handled > pos {
-		if err := r.Source.SaveCheckpoint(ctx, r.Name, handled); err != nil {
+		r.position.Store(handled)
+		if err := r.save(ctx, false); err != nil {
 			return 0, err
 		}
-		r.position.Store(handled)
 	}
 	if herr != nil {
 		return 0, herr

@@ -10,73 +10,162 @@ import (
 	"github.com/google/uuid"
 )
 
-// filled returns a Verifier holding n revocations of UUID-shaped session
-// ids (as sessiond generates), and the ids.
-func filled(b *testing.B, n int) (*Verifier, []string) {
-	b.Helper()
-	v := &Verifier{cfg: defaults(), set: newSet(n)} // as New sizes it from the stream
-	now := time.Now()
-	v.now.Store(now.UnixNano())
-	v.fresh.Store(now.UnixNano())
-	ids := make([]string, n)
-	for i := range ids {
-		ids[i] = uuid.Must(uuid.NewV7()).String()
-		// Sessions expiring over the next day.
-		// The set owns its keys, as when they come from decoded messages.
-		v.set.add(strings.Clone(ids[i]), now.Add(time.Duration(rand.IntN(86400))*time.Second).UnixNano())
+// newIDs returns n fresh UUID-shaped session ids (as sessiond generates),
+// laid out back to back in one string, so that walking them in order costs
+// what reading an id from a request does: no cache miss of its own.
+func newIDs(n int) []string {
+	var all strings.Builder
+	all.Grow(36 * n)
+	for range n {
+		all.WriteString(uuid.Must(uuid.NewV7()).String())
 	}
-	return v, ids
+	return newLayout(all.String(), n)
 }
 
-// BenchmarkCheck measures Check against 1,000,000 revocations: for ids
-// that are revoked, that are not, and spread at random over the whole set
-// (cache misses included). It also reports the memory each entry costs.
-func BenchmarkCheck(b *testing.B) {
-	const n = 1_000_000
+// shuffled returns ids in a random order, copied back to back as newIDs
+// lays them out.
+func shuffled(ids []string) []string {
+	var all strings.Builder
+	all.Grow(36 * len(ids))
+	for _, i := range rand.Perm(len(ids)) {
+		all.WriteString(ids[i])
+	}
+	return newLayout(all.String(), len(ids))
+}
+
+// newLayout cuts s into n ids of 36 bytes.
+func newLayout(s string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = s[36*i : 36*i+36]
+	}
+	return out
+}
+
+// filled returns a Verifier holding a revocation for each id, sized as New
+// sizes it from the stream, and the heap bytes the set takes per entry.
+func filled(b *testing.B, ids []string) (*Verifier, float64) {
+	b.Helper()
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	v, ids := filled(b, n)
+	v := &Verifier{cfg: defaults(), set: newSet(len(ids))}
+	now := time.Now()
+	v.now.Store(now.UnixNano())
+	v.fresh.Store(now.UnixNano())
+	for _, id := range ids {
+		// Sessions expiring over the next day. The set owns its keys, as
+		// when they come from decoded messages.
+		v.set.add(strings.Clone(id), now.Add(time.Duration(rand.IntN(86400))*time.Second).UnixNano())
+	}
 	runtime.GC()
 	runtime.ReadMemStats(&after)
-	perEntry := float64(after.HeapAlloc-before.HeapAlloc-uint64(n*(16+48))) / n // minus the ids kept for the benchmark (headers and 36-byte strings)
-	misses := make([]string, 1024)
-	for i := range misses {
-		misses[i] = uuid.Must(uuid.NewV7()).String()
-	}
-	b.Run("revoked", func(b *testing.B) {
+	return v, float64(after.HeapAlloc-before.HeapAlloc) / float64(len(ids))
+}
+
+// BenchmarkCheck measures Check against 1,000,000 revocations.
+//   - hot-*: 1,024 ids over and over (they stay in cache);
+//   - random-*: each id once, in a random order over the whole set, so
+//     every lookup pays the set's cache misses. The ids to check are
+//     pre-built and walked in order, so the walk itself costs what
+//     random-walk (the same loop without Check) reports: subtract it.
+//     random-miss is the latency of one cache miss on this machine: the
+//     floor for a lookup that cannot be in cache.
+//   - parallel: random-revoked on every core (GOMAXPROCS goroutines).
+//
+// bytes/entry is the set's heap per revocation held; cpu-ns/op is the CPU
+// time per Check over all cores (see cpuClock): on a loaded machine it is
+// the figure to compare, and in parallel it stays flat as cores are added
+// only if Checks do not contend.
+func BenchmarkCheck(b *testing.B) {
+	const n = 1_000_000
+	ids := newIDs(n)
+	v, perEntry := filled(b, ids)
+	revoked, clean := shuffled(ids), newIDs(n)
+	b.Run("hot-revoked", func(b *testing.B) {
 		b.ReportAllocs()
+		clock := startCPU()
 		for i := 0; b.Loop(); i++ {
-			if v.Check(ids[i&1023]) != ErrRevoked {
+			if v.Check(revoked[i&1023]) != ErrRevoked {
 				b.Fatal("not revoked")
 			}
 		}
+		clock.report(b)
 		b.ReportMetric(perEntry, "bytes/entry")
 	})
-	b.Run("not-revoked", func(b *testing.B) {
+	b.Run("hot-clean", func(b *testing.B) {
 		b.ReportAllocs()
+		clock := startCPU()
 		for i := 0; b.Loop(); i++ {
-			if v.Check(misses[i&1023]) != nil {
+			if v.Check(clean[i&1023]) != nil {
 				b.Fatal("revoked")
 			}
 		}
+		clock.report(b)
 	})
-	b.Run("random", func(b *testing.B) {
+	b.Run("random-walk", func(b *testing.B) {
 		b.ReportAllocs()
-		order := rand.Perm(n)
+		clock := startCPU()
+		var sum byte
 		for i := 0; b.Loop(); i++ {
-			_ = v.Check(ids[order[i%n]])
+			sum += revoked[i%n][35]
 		}
+		runtime.KeepAlive(sum)
+		clock.report(b)
+	})
+	b.Run("random-miss", func(b *testing.B) {
+		// One cache miss, the floor for a lookup that cannot be in cache:
+		// each iteration reads a random 8-byte word of 32 MB (about the
+		// set's size) whose address the previous read gave, so misses
+		// cannot overlap (a Check needs its slot before it can answer).
+		next := make([]uint32, 8<<20)
+		perm := rand.Perm(len(next))
+		for i := range perm {
+			next[perm[i]] = uint32(perm[(i+1)%len(perm)])
+		}
+		b.ReportAllocs()
+		clock := startCPU()
+		p := uint32(0)
+		for b.Loop() {
+			p = next[p]
+		}
+		runtime.KeepAlive(p)
+		clock.report(b)
+	})
+	b.Run("random-revoked", func(b *testing.B) {
+		b.ReportAllocs()
+		clock := startCPU()
+		for i := 0; b.Loop(); i++ {
+			if v.Check(revoked[i%n]) != ErrRevoked {
+				b.Fatal("not revoked")
+			}
+		}
+		clock.report(b)
+	})
+	b.Run("random-clean", func(b *testing.B) {
+		b.ReportAllocs()
+		clock := startCPU()
+		for i := 0; b.Loop(); i++ {
+			if v.Check(clean[i%n]) != nil {
+				b.Fatal("revoked")
+			}
+		}
+		clock.report(b)
 	})
 	b.Run("parallel", func(b *testing.B) {
 		b.ReportAllocs()
+		clock := startCPU()
 		b.RunParallel(func(pb *testing.PB) {
 			i := rand.IntN(n)
 			for pb.Next() {
-				_ = v.Check(ids[i&1023])
+				if v.Check(revoked[i%n]) != ErrRevoked {
+					b.Error("not revoked")
+					return
+				}
 				i++
 			}
 		})
+		clock.report(b)
 	})
 	runtime.KeepAlive(ids)
 }

@@ -1,63 +1,125 @@
 package verifier
 
-import "sync"
+import (
+	"hash/maphash"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
 
 // set is the revocation set: session id → the last instant (unix
 // nanoseconds) the session counts as revoked.
-// Reads take a shared lock and do not allocate.
 //
-// Ids shaped like UUIDs (36 characters with '-' at 8, 13, 18 and 23, as
-// sessiond generates them) are kept in their own map without the four
-// dashes: removing characters at fixed places is one-to-one, and the
-// 32-byte key fits a 32-byte allocation instead of a 48-byte one. Other ids
-// are kept as given.
+// Ids shaped like sessiond's UUIDs (36 characters, lower-case hex, '-' at
+// 8, 13, 18 and 23) are kept as their 16 bytes, inline in their slot:
+// reading the hex digits is one-to-one, so the key is exact. Other ids
+// (any other string, upper-case UUIDs included) are kept by a 64-bit hash
+// with the exact id beside it, compared on a hash match, so a hash
+// collision never answers for the wrong id.
+//
+// Reads are lock-free and do not allocate (see table); writes (the feed
+// and the sweep) take mu.
 type set struct {
-	mu    sync.RWMutex
-	uuids map[string]int64
-	other map[string]int64
+	uuids atomic.Pointer[table]
+	other atomic.Pointer[table]
+	hseed maphash.Seed
+
+	mu     sync.Mutex // writers
+	cursor [2]int     // where the next sweep starts, per table
 }
 
-// sweepChunk bounds how many entries one sweep visits (and so how long it
-// holds the write lock: tens of microseconds).
+// sweepChunk bounds how many slots one sweep visits per table. Each
+// removal is its own write section, so readers wait at most for one.
 const sweepChunk = 4096
 
 // newSet returns a set sized for about hint entries (the stream's message
 // count at start).
 func newSet(hint int) *set {
-	return &set{uuids: make(map[string]int64, hint), other: make(map[string]int64)}
+	s := &set{hseed: maphash.MakeSeed()}
+	s.uuids.Store(newTable(hint, false, [2]uint64{rand.Uint64(), rand.Uint64()}))
+	s.other.Store(newTable(0, true, [2]uint64{}))
+	return s
 }
 
-// compact writes a UUID-shaped id without its dashes into buf.
-func compact(id string, buf *[32]byte) bool {
+// parseUUID reads a lower-case UUID-shaped id as two 64-bit halves. Ids
+// with any other character (upper-case hex included) are not UUID-shaped
+// here, so the mapping is one-to-one.
+func parseUUID(id string) (k0, k1 uint64, ok bool) {
 	if len(id) != 36 || id[8] != '-' || id[13] != '-' || id[18] != '-' || id[23] != '-' {
-		return false
+		return 0, 0, false
 	}
-	copy(buf[0:8], id[0:8])
-	copy(buf[8:12], id[9:13])
-	copy(buf[12:16], id[14:18])
-	copy(buf[16:20], id[19:23])
-	copy(buf[20:32], id[24:36])
-	return true
+	a, okA := hex8(id[0:8])
+	b, okB := hex4x2(id[9:13], id[14:18])
+	c, okC := hex4x2(id[19:23], id[24:28])
+	d, okD := hex8(id[28:36])
+	return a<<32 | b, c<<32 | d, okA && okB && okC && okD
+}
+
+// hex8 decodes 8 lower-case hex digits, all at once in one word.
+func hex8(s string) (uint64, bool) {
+	_ = s[7]
+	x := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	return hexWord(x)
+}
+
+func hex4x2(s, t string) (uint64, bool) {
+	_, _ = s[3], t[3]
+	x := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(t[0])<<32 | uint64(t[1])<<40 | uint64(t[2])<<48 | uint64(t[3])<<56
+	return hexWord(x)
+}
+
+const (
+	ones = 0x0101010101010101
+	high = 0x8080808080808080
+)
+
+// hexWord decodes the 8 bytes of x (first digit lowest) if each is a
+// lower-case hex digit: '0'–'9' or 'a'–'f'.
+func hexWord(x uint64) (uint64, bool) {
+	// A byte b (below 0x80) is in [lo, hi] when b+0x80-lo keeps its high
+	// bit and b+0x80-(hi+1) loses it; no borrow crosses bytes.
+	in := func(lo, hi uint64) uint64 {
+		return ((x | high) - lo*ones) &^ ((x | high) - (hi+1)*ones) & high
+	}
+	digit, letter := in('0', '9'), in('a', 'f')
+	if x&high != 0 || digit|letter != high {
+		return 0, false
+	}
+	// Value: the low nibble, plus 9 for a letter.
+	v := x&(0x0f*ones) + (letter>>7)*9
+	// Pack the 8 nibbles, first digit most significant: pairs of digits
+	// into bytes, pairs of bytes into 16 bits, then the two halves.
+	v = (v<<4 | v>>8) & 0x00ff00ff00ff00ff
+	v = (v<<8 | v>>16) & 0x0000ffff0000ffff
+	v = (v<<16 | v>>32) & 0xffffffff
+	return v, true
 }
 
 // revoked reports whether id is in the set and still kept at now (now ≤
 // its instant).
 func (s *set) revoked(id string, now int64) bool {
 	var (
-		buf [32]byte
-		exp int64
-		ok  bool
+		t      *table
+		k0, k1 uint64
 	)
-	if compact(id, &buf) {
-		s.mu.RLock()
-		exp, ok = s.uuids[string(buf[:])] // no allocation: a map index
-		s.mu.RUnlock()
+	if a, b, ok := parseUUID(id); ok {
+		t, k0, k1 = s.uuids.Load(), a, b
 	} else {
-		s.mu.RLock()
-		exp, ok = s.other[id]
-		s.mu.RUnlock()
+		t, k0 = s.other.Load(), maphash.String(s.hseed, id)
 	}
-	return ok && now <= exp
+	for {
+		seq := t.seq.Load()
+		if seq&1 == 0 {
+			exp := t.lookup(k0, k1, id)
+			if t.seq.Load() == seq {
+				return exp != 0 && now <= exp
+			}
+		}
+		runtime.Gosched() // a writer is in this table: a removal or an insert
+	}
 }
 
 // add records id as revoked until exp (inclusive), keeping the later
@@ -65,46 +127,63 @@ func (s *set) revoked(id string, now int64) bool {
 func (s *set) add(id string, exp int64) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var buf [32]byte
-	if compact(id, &buf) {
-		return put(s.uuids, string(buf[:]), exp)
+	ptr, e := &s.other, entry{exp: exp}
+	if k0, k1, ok := parseUUID(id); ok {
+		ptr, e.k0, e.k1 = &s.uuids, k0, k1
+	} else {
+		e.k0, e.id = maphash.String(s.hseed, id), &id
 	}
-	return put(s.other, id, exp)
-}
-
-func put(m map[string]int64, k string, exp int64) bool {
-	old, seen := m[k]
-	if !seen || exp > old {
-		m[k] = exp
+	t := ptr.Load()
+	if i := t.find(e); i >= 0 {
+		if exp > t.load(i).exp {
+			t.begin()
+			t.slots[i].exp.Store(exp)
+			t.end()
+		}
+		return false
 	}
-	return !seen
+	if float64(t.n+1) > maxLoad*float64(len(t.slots)) {
+		t = t.resized(int(float64(t.n+1) * growBy))
+		ptr.Store(t)
+	}
+	t.begin()
+	t.insert(e)
+	t.end()
+	return true
 }
 
 func (s *set) len() int {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return len(s.uuids) + len(s.other)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.uuids.Load().n + s.other.Load().n
 }
 
-// sweep deletes the entries past their instant (exp < now) among at most sweepChunk entries of
-// each map. Map iteration starts at a random place, so repeated sweeps (one
-// a second) cover the whole set; Check never depends on them, it compares
-// expiries itself.
+// sweep deletes the entries past their instant (exp < now) among the next
+// sweepChunk slots of each table, and shrinks a table left mostly empty.
+// Repeated sweeps (one a second) cover the whole set; Check never depends
+// on them, it compares instants itself.
 func (s *set) sweep(now int64) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return sweepMap(s.uuids, now) + sweepMap(s.other, now)
-}
-
-func sweepMap(m map[string]int64, now int64) int {
-	n, seen := 0, 0
-	for k, exp := range m {
-		if exp < now {
-			delete(m, k)
-			n++
+	n := 0
+	for k, ptr := range []*atomic.Pointer[table]{&s.uuids, &s.other} {
+		t := ptr.Load()
+		i := s.cursor[k] % len(t.slots)
+		for range min(sweepChunk, len(t.slots)) {
+			if e := t.slots[i].exp.Load(); e != 0 && e < now {
+				t.begin()
+				t.remove(i) // an entry after it may have moved into i: look again
+				t.end()
+				n++
+				continue
+			}
+			if i++; i == len(t.slots) {
+				i = 0
+			}
 		}
-		if seen++; seen == sweepChunk {
-			break
+		s.cursor[k] = i
+		if len(t.slots) > minSlots && float64(t.n) < minLoad*float64(len(t.slots)) {
+			ptr.Store(t.resized(int(float64(t.n) * growBy)))
 		}
 	}
 	return n

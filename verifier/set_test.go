@@ -1,6 +1,13 @@
 package verifier
 
-import "testing"
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
 
 func TestSet(t *testing.T) {
 	s := newSet(0)
@@ -53,5 +60,137 @@ func TestUUIDShapedIDs(t *testing.T) {
 	s.add("0193b6f27c1e7a3b9d4e5f6a7b8c9d0e", 10)
 	if s.len() != 2 {
 		t.Errorf("len = %d, want the two ids kept apart", s.len())
+	}
+}
+
+// TestHashCollision: ids kept by hash are compared exactly, so two ids
+// with one hash are two entries and a third with the same hash is clean.
+func TestHashCollision(t *testing.T) {
+	tb := newTable(0, true, [2]uint64{})
+	a, b := "a", "b"
+	tb.insert(entry{k0: 42, exp: 10, id: &a})
+	tb.insert(entry{k0: 42, exp: 20, id: &b})
+	for id, want := range map[string]int64{"a": 10, "b": 20, "c": 0} {
+		if got := tb.lookup(42, 0, id); got != want {
+			t.Errorf("lookup(%s) = %d, want %d", id, got, want)
+		}
+	}
+}
+
+// TestSetModel: adds, sweeps, growth and shrinking agree with a plain map,
+// for UUIDs and other ids alike.
+func TestSetModel(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	s, model := newSet(0), map[string]int64{}
+	id := func() string {
+		n := r.IntN(3000)
+		if n%3 == 0 {
+			return fmt.Sprintf("custom-%d", n)
+		}
+		return fmt.Sprintf("0193b6f2-7c1e-7a3b-9d4e-%012x", n*7919)
+	}
+	for now := int64(1); now <= 200; now++ {
+		for range 100 {
+			k, exp := id(), now+r.Int64N(50)
+			if old, ok := model[k]; !ok || exp > old {
+				model[k] = exp
+			}
+			s.add(k, exp)
+		}
+		s.sweep(now)
+		for k, exp := range model {
+			if exp < now-60 { // long swept: forget it (Check compares anyway)
+				delete(model, k)
+			}
+		}
+		for k, exp := range model {
+			if got, want := s.revoked(k, now), now <= exp; got != want {
+				t.Fatalf("at %d: revoked(%s) = %v, want %v (until %d)", now, k, got, want, exp)
+			}
+		}
+		if s.revoked(fmt.Sprintf("0193b6f2-7c1e-7a3b-9d4e-%012x", 5000*7919+1), now) || s.revoked("custom-x", now) {
+			t.Fatal("an id never added is revoked")
+		}
+	}
+	// Once all is past, sweeps empty the set and shrink it.
+	for range 100 {
+		s.sweep(1 << 40)
+	}
+	if n, slots := s.len(), len(s.uuids.Load().slots); n != 0 || slots > minSlots {
+		t.Errorf("after sweeping everything: %d entries in %d slots", n, slots)
+	}
+}
+
+// TestConcurrentReaders: readers never see a revoked id as clean, nor a
+// clean one as revoked, while a writer inserts, displaces, removes and
+// resizes around them.
+func TestConcurrentReaders(t *testing.T) {
+	s := newSet(5000)
+	kept := make([]string, 200)
+	for i := range kept {
+		kept[i] = fmt.Sprintf("0193b6f2-7c1e-7a3b-9d4e-%012x", i)
+		s.add(kept[i], 1<<62)
+		s.add("k"+kept[i], 1<<62)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var wrong atomic.Int64
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				k := kept[i%len(kept)]
+				if !s.revoked(k, 1) || !s.revoked("k"+k, 1) || s.revoked(k[:35]+"z", 1) {
+					wrong.Add(1)
+				}
+			}
+		}()
+	}
+	for round := range 150 {
+		for i := range 2000 {
+			s.add(fmt.Sprintf("0193b6f2-7c1e-7a3b-%04x-%012x", round, i), int64(round+2))
+			s.add(fmt.Sprintf("c-%d-%d", round, i), int64(round+2))
+		}
+		for range 20 {
+			s.sweep(int64(round + 1))
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if n := wrong.Load(); n != 0 {
+		t.Fatalf("%d wrong answers during concurrent writes", n)
+	}
+}
+
+// TestParseUUID: the word-at-a-time decoding agrees with the hex digits,
+// and only lower-case hex UUIDs are read as UUIDs.
+func TestParseUUID(t *testing.T) {
+	for range 1000 {
+		u := fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", rand.Uint32(), rand.Uint32()&0xffff, rand.Uint32()&0xffff, rand.Uint32()&0xffff, rand.Uint64()&0xffffffffffff)
+		k0, k1, ok := parseUUID(u)
+		var w0, w1 uint64
+		fmt.Sscanf(strings.ReplaceAll(u, "-", "")[:16], "%x", &w0)
+		fmt.Sscanf(strings.ReplaceAll(u, "-", "")[16:], "%x", &w1)
+		if !ok || k0 != w0 || k1 != w1 {
+			t.Fatalf("parseUUID(%s) = %x %x %v, want %x %x", u, k0, k1, ok, w0, w1)
+		}
+		for i := range u {
+			if u[i] == '-' {
+				continue
+			}
+			for _, c := range []byte{'A', 'F', 'g', '/', ':', '`', 'G', 0x80 | u[i], '0' - 1} {
+				b := []byte(u)
+				b[i] = c
+				if _, _, ok := parseUUID(string(b)); ok {
+					t.Fatalf("parseUUID(%q) accepted %q at %d", b, c, i)
+				}
+			}
+		}
 	}
 }

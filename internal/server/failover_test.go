@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -82,7 +84,10 @@ func TestRelayFailover(t *testing.T) {
 }
 
 // TestDuplicatePublish: a relay that crashed between publishing and saving
-// its checkpoint publishes again on restart; verifiers see no change.
+// its checkpoint publishes again on restart; JetStream drops every repeat
+// by its Nats-Msg-Id, so the stream delivers each revocation once and
+// verifiers see no change. Counted per Nats-Msg-Id: on the wire (the
+// replay did publish again) and out of the stream (once each).
 func TestDuplicatePublish(t *testing.T) {
 	ns := natstest.Start(t)
 	pool, dbURL := pgtest.NewPool(t)
@@ -96,6 +101,8 @@ func TestDuplicatePublish(t *testing.T) {
 	obs := &observed{}
 	v := newVerifier(t, ns.URL(), observerOpt(obs))
 	msgs := streamMsgs(t, ns.URL())
+	stored := countByMsgID(t, ns.URL(), true)
+	wire := countByMsgID(t, ns.URL(), false)
 
 	s.Main.Close()
 	if _, err := pool.Exec(context.Background(), `UPDATE checkpoints SET position = 0 WHERE name = 'broadcast-relay'`); err != nil {
@@ -106,6 +113,14 @@ func TestDuplicatePublish(t *testing.T) {
 	if got := streamMsgs(t, ns.URL()); got != msgs {
 		t.Errorf("stream holds %d messages after the replay, %d before", got, msgs)
 	}
+	if got, want := wire.settled(t, ns.URL()), 10; len(got) != want {
+		t.Errorf("the replay published %d revocations, want %d: %v", len(got), want, got)
+	}
+	for id, n := range stored.settled(t, ns.URL()) {
+		if n != 1 {
+			t.Errorf("the stream delivered revocation %s %d times, want once", id, n)
+		}
+	}
 	if got := v.Len(); got != 10 {
 		t.Errorf("verifier holds %d revocations, want 10", got)
 	}
@@ -115,6 +130,92 @@ func TestDuplicatePublish(t *testing.T) {
 	for i := range 10 {
 		if err := revokedBy(v, fmt.Sprintf("p-%d", i)); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// msgIDCounter counts revocation messages per Nats-Msg-Id.
+type msgIDCounter struct {
+	nc   *nats.Conn
+	js   jetstream.JetStream
+	mu   sync.Mutex
+	byID map[string]int
+	seen chan string
+}
+
+// countByMsgID counts from now on the revocations published on the wire
+// (a plain subscription: every publish, repeats JetStream drops included),
+// or with fromStream every revocation the stream delivers from its start.
+func countByMsgID(t *testing.T, url string, fromStream bool) *msgIDCounter {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	c := &msgIDCounter{nc: nc, byID: map[string]int{}, seen: make(chan string, 1024)}
+	c.js, _ = jetstream.New(nc)
+	add := func(h nats.Header) {
+		id := h.Get(jetstream.MsgIDHeader)
+		c.mu.Lock()
+		c.byID[id]++
+		c.mu.Unlock()
+		c.seen <- id
+	}
+	if !fromStream {
+		if _, err := nc.Subscribe("sessions.revoked.>", func(m *nats.Msg) { add(m.Header) }); err != nil {
+			t.Fatal(err)
+		}
+		if err := nc.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	ctx := context.Background()
+	st, err := c.js.Stream(ctx, "SESSIONS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cons, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{"sessions.revoked.>"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, err := cons.Consume(func(m jetstream.Msg) { add(m.Headers()) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cc.Stop)
+	return c
+}
+
+// settled returns the counts once everything published before the call
+// has arrived: it publishes a marker revocation to the stream and waits
+// for it (both a plain subscription and an ordered consumer receive in
+// order).
+func (c *msgIDCounter) settled(t *testing.T, url string) map[string]int {
+	t.Helper()
+	marker := fmt.Sprint("marker-", time.Now().UnixNano())
+	if _, err := c.js.Publish(context.Background(), "sessions.revoked."+marker, []byte("{}"), jetstream.WithMsgID(marker)); err != nil {
+		t.Fatal(err)
+	}
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case id := <-c.seen:
+			if id != marker {
+				continue
+			}
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			out := map[string]int{}
+			for id, n := range c.byID {
+				if !strings.HasPrefix(id, "marker-") {
+					out[id] = n
+				}
+			}
+			return out
+		case <-timeout:
+			t.Fatal("the marker never arrived")
 		}
 	}
 }
