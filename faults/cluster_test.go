@@ -23,6 +23,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sessiond/sessiond/faults"
+	"github.com/sessiond/sessiond/internal/auditkey"
 	"github.com/sessiond/sessiond/internal/natstest"
 	"github.com/sessiond/sessiond/internal/netfault"
 	"github.com/sessiond/sessiond/internal/pgtest"
@@ -40,18 +41,20 @@ const (
 // restartable nats-server with JetStream, sessiond replicas behind
 // proxies, and the run's record.
 type cluster struct {
-	t     *testing.T
-	dir   string // the run's files: logs, history
-	pg    *pgtest.Cluster
-	db    string // direct URL of the sessiond database
-	nats  *natstest.Server
-	reps  []*replica
-	key   string // admin key with every scope
-	jwks  string // URL of a copy of the replicas' JWKS
-	hist  *faults.History
-	know  *faults.Knowledge
-	pem   string // the shared signing key file
-	noteF *os.File
+	t    *testing.T
+	dir  string // the run's files: logs, history
+	pg   *pgtest.Cluster
+	db   string // direct URL of the sessiond database
+	nats *natstest.Server
+	reps []*replica
+	key  string // admin key with every scope
+	jwks string // URL of a copy of the replicas' JWKS
+	hist *faults.History
+	know *faults.Knowledge
+	pem  string // the shared signing key file
+	// auditKey is the shared audit signing key file.
+	auditKey string
+	noteF    *os.File
 
 	mu         sync.Mutex
 	violations []faults.Violation
@@ -112,6 +115,12 @@ func startCluster(t *testing.T, ctx context.Context, n int) *cluster {
 	c.db = createDatabase(t, c.pg.URL(), "sessiond")
 	c.nats = natstest.Start(t)
 	c.pem = writeSigningKey(t, c.dir)
+	// Replicas share the audit key as they share the token key (one key
+	// history in the log); the CLI finds it in c.dir, its data dir.
+	c.auditKey = filepath.Join(c.dir, "audit-key.pem")
+	if _, err := auditkey.EnsureFile(c.auditKey); err != nil {
+		t.Fatal(err)
+	}
 
 	out, err := c.cli(c.db, "keys", "create", "--name", "faults", "--scopes", "sessions:read,sessions:write,sessions:revoke,audit:read")
 	if err != nil {
@@ -137,6 +146,7 @@ func startCluster(t *testing.T, ctx context.Context, n int) *cluster {
 			"DATABASE_URL=" + withHost(t, c.db, pgp.Addr()) + "&connect_timeout=3",
 			"NATS_URL=nats://" + np.Addr(),
 			"SESSIOND_DATA_DIR=" + t.TempDir(),
+			"SESSIOND_AUDIT_KEY_FILE=" + c.auditKey,
 			"SESSIOND_HEARTBEAT=" + heartbeat.String(),
 			"SESSIOND_KEY_RATE=0",
 			"SESSIOND_AUTH_FAIL_RATE=0",
