@@ -1,7 +1,7 @@
 // Package broadcast relays revocations from the event log to NATS
 // JetStream, where edge verifiers follow them.
 //
-// The log is the outbox: a checkpointed relay (a projections.Runner) reads
+// The log is the outbox: a checkpointed relay (a consumer.Runner) reads
 // every SessionRevoked in position order, publishes it to
 // sessions.revoked.<sessionId> with Nats-Msg-Id set to the event id, and
 // advances its checkpoint only after JetStream's ack. One relay is active

@@ -10,7 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sessiond/sessiond/eventstore"
-	"github.com/sessiond/sessiond/projections"
+	"github.com/sessiond/sessiond/eventstore/consumer"
 )
 
 // CheckpointName is the relay's checkpoint in the checkpoints table.
@@ -18,7 +18,7 @@ const CheckpointName = "broadcast-relay"
 
 // Log is what the relay reads: the event log with its checkpoints.
 type Log interface {
-	projections.Source
+	consumer.Source
 	Head(ctx context.Context) (int64, []byte, error)
 }
 
@@ -50,7 +50,7 @@ type Relay struct {
 	nc     *nats.Conn
 	pub    *Publisher
 	opts   RelayOptions
-	runner *projections.Runner
+	runner *consumer.Runner
 	leader atomic.Bool
 	loaded atomic.Bool // the runner has loaded its checkpoint in this term
 }
@@ -71,7 +71,7 @@ func NewRelay(log Log, elect Elect, nc *nats.Conn, pub *Publisher, o RelayOption
 		o.Logger = slog.Default()
 	}
 	r := &Relay{log: log, elect: elect, nc: nc, pub: pub, opts: o}
-	r.runner = &projections.Runner{
+	r.runner = &consumer.Runner{
 		Name: CheckpointName, Source: log, BatchSize: 500, Backoff: o.Retry, Logger: o.Logger,
 		SaveEvery: o.CheckpointEvery,
 		Handle: func(ctx context.Context, evs []eventstore.Recorded) (int64, error) {
@@ -83,7 +83,7 @@ func NewRelay(log Log, elect Elect, nc *nats.Conn, pub *Publisher, o RelayOption
 }
 
 // Runner is the relay's checkpointed consumer, for lag metrics.
-func (r *Relay) Runner() *projections.Runner { return r.runner }
+func (r *Relay) Runner() *consumer.Runner { return r.runner }
 
 // IsLeader reports whether this instance is publishing now.
 func (r *Relay) IsLeader() bool { return r.leader.Load() }

@@ -12,7 +12,7 @@ import (
 
 	"github.com/sessiond/sessiond/domain"
 	"github.com/sessiond/sessiond/eventstore"
-	"github.com/sessiond/sessiond/projections"
+	"github.com/sessiond/sessiond/eventstore/consumer"
 )
 
 // TestLagCollector: a consumer that has handled 2 of 5 events is 3 behind.
@@ -24,7 +24,7 @@ func testLagCollector(t *testing.T, s appender, _ model) {
 		apply(t, s, 0, domain.SessionStarted{SessionID: fmt.Sprintf("s%d", i), UserID: "u", StartedAt: now, ExpiresAt: now.Add(time.Hour)})
 	}
 	stopAt := int64(2)
-	r := &projections.Runner{Name: "relay", Source: s, Poll: time.Hour, Handle: func(_ context.Context, evs []eventstore.Recorded) (int64, error) {
+	r := &consumer.Runner{Name: "relay", Source: s, Poll: time.Hour, Handle: func(_ context.Context, evs []eventstore.Recorded) (int64, error) {
 		var last int64
 		for _, e := range evs {
 			if e.Position > stopAt {
@@ -42,7 +42,7 @@ func testLagCollector(t *testing.T, s appender, _ model) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	head := func(ctx context.Context) (int64, error) { p, _, err := s.Head(ctx); return p, err }
-	c := projections.NewLagCollector(head, r)
+	c := consumer.NewLagCollector(head, r)
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(c)
 	want := `

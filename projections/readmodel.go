@@ -9,7 +9,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sessiond/sessiond/domain"
-	"github.com/sessiond/sessiond/eventstore/pgstore"
 )
 
 // SessionRow is one session as the read model keeps it.
@@ -60,10 +59,19 @@ type ListFilter struct {
 
 // ReadModel answers queries from the PostgreSQL read model. Failures to
 // reach the database wrap eventstore.ErrUnavailable.
-type ReadModel struct{ pool *pgxpool.Pool }
+type ReadModel struct {
+	pool     *pgxpool.Pool
+	classify func(error) error
+}
 
-// NewReadModel returns a ReadModel on pool.
-func NewReadModel(pool *pgxpool.Pool) *ReadModel { return &ReadModel{pool: pool} }
+// NewReadModel returns a ReadModel on pool. classify maps driver errors to
+// the event store's (see pgstore.Classify); nil leaves them as they are.
+func NewReadModel(pool *pgxpool.Pool, classify func(error) error) *ReadModel {
+	if classify == nil {
+		classify = func(err error) error { return err }
+	}
+	return &ReadModel{pool: pool, classify: classify}
+}
 
 const sessionColumns = `session_id, user_id, started_at, expires_at, metadata, revoked_at, revoked_by_key_id, revoked_by, reason, version`
 
@@ -71,18 +79,18 @@ const sessionColumns = `session_id, user_id, started_at, expires_at, metadata, r
 func (m *ReadModel) UserExists(ctx context.Context, userID string) (bool, error) {
 	var ok bool
 	err := m.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE user_id = $1)`, userID).Scan(&ok)
-	return ok, pgstore.Classify(err)
+	return ok, m.classify(err)
 }
 
 // Session returns one session, or nil if there is none.
 func (m *ReadModel) Session(ctx context.Context, sessionID string) (*SessionRow, error) {
 	rows, err := m.pool.Query(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE session_id = $1`, sessionID)
 	if err != nil {
-		return nil, pgstore.Classify(err)
+		return nil, m.classify(err)
 	}
 	list, err := pgx.CollectRows(rows, scanSession)
 	if err != nil || len(list) == 0 {
-		return nil, pgstore.Classify(err)
+		return nil, m.classify(err)
 	}
 	return &list[0], nil
 }
@@ -104,10 +112,10 @@ func (m *ReadModel) ListSessions(ctx context.Context, f ListFilter) ([]SessionRo
 	q += ` ORDER BY session_id LIMIT $3`
 	rows, err := m.pool.Query(ctx, q, f.UserID, f.After, f.Limit, f.Now)
 	if err != nil {
-		return nil, pgstore.Classify(err)
+		return nil, m.classify(err)
 	}
 	list, err := pgx.CollectRows(rows, scanSession)
-	return list, pgstore.Classify(err)
+	return list, m.classify(err)
 }
 
 // ActiveSessionIDs returns the ids of a user's sessions that are active at
@@ -116,21 +124,21 @@ func (m *ReadModel) ActiveSessionIDs(ctx context.Context, userID string, now tim
 	rows, err := m.pool.Query(ctx, `SELECT session_id FROM sessions
 WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY session_id`, userID, now)
 	if err != nil {
-		return nil, pgstore.Classify(err)
+		return nil, m.classify(err)
 	}
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	return ids, pgstore.Classify(err)
+	return ids, m.classify(err)
 }
 
 // AdminKeyByHash returns the key whose secret hashes to hash, or nil.
 func (m *ReadModel) AdminKeyByHash(ctx context.Context, hash string) (*KeyRow, error) {
 	rows, err := m.pool.Query(ctx, `SELECT key_id, name, scopes, key_hash, created_at, revoked_at FROM admin_keys WHERE key_hash = $1`, hash)
 	if err != nil {
-		return nil, pgstore.Classify(err)
+		return nil, m.classify(err)
 	}
 	list, err := pgx.CollectRows(rows, scanKey)
 	if err != nil || len(list) == 0 {
-		return nil, pgstore.Classify(err)
+		return nil, m.classify(err)
 	}
 	return &list[0], nil
 }
@@ -139,10 +147,10 @@ func (m *ReadModel) AdminKeyByHash(ctx context.Context, hash string) (*KeyRow, e
 func (m *ReadModel) AdminKeys(ctx context.Context) ([]KeyRow, error) {
 	rows, err := m.pool.Query(ctx, `SELECT key_id, name, scopes, key_hash, created_at, revoked_at FROM admin_keys ORDER BY created_at, key_id`)
 	if err != nil {
-		return nil, pgstore.Classify(err)
+		return nil, m.classify(err)
 	}
 	keys, err := pgx.CollectRows(rows, scanKey)
-	return keys, pgstore.Classify(err)
+	return keys, m.classify(err)
 }
 
 func scanSession(row pgx.CollectableRow) (SessionRow, error) {

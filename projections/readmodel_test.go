@@ -12,6 +12,7 @@ import (
 
 	"github.com/sessiond/sessiond/domain"
 	"github.com/sessiond/sessiond/eventstore"
+	"github.com/sessiond/sessiond/eventstore/consumer"
 	"github.com/sessiond/sessiond/eventstore/pgstore"
 	"github.com/sessiond/sessiond/eventstore/sqlitestore"
 	"github.com/sessiond/sessiond/internal/pgtest"
@@ -32,7 +33,7 @@ type model interface {
 }
 
 type appender interface {
-	projections.Source
+	consumer.Source
 	Append(ctx context.Context, appends ...eventstore.StreamAppend) ([]eventstore.Recorded, error)
 	Head(ctx context.Context) (int64, []byte, error)
 }
@@ -48,7 +49,7 @@ func eachStore(t *testing.T, fn func(t *testing.T, s appender, m model)) {
 		}
 		store := pgstore.New(pool, pgstore.Options{Projector: projections.Project})
 		t.Cleanup(func() { store.Close() })
-		fn(t, store, projections.NewReadModel(pool))
+		fn(t, store, projections.NewReadModel(pool, pgstore.Classify))
 	})
 	t.Run("sqlite", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "sessiond.db")

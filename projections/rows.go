@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"strings"
 
-	"github.com/sessiond/sessiond/eventstore/pgstore"
 )
 
 // ModelTable describes one read-model table for verification: its key
@@ -44,7 +43,7 @@ func (m *ReadModel) EachRow(ctx context.Context, t ModelTable, fn func(key strin
 	}
 	rows, err := m.pool.Query(ctx, `SELECT `+t.Key+`, `+strings.Join(sel, ", ")+` FROM `+t.Name+` ORDER BY `+t.Key)
 	if err != nil {
-		return pgstore.Classify(err)
+		return m.classify(err)
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -55,13 +54,13 @@ func (m *ReadModel) EachRow(ctx context.Context, t ModelTable, fn func(key strin
 			dst = append(dst, &cols[i])
 		}
 		if err := rows.Scan(dst...); err != nil {
-			return pgstore.Classify(err)
+			return m.classify(err)
 		}
 		if err := fn(key, cols); err != nil {
 			return err
 		}
 	}
-	return pgstore.Classify(rows.Err())
+	return m.classify(rows.Err())
 }
 
 // EachRow is ReadModel.EachRow on SQLite, where every compared column is

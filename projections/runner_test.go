@@ -10,8 +10,8 @@ import (
 
 	"github.com/sessiond/sessiond/domain"
 	"github.com/sessiond/sessiond/eventstore"
+	"github.com/sessiond/sessiond/eventstore/consumer"
 	"github.com/sessiond/sessiond/internal/waitfor"
-	"github.com/sessiond/sessiond/projections"
 )
 
 // countingSource records every checkpoint save.
@@ -44,8 +44,8 @@ func testRunnerSaveEvery(t *testing.T, s appender, _ model) {
 	add := func(i int) {
 		apply(t, s, 0, domain.SessionStarted{SessionID: fmt.Sprint("s", i), UserID: "u", StartedAt: now, ExpiresAt: now.Add(time.Hour)})
 	}
-	run := func(src *countingSource, every time.Duration) (*projections.Runner, func()) {
-		r := &projections.Runner{Name: "relay", Source: src, Poll: time.Hour, SaveEvery: every,
+	run := func(src *countingSource, every time.Duration) (*consumer.Runner, func()) {
+		r := &consumer.Runner{Name: "relay", Source: src, Poll: time.Hour, SaveEvery: every,
 			Handle: func(_ context.Context, evs []eventstore.Recorded) (int64, error) {
 				return evs[len(evs)-1].Position, nil
 			}}
@@ -54,7 +54,7 @@ func testRunnerSaveEvery(t *testing.T, s appender, _ model) {
 		go func() { defer close(done); r.Run(ctx) }()
 		return r, func() { cancel(); <-done }
 	}
-	reach := func(r *projections.Runner, p int64) {
+	reach := func(r *consumer.Runner, p int64) {
 		waitfor.Cond(t, 10*time.Second, func() error {
 			if got := r.Position(); got != p {
 				return fmt.Errorf("runner at %d, want %d", got, p)

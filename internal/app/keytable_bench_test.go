@@ -28,7 +28,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 	db.Close()
 	store := pgstore.New(pool, pgstore.Options{Projector: projections.Project})
 	b.Cleanup(func() { store.Close() })
-	reads := projections.NewReadModel(pool)
+	reads := projections.NewReadModel(pool, pgstore.Classify)
 	svc := app.New(store, reads, nil, nil)
 	keys := app.NewKeyTable(store, app.KeyTableOptions{Bound: time.Hour})
 	if err := keys.Sync(ctx); err != nil {

@@ -78,7 +78,7 @@ func (m *Main) openBackend(ctx context.Context, migrate bool, opts eventstore.Op
 	opts.Projector = projections.Project
 	store := pgstore.New(pool, opts)
 	return &backend{
-		store: store, reads: projections.NewReadModel(pool), elect: broadcast.PostgresElect(pool),
+		store: store, reads: projections.NewReadModel(pool, pgstore.Classify), elect: broadcast.PostgresElect(pool),
 		ssfElect: broadcast.PostgresElectKey(pool, ssfLockKey),
 		ready:    pgReadiness(pool), where: redactURL(m.Config.DatabaseURL), closeDB: pool.Close,
 	}, nil

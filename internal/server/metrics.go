@@ -8,7 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
-	"github.com/sessiond/sessiond/projections"
+	"github.com/sessiond/sessiond/eventstore/consumer"
 )
 
 var (
@@ -44,9 +44,9 @@ func replaceCollector(name string, c prometheus.Collector) {
 
 // registerLag exports the log head and the lag of the asynchronous
 // consumers (runners) of store.
-func registerLag(store Store, runners ...*projections.Runner) {
+func registerLag(store Store, runners ...*consumer.Runner) {
 	head := func(ctx context.Context) (int64, error) { p, _, err := store.Head(ctx); return p, err }
-	replaceCollector("projection-lag", projections.NewLagCollector(head, runners...))
+	replaceCollector("projection-lag", consumer.NewLagCollector(head, runners...))
 }
 
 // observeAppend is the event store's Observe hook.

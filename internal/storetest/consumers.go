@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/sessiond/sessiond/eventstore"
-	"github.com/sessiond/sessiond/projections"
+	"github.com/sessiond/sessiond/eventstore/consumer"
 )
 
 // testCheckpoints: checkpoints are per name and only move forward.
@@ -66,9 +66,9 @@ func (c *collector) positions() []int64 {
 	return append([]int64(nil), c.seen...)
 }
 
-func startRunner(t *testing.T, s Store, c *collector, poll time.Duration) (*projections.Runner, func()) {
+func startRunner(t *testing.T, s Store, c *collector, poll time.Duration) (*consumer.Runner, func()) {
 	t.Helper()
-	r := &projections.Runner{Name: "test", Source: s, Handle: c.handle, BatchSize: 7, Poll: poll, Backoff: 10 * time.Millisecond,
+	r := &consumer.Runner{Name: "test", Source: s, Handle: c.handle, BatchSize: 7, Poll: poll, Backoff: 10 * time.Millisecond,
 		Logger: slog.New(slog.DiscardHandler)}
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

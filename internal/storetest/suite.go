@@ -14,13 +14,13 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/sessiond/sessiond/eventstore"
+	"github.com/sessiond/sessiond/eventstore/consumer"
 	"github.com/sessiond/sessiond/internal/waitfor"
-	"github.com/sessiond/sessiond/projections"
 )
 
 // Store is the interface the suite exercises.
 type Store interface {
-	projections.Source
+	consumer.Source
 	Append(ctx context.Context, appends ...eventstore.StreamAppend) ([]eventstore.Recorded, error)
 	ReadStream(ctx context.Context, streamID string) ([]eventstore.Recorded, error)
 	ReadEvent(ctx context.Context, id uuid.UUID) (*eventstore.Recorded, error)

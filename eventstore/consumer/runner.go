@@ -1,4 +1,4 @@
-package projections
+package consumer
 
 import (
 	"context"
