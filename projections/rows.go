@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"strings"
-
 )
 
 // ModelTable describes one read-model table for verification: its key
