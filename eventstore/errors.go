@@ -48,3 +48,20 @@ func (e *ConflictError) Error() string {
 
 // Is makes errors.Is(err, ErrConflict) true.
 func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+
+// PreconditionError is returned when an append's Precondition does not
+// hold at commit: Query returned Got, not Want. It matches ErrConflict.
+type PreconditionError struct {
+	Key   string
+	Query string
+	Want  []string
+	Got   []string
+}
+
+// Error implements error.
+func (e *PreconditionError) Error() string {
+	return fmt.Sprintf("precondition %s on %s: want %d rows, found %d", e.Query, e.Key, len(e.Want), len(e.Got))
+}
+
+// Is makes errors.Is(err, ErrConflict) true.
+func (e *PreconditionError) Is(target error) bool { return target == ErrConflict }
