@@ -94,7 +94,7 @@ func (p *Planner) plan(r *Request, keys map[string]bool) ([]Recorded, error) {
 	}
 	for _, sa := range r.Appends {
 		if pc := sa.Precondition; pc != nil && keys[pc.Key] {
-			return nil, &PreconditionError{Key: pc.Key, Query: pc.Query, Want: pc.Want}
+			return nil, &PreconditionError{Key: pc.Key, Query: pc.Query, Want: pc.Want, Batched: true}
 		}
 	}
 	return p.add(r.Appends)

@@ -23,7 +23,8 @@ func req(stream, key string) *eventstore.Request {
 
 // plan plans batch, every precondition's query answering what
 // answers[stream] says (its Want by default), and renders the outcome
-// of each request: its position, or "conflict".
+// of each request: its position, "conflict" (the precondition does not
+// hold) or "batched" (a request of its key recorded first).
 func plan(batch []*eventstore.Request, answers map[string][]string, existing ...eventstore.Recorded) string {
 	p := eventstore.NewPlanner(time.Unix(0, 0))
 	for _, r := range existing {
@@ -41,6 +42,8 @@ func plan(batch []*eventstore.Request, answers map[string][]string, existing ...
 	for i, o := range outs {
 		var pe *eventstore.PreconditionError
 		switch {
+		case errors.As(o.Err, &pe) && errors.Is(o.Err, eventstore.ErrConflict) && pe.Batched:
+			s += fmt.Sprintf("%s:batched ", batch[i].Appends[0].StreamID)
 		case errors.As(o.Err, &pe) && errors.Is(o.Err, eventstore.ErrConflict):
 			s += fmt.Sprintf("%s:conflict ", batch[i].Appends[0].StreamID)
 		case o.Err != nil:
@@ -69,7 +72,7 @@ func TestPlanBatchPreconditions(t *testing.T) {
 		{"guarded first", []*eventstore.Request{req("start", ""), req("all", "user:u")}, nil,
 			"start:2 all:1 "},
 		{"one per key", []*eventstore.Request{req("a", ""), req("all1", "user:u"), req("all2", "user:u"), req("v", "user:v")}, nil,
-			"a:3 all1:1 all2:conflict v:2 "},
+			"a:3 all1:1 all2:batched v:2 "},
 		{"a refused request frees its key", []*eventstore.Request{req("all1", "user:u"), req("all2", "user:u")},
 			map[string][]string{"all1": {"x", "y"}}, "all1:conflict all2:1 "},
 		{"unmet", []*eventstore.Request{req("all", "user:u"), req("b", "")}, map[string][]string{"all": nil},
