@@ -48,3 +48,26 @@ func (e *ConflictError) Error() string {
 
 // Is makes errors.Is(err, ErrConflict) true.
 func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+
+// PreconditionError is returned when an append's Precondition does not
+// hold at commit: Query returned Got, not Want. Batched instead means an
+// earlier request of the same batch with a precondition of the same Key
+// recorded first, so this one was not checked. It matches ErrConflict.
+type PreconditionError struct {
+	Key     string
+	Query   string
+	Want    []string
+	Got     []string
+	Batched bool
+}
+
+// Error implements error.
+func (e *PreconditionError) Error() string {
+	if e.Batched {
+		return fmt.Sprintf("precondition %s on %s: another request of the batch changed it first", e.Query, e.Key)
+	}
+	return fmt.Sprintf("precondition %s on %s: want %d rows, found %d", e.Query, e.Key, len(e.Want), len(e.Got))
+}
+
+// Is makes errors.Is(err, ErrConflict) true.
+func (e *PreconditionError) Is(target error) bool { return target == ErrConflict }

@@ -10,6 +10,10 @@ type Options struct {
 	// Projector runs inside every append transaction, so the read model
 	// is consistent with the log as soon as Append returns.
 	Projector Projector
+	// Queries resolves the queries of append preconditions on this
+	// store's read model. Without it, an append with a precondition fails
+	// with ErrInvalidAppend.
+	Queries QueryFunc
 	// Clock stamps recorded_at. Defaults to time.Now.
 	Clock func() time.Time
 	// MaxBatch caps the requests one transaction carries. Default 512.

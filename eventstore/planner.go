@@ -26,6 +26,8 @@ type Planner struct {
 	Assumed map[string]int64
 
 	Recs []Recorded // to insert, in position order
+
+	unmet map[*Request]error // preconditions that do not hold (Checked)
 }
 
 // NewPlanner returns an empty planner for a batch recorded at now.
@@ -44,6 +46,11 @@ func (p *Planner) Add(appends []StreamAppend) ([]Recorded, error) {
 	if recs, ok, err := p.replay(appends); ok || err != nil {
 		return recs, err
 	}
+	return p.add(appends)
+}
+
+// add plans new events, checking versions.
+func (p *Planner) add(appends []StreamAppend) ([]Recorded, error) {
 	versions := make(map[string]int64)
 	assumed := make(map[string]int64)
 	for _, sa := range appends {

@@ -25,6 +25,12 @@ func Prepare(in []StreamAppend) (_ []StreamAppend, fast bool, err error) {
 		if sa.ExpectedVersion == AnyVersion {
 			fast = false
 		}
+		if pc := sa.Precondition; pc != nil {
+			if pc.Key == "" || pc.Query == "" {
+				return nil, false, fmt.Errorf("%w: stream %s: a precondition needs a key and a query", ErrInvalidAppend, sa.StreamID)
+			}
+			fast = false // checked by a read inside the transaction
+		}
 		if sa.ExpectedVersion < AnyVersion {
 			return nil, false, fmt.Errorf("%w: stream %s: expected version %d", ErrInvalidAppend, sa.StreamID, sa.ExpectedVersion)
 		}

@@ -28,7 +28,41 @@ type StreamAppend struct {
 	// Personal is personal data the events' metadata references; it is
 	// stored beside the log in the same transaction.
 	Personal []PersonalItem
+	// Precondition, if set, makes the whole request conditional on the
+	// read model (see Precondition).
+	Precondition *Precondition
 }
+
+// Precondition makes an append conditional on what the read model says
+// when the append commits, not when the caller read it: optimistic
+// concurrency over a query, as ExpectedVersion is over a stream. The
+// store runs Query with Args inside the append transaction, under the
+// append lock, where the read model holds every committed event; the
+// request is recorded only if the query returns exactly the strings Want
+// (in any order). Otherwise it records nothing and fails with a
+// *PreconditionError, which matches ErrConflict: read again and retry.
+//
+// Query names a query of the store's read model (Options.Queries turns it
+// into SQL), so the condition stays store-neutral. Key names the part of
+// the read model the query reads (e.g. "user:alice"): within one batch,
+// requests with preconditions are planned before the others, and only
+// one request per Key records anything, so every precondition is checked
+// against the state its request is recorded on (see Planner.PlanBatch).
+// Requests whose preconditions have different keys must not change each
+// other's query results.
+//
+// A request whose events are all recorded already (a retry with the same
+// event ids) is a no-op as always: its precondition is not checked.
+type Precondition struct {
+	Key   string
+	Query string
+	Args  []any
+	Want  []string
+}
+
+// QueryFunc resolves a precondition's query to a statement on a store's
+// read model that returns one text column.
+type QueryFunc func(query string, args []any) (Statement, error)
 
 // Recorded is an event as stored in the log.
 type Recorded struct {

@@ -13,7 +13,8 @@ import (
 type Request struct {
 	Appends []StreamAppend
 	// Fast: every event id was generated here (so none can be recorded
-	// already) and every stream has an exact expected version.
+	// already), every stream has an exact expected version and no append
+	// has a precondition.
 	Fast bool
 	done chan result
 	// state settles who owns a queued request: the writer takes it into
@@ -207,17 +208,6 @@ type Outcome struct {
 	Recs []Recorded
 	Err  error
 	New  bool // the request records new events (not a replay, not refused)
-}
-
-// PlanBatch plans every request of batch, in order.
-func (p *Planner) PlanBatch(batch []*Request) []Outcome {
-	out := make([]Outcome, len(batch))
-	for i, r := range batch {
-		before := p.LastPos
-		out[i].Recs, out[i].Err = p.Add(r.Appends)
-		out[i].New = out[i].Err == nil && p.LastPos > before
-	}
-	return out
 }
 
 // PersonalOf returns the personal data of the requests that record new

@@ -206,7 +206,7 @@ func (r *run) checkLinearizable(ops []faults.Op, st logState) linResult {
 	for s := range st.revoked {
 		p.Revoked[s] = true
 	}
-	pops := faults.Operations(ops, func(u string) bool { return strings.HasPrefix(u, "u") }, p, !strictRevokeAll)
+	pops := faults.Operations(ops, func(u string) bool { return strings.HasPrefix(u, "u") }, p)
 	res, info := faults.CheckLinearizable(pops, 2*time.Minute)
 	r.c.note("linearizability: %s over %d operations", res, len(pops))
 	switch res {

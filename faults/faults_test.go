@@ -27,19 +27,13 @@ import (
 //	                  outlast the request deadline)
 //	FAULTS_503        "unknown" models 503 UNAVAILABLE as an unknown outcome
 //	                  instead of "nothing was recorded" (the contract)
-//	FAULTS_STRICT_REVOKE_ALL=1  a revoke-all must revoke every session active
-//	                  at one moment, even one started while it ran (default:
-//	                  the snapshot model, see faults.Operations)
 const (
 	replicaCount = 2
 	clientCount  = 6
 	userCount    = 6 // linearizability-checked users u0…; x0… are short-lived token users
 )
 
-var (
-	strict503       = os.Getenv("FAULTS_503") != "unknown"
-	strictRevokeAll = os.Getenv("FAULTS_STRICT_REVOKE_ALL") == "1"
-)
+var strict503 = os.Getenv("FAULTS_503") != "unknown"
 
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {

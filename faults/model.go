@@ -22,18 +22,11 @@ const (
 	stRevoked = 'r'
 )
 
-// Two halves of a revoke-all under the snapshot model (see Operations).
-const (
-	revokeAllRead  Kind = "revokeAll.read"
-	revokeAllWrite Kind = "revokeAll.write"
-)
-
 // input is an operation as the model sees it.
 type input struct {
 	Kind  Kind
 	User  string
-	Index int   // the session's n; -1 for revoke-all and list
-	Set   []int // revokeAll.write: the sessions it revokes
+	Index int // the session's n; -1 for revoke-all and list
 }
 
 // output is a completion as the model sees it.
@@ -158,18 +151,6 @@ func step(st any, in any, out any) (bool, any) {
 			return o.Code == "USER_NOT_FOUND", state
 		}
 		return o.Code == "" && slices.Equal(ids, o.Revoked), next
-	case revokeAllRead:
-		_, ids := revokeAll(state)
-		return slices.Equal(ids, o.Revoked), state
-	case revokeAllWrite:
-		next := state
-		for _, n := range i.Set {
-			if at(state, n) != stActive {
-				return false, state
-			}
-			next = with(next, n, stRevoked)
-		}
-		return true, next
 	case Get:
 		if cur == stAbsent {
 			return notFoundOK(state, o.Code), state
@@ -215,10 +196,8 @@ func describeOp(in any, out any) string {
 		res = fmt.Sprintf("created=%v %s", o.Created, describeStatus(o.Status))
 	case i.Kind == Revoke:
 		res = fmt.Sprintf("alreadyRevoked=%v", o.AlreadyRevoked)
-	case i.Kind == RevokeAll, i.Kind == revokeAllRead:
+	case i.Kind == RevokeAll:
 		res = fmt.Sprintf("revoked %v", o.Revoked)
-	case i.Kind == revokeAllWrite:
-		res = fmt.Sprintf("revoked %v", i.Set)
 	case i.Kind == Get:
 		res = describeStatus(o.Status)
 	case i.Kind == List:

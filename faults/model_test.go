@@ -27,10 +27,10 @@ func revoked(ids ...string) func(*faults.Op) {
 	return func(o *faults.Op) { o.Revoked = ids }
 }
 
-func lin(t *testing.T, p faults.Persisted, snapshot bool, ops ...faults.Op) porcupine.CheckResult {
+func lin(t *testing.T, p faults.Persisted, ops ...faults.Op) porcupine.CheckResult {
 	t.Helper()
 	all := func(string) bool { return true }
-	res, _ := faults.CheckLinearizable(faults.Operations(ops, all, p, snapshot), 10*time.Second)
+	res, _ := faults.CheckLinearizable(faults.Operations(ops, all, p), 10*time.Second)
 	return res
 }
 
@@ -40,11 +40,10 @@ var persistedAll = faults.Persisted{
 }
 
 type modelCase struct {
-	name     string
-	want     porcupine.CheckResult
-	p        faults.Persisted
-	ops      []faults.Op
-	snapshot bool
+	name string
+	want porcupine.CheckResult
+	p    faults.Persisted
+	ops  []faults.Op
 }
 
 // TestModel: histories the registry may produce pass, and each kind of
@@ -60,42 +59,42 @@ func TestModel(t *testing.T) {
 			op(0, faults.Revoke, "u0-0", 6, 7, ok, status("revoked"), already),
 			op(0, faults.Get, "u0-0", 8, 9, ok, status("revoked")),
 			op(0, faults.Get, "u0-1", 10, 11, ok, code("SESSION_NOT_FOUND")),
-		}, false},
+		}},
 		{"resurrected", porcupine.Illegal, persistedAll, []faults.Op{
 			op(0, faults.Start, "u0-0", 0, 1, ok, created, status("active")),
 			op(0, faults.Revoke, "u0-0", 2, 3, ok, status("revoked")),
 			op(1, faults.Get, "u0-0", 4, 5, ok, status("active")),
-		}, false},
+		}},
 		{"concurrent read may see either", porcupine.Ok, persistedAll, []faults.Op{
 			op(0, faults.Start, "u0-0", 0, 1, ok, created, status("active")),
 			op(0, faults.Revoke, "u0-0", 2, 6, ok, status("revoked")),
 			op(1, faults.Get, "u0-0", 3, 4, ok, status("active")),
-		}, false},
+		}},
 		{"unknown revoke may have happened", porcupine.Ok, persistedAll, []faults.Op{
 			op(0, faults.Start, "u0-0", 0, 1, ok, created, status("active")),
 			op(0, faults.Revoke, "u0-0", 2, 3, unk),
 			op(1, faults.Get, "u0-0", 4, 5, ok, status("active")),
 			op(1, faults.Get, "u0-0", 6, 7, ok, status("revoked")),
-		}, false},
+		}},
 		{"unknown revoke cannot happen twice", porcupine.Illegal, persistedAll, []faults.Op{
 			op(0, faults.Start, "u0-0", 0, 1, ok, created, status("active")),
 			op(0, faults.Revoke, "u0-0", 2, 3, unk),
 			op(1, faults.Get, "u0-0", 4, 5, ok, status("revoked")),
 			op(1, faults.Get, "u0-0", 6, 7, ok, status("active")),
-		}, false},
+		}},
 		{"a refused start recorded nothing", porcupine.Illegal, persistedAll, []faults.Op{
 			op(0, faults.Start, "u0-0", 0, 1, fail, code("UNAVAILABLE")),
 			op(0, faults.Start, "u0-0", 2, 3, ok, status("active")), // 200: it existed
-		}, false},
+		}},
 		{"unknown start pruned when not in the log", porcupine.Illegal, faults.Persisted{}, []faults.Op{
 			op(0, faults.Start, "u0-0", 0, 1, unk),
 			op(1, faults.Get, "u0-0", 2, 3, ok, status("active")),
-		}, false},
+		}},
 		{"revoke-all revokes every active session", porcupine.Illegal, persistedAll, []faults.Op{
 			op(0, faults.Start, "u0-0", 0, 1, ok, created, status("active")),
 			op(0, faults.Start, "u0-1", 2, 3, ok, created, status("active")),
 			op(0, faults.RevokeAll, "", 4, 5, ok, revoked("u0-1")),
-		}, false},
+		}},
 		{"revoke-all then read", porcupine.Ok, persistedAll, []faults.Op{
 			op(0, faults.Start, "u0-0", 0, 1, ok, created, status("active")),
 			op(0, faults.Start, "u0-1", 2, 3, ok, created, status("active")),
@@ -103,36 +102,47 @@ func TestModel(t *testing.T) {
 			op(0, faults.List, "", 6, 7, ok, func(o *faults.Op) {
 				o.Sessions = map[string]string{"u0-0": "revoked", "u0-1": "revoked"}
 			}),
-		}, false},
+		}},
 		{"list shows a revoked session active", porcupine.Illegal, persistedAll, []faults.Op{
 			op(0, faults.Start, "u0-0", 0, 1, ok, created, status("active")),
 			op(0, faults.Revoke, "u0-0", 2, 3, ok, status("revoked")),
 			op(0, faults.List, "", 4, 5, ok, func(o *faults.Op) { o.Sessions = map[string]string{"u0-0": "active"} }),
-		}, false},
-	}
-	// Seed 1's finding: a session started while a revoke-all ran, seen
-	// active by a read together with the sessions the revoke-all then
-	// revoked, survives it.
-	raceRevokeAll := []faults.Op{
-		op(0, faults.Start, "u0-0", 0, 1, ok, created, status("active")),
-		op(1, faults.RevokeAll, "", 2, 10, ok, revoked("u0-0")),
-		op(2, faults.Start, "u0-1", 3, 4, ok, created, status("active")),
-		op(3, faults.List, "", 5, 6, ok, func(o *faults.Op) {
-			o.Sessions = map[string]string{"u0-0": "active", "u0-1": "active"}
-		}),
+		}},
 	}
 	cases = append(cases,
-		modelCase{"revoke-all races a start: strict", porcupine.Illegal, persistedAll, raceRevokeAll, false},
-		modelCase{"revoke-all races a start: snapshot", porcupine.Ok, persistedAll, raceRevokeAll, true},
-		modelCase{"snapshot revoke-all still revokes what it read", porcupine.Illegal, persistedAll, []faults.Op{
+		// Seed 1's finding (fixed): a session started while a revoke-all
+		// ran, seen active by a read together with the sessions the
+		// revoke-all then revoked, survived it.
+		modelCase{"revoke-all races a start", porcupine.Illegal, persistedAll, []faults.Op{
 			op(0, faults.Start, "u0-0", 0, 1, ok, created, status("active")),
-			op(1, faults.RevokeAll, "", 2, 3, ok, revoked("u0-0")),
-			op(2, faults.Get, "u0-0", 4, 5, ok, status("active")),
-		}, true},
+			op(1, faults.RevokeAll, "", 2, 10, ok, revoked("u0-0")),
+			op(2, faults.Start, "u0-1", 3, 4, ok, created, status("active")),
+			op(3, faults.List, "", 5, 6, ok, func(o *faults.Op) {
+				o.Sessions = map[string]string{"u0-0": "active", "u0-1": "active"}
+			}),
+		}},
+		// The same race, resolved as sessiond now does: the revoke-all
+		// takes effect after the start and revokes both.
+		modelCase{"revoke-all includes a start it raced", porcupine.Ok, persistedAll, []faults.Op{
+			op(0, faults.Start, "u0-0", 0, 1, ok, created, status("active")),
+			op(1, faults.RevokeAll, "", 2, 10, ok, revoked("u0-0", "u0-1")),
+			op(2, faults.Start, "u0-1", 3, 4, ok, created, status("active")),
+			op(3, faults.List, "", 5, 6, ok, func(o *faults.Op) {
+				o.Sessions = map[string]string{"u0-0": "active", "u0-1": "active"}
+			}),
+		}},
+		modelCase{"a start after a revoke-all survives it", porcupine.Ok, persistedAll, []faults.Op{
+			op(0, faults.Start, "u0-0", 0, 1, ok, created, status("active")),
+			op(1, faults.RevokeAll, "", 2, 10, ok, revoked("u0-0")),
+			op(2, faults.Start, "u0-1", 3, 4, ok, created, status("active")),
+			op(3, faults.List, "", 11, 12, ok, func(o *faults.Op) {
+				o.Sessions = map[string]string{"u0-0": "revoked", "u0-1": "active"}
+			}),
+		}},
 	)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := lin(t, tc.p, tc.snapshot, tc.ops...); got != tc.want {
+			if got := lin(t, tc.p, tc.ops...); got != tc.want {
 				t.Errorf("got %s, want %s", got, tc.want)
 			}
 		})
@@ -191,7 +201,7 @@ func TestExplain(t *testing.T) {
 	for i := range ops {
 		ops[i].ID = i
 	}
-	pops := faults.Operations(ops, func(string) bool { return true }, persistedAll, true)
+	pops := faults.Operations(ops, func(string) bool { return true }, persistedAll)
 	got := faults.Explain(pops, ops, 10*time.Second)
 	if !strings.Contains(got, "user u0") || !strings.Contains(got, `"kind":"get"`) {
 		t.Errorf("explanation does not name the stuck get:\n%s", got)
@@ -225,14 +235,14 @@ func TestModelNotFoundRace(t *testing.T) {
 		op(0, faults.Start, "u0-0", 0, 10, ok, created, status("active")),
 		op(1, faults.Get, "u0-0", 1, 2, ok, code("SESSION_NOT_FOUND")),
 	}
-	if got := lin(t, persistedAll, true, race...); got != porcupine.Ok {
+	if got := lin(t, persistedAll, race...); got != porcupine.Ok {
 		t.Errorf("race: got %s, want Ok", got)
 	}
 	wrong := []faults.Op{
 		op(0, faults.Start, "u0-0", 0, 1, ok, created, status("active")),
 		op(1, faults.Get, "u0-1", 2, 3, ok, code("USER_NOT_FOUND")),
 	}
-	if got := lin(t, persistedAll, true, wrong...); got != porcupine.Illegal {
+	if got := lin(t, persistedAll, wrong...); got != porcupine.Illegal {
 		t.Errorf("USER_NOT_FOUND for a known user: got %s, want Illegal", got)
 	}
 }

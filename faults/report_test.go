@@ -112,7 +112,7 @@ func (r *run) report(t *testing.T, ops []faults.Op, st logState, lin linResult) 
 // replay is the command that runs this schedule again.
 func (r *run) replay() string {
 	env := fmt.Sprintf("FAULTS_SEED=%d FAULTS_DURATION=%d", r.seed, int(r.dur/time.Second))
-	for _, k := range []string{"FAULTS_503", "FAULTS_STRICT_REVOKE_ALL"} {
+	for _, k := range []string{"FAULTS_503"} {
 		if v := os.Getenv(k); v != "" {
 			env += " " + k + "=" + v
 		}

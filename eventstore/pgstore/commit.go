@@ -136,7 +136,8 @@ func abort(conn *pgxpool.Conn) {
 }
 
 // loadPlanner takes the append lock and reads what the batch must be
-// checked against, in one round trip.
+// checked against, in one round trip: the head, the streams' versions,
+// the event ids already recorded and the preconditions' queries.
 func (s *Store) loadPlanner(ctx context.Context, conn *pgx.Conn, batch []*eventstore.Request) (*eventstore.Planner, error) {
 	var streams, ids []string
 	for _, r := range batch {
@@ -147,12 +148,22 @@ func (s *Store) loadPlanner(ctx context.Context, conn *pgx.Conn, batch []*events
 			}
 		}
 	}
+	p := eventstore.NewPlanner(s.opts.Clock())
+	checks := eventstore.Checks(batch)
+	stmts := p.Resolve(s.opts.Queries, checks)
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	b.Queue(sqlLock, appendLockKey)
 	b.Queue(sqlHead)
 	b.Queue(sqlVersions, streams)
 	b.Queue(sqlExisting, ids)
+	// Preconditions read the read model under the lock: it holds every
+	// committed event.
+	for _, st := range stmts {
+		if st != nil {
+			b.Queue(st.SQL, st.Args...)
+		}
+	}
 	br := conn.SendBatch(ctx, b)
 	defer br.Close()
 
@@ -162,7 +173,6 @@ func (s *Store) loadPlanner(ctx context.Context, conn *pgx.Conn, batch []*events
 	if _, err := br.Exec(); err != nil {
 		return nil, fmt.Errorf("append lock: %w", err)
 	}
-	p := eventstore.NewPlanner(s.opts.Clock())
 	p.Versions = make(map[string]int64, len(streams))
 	var at time.Time
 	err := br.QueryRow().Scan(&p.LastPos, &p.PrevHash, &at)
@@ -205,6 +215,20 @@ func (s *Store) loadPlanner(ctx context.Context, conn *pgx.Conn, batch []*events
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("existing events: %w", err)
+	}
+	for i, st := range stmts {
+		if st == nil {
+			continue
+		}
+		rows, err := br.Query()
+		if err != nil {
+			return nil, fmt.Errorf("precondition %s: %w", checks[i].Query, err)
+		}
+		got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return nil, fmt.Errorf("precondition %s: %w", checks[i].Query, err)
+		}
+		p.Checked(checks[i], got)
 	}
 	return p, br.Close()
 }

@@ -24,7 +24,7 @@ import (
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Harness {
 		pool, store, commits := mustOpenStore(t)
-		second := pgstore.New(pool, pgstore.Options{Projector: projections.Project})
+		second := pgstore.New(pool, pgstore.Options{Projector: projections.Project, Queries: projections.Queries})
 		t.Cleanup(func() { second.Close() })
 		return storetest.Harness{
 			Second:        second,
@@ -32,6 +32,7 @@ func TestConformance(t *testing.T) {
 			Tamper:        tamperer{pool},
 			DumpReadModel: func(t testing.TB) string { return dump(t, pool) },
 			Commits:       commits.Load,
+			Reads:         projections.NewReadModel(pool, pgstore.Classify),
 		}
 	})
 }
@@ -50,6 +51,7 @@ func mustOpenStore(tb testing.TB) (*pgxpool.Pool, *pgstore.Store, *atomic.Int64)
 	var commits atomic.Int64
 	store := pgstore.New(pool, pgstore.Options{
 		Projector: projections.Project,
+		Queries:   projections.Queries,
 		Observe:   func(int, time.Duration) { commits.Add(1) },
 	})
 	tb.Cleanup(func() { store.Close() })

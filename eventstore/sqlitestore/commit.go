@@ -13,8 +13,8 @@ import (
 const sqlInsert = `INSERT INTO events (` + columns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // commit records a batch in one IMMEDIATE transaction: it reads the head,
-// the streams' versions and (for requests that named their event ids) the
-// events already recorded, plans the batch, inserts it with its read-model
+// the streams' versions, (for requests that named their event ids) the
+// events already recorded and the preconditions' queries, plans the batch, inserts it with its read-model
 // updates and commits. It replies to every request only after COMMIT.
 func (s *Store) commit(batch []*eventstore.Request) (err error) {
 	start := time.Now()
@@ -114,7 +114,38 @@ func (s *Store) plan(ctx context.Context, conn *sql.Conn, batch []*eventstore.Re
 			}
 		}
 	}
+	// Preconditions read the read model under the write lock: it holds
+	// every committed event.
+	checks := eventstore.Checks(batch)
+	for i, st := range p.Resolve(s.opts.Queries, checks) {
+		if st == nil {
+			continue
+		}
+		got, err := queryStrings(ctx, conn, st)
+		if err != nil {
+			return nil, fmt.Errorf("precondition %s: %w", checks[i].Query, err)
+		}
+		p.Checked(checks[i], got)
+	}
 	return p, nil
+}
+
+// queryStrings runs st and returns its one text column.
+func queryStrings(ctx context.Context, conn *sql.Conn, st *eventstore.Statement) ([]string, error) {
+	rows, err := conn.QueryContext(ctx, st.SQL, st.Args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
 
 // write inserts recs and applies the projector's statements.

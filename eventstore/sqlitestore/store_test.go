@@ -21,7 +21,7 @@ import (
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Harness {
 		path, store, commits := mustOpenStore(t)
-		second, err := sqlitestore.Open(path, sqlitestore.Options{Projector: projections.ProjectSQLite})
+		second, err := sqlitestore.Open(path, sqlitestore.Options{Projector: projections.ProjectSQLite, Queries: projections.QueriesSQLite})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -32,6 +32,7 @@ func TestConformance(t *testing.T) {
 			Tamper:        tamperer{store.DB()},
 			DumpReadModel: func(t testing.TB) string { return dump(t, store.DB()) },
 			Commits:       commits.Load,
+			Reads:         projections.NewSQLiteReadModel(store.DB(), sqlitestore.Classify),
 		}
 	})
 }
@@ -43,6 +44,7 @@ func mustOpenStore(tb testing.TB) (string, *sqlitestore.Store, *atomic.Int64) {
 	var commits atomic.Int64
 	store, err := sqlitestore.Open(path, sqlitestore.Options{
 		Projector: projections.ProjectSQLite,
+		Queries:   projections.QueriesSQLite,
 		Observe:   func(int, time.Duration) { commits.Add(1) },
 	})
 	if err != nil {

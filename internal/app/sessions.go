@@ -309,6 +309,16 @@ func (s *Service) RevokeAll(ctx context.Context, meta Meta, userID, reason strin
 			revoked, _ := domain.RestoreSession(append(eventsOf(sess), e))
 			views[i] = viewOf(revoked, now)
 		}
+		// The version guards only cover the sessions read above. A session
+		// started after the read must not survive: the append holds only
+		// if the user's active sessions are still exactly ids when it
+		// commits (checked under the store's append lock); otherwise it is
+		// a conflict and the loop reads again. So the revoke-all takes
+		// effect at one moment and revokes every session active then.
+		appends[0].Precondition = &eventstore.Precondition{
+			Key: "user:" + userID, Query: projections.QueryActiveSessionIDs,
+			Args: []any{userID, now}, Want: ids,
+		}
 		withIDs(meta, appends)
 		recs, err := s.log.Append(ctx, appends...)
 		if conflictRetry(err) {

@@ -54,7 +54,7 @@ var rules = map[string][]string{
 	"internal/waitfor":     {},
 	"internal/ingresstest": {"internal/waitfor"},
 	"internal/openapitest": {"api"},
-	"internal/storetest":   {"domain", "eventstore", "eventstore/consumer", "internal/waitfor", "projections"},
+	"internal/storetest":   {"domain", "eventstore", "eventstore/consumer", "internal/app", "internal/waitfor", "projections"},
 	"internal/deploy":      {},
 	"internal/layering":    {},
 	"faults":               {},

@@ -60,7 +60,7 @@ func (c *Config) embedded() bool { return c.DatabaseURL == "" }
 func (c *Config) sqlitePath() string { return filepath.Join(c.DataDir, "sessiond.db") }
 
 // openBackend opens the configured store, applying migrations first unless
-// migrate is false. opts.Projector is set here.
+// migrate is false. opts.Projector and opts.Queries are set here.
 func (m *Main) openBackend(ctx context.Context, migrate bool, opts eventstore.Options) (*backend, error) {
 	if m.Config.embedded() {
 		return m.openSQLite(ctx, migrate, opts)
@@ -75,7 +75,7 @@ func (m *Main) openBackend(ctx context.Context, migrate bool, opts eventstore.Op
 			return nil, err
 		}
 	}
-	opts.Projector = projections.Project
+	opts.Projector, opts.Queries = projections.Project, projections.Queries
 	store := pgstore.New(pool, opts)
 	return &backend{
 		store: store, reads: projections.NewReadModel(pool, pgstore.Classify), elect: broadcast.PostgresElect(pool),
@@ -103,7 +103,7 @@ func (m *Main) openSQLite(ctx context.Context, migrate bool, opts eventstore.Opt
 			m.Logger.Info("migrations applied", "versions", applied, "database", path)
 		}
 	}
-	opts.Projector = projections.ProjectSQLite
+	opts.Projector, opts.Queries = projections.ProjectSQLite, projections.QueriesSQLite
 	store := sqlitestore.New(db, opts)
 	return &backend{
 		store: store, reads: projections.NewSQLiteReadModel(db, sqlitestore.Classify),

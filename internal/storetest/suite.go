@@ -1,6 +1,7 @@
 // Package storetest is the conformance suite every event store must pass:
 // ordering, optimistic concurrency, idempotency, the hash chain, append-only
-// enforcement, checkpointed consumers and read-model rebuilds.
+// enforcement, checkpointed consumers, read-model rebuilds and append
+// preconditions on the read model.
 //
 // It is for tests only.
 package storetest
@@ -15,6 +16,7 @@ import (
 
 	"github.com/sessiond/sessiond/eventstore"
 	"github.com/sessiond/sessiond/eventstore/consumer"
+	"github.com/sessiond/sessiond/internal/app"
 	"github.com/sessiond/sessiond/internal/waitfor"
 )
 
@@ -65,6 +67,8 @@ type Harness struct {
 	// Second is another store on the same database, as a second process
 	// would open it.
 	Second Store
+	// Reads is the store's read model, as the service queries it.
+	Reads app.Reads
 }
 
 // Factory makes a fresh Harness for one test.
@@ -101,6 +105,8 @@ func Run(t *testing.T, factory Factory) {
 		{"AuditPagination", testAuditPagination},
 		{"Personal", testPersonal},
 		{"PersonalWithAppend", testPersonalWithAppend},
+		{"Precondition", testPrecondition},
+		{"RevokeAllRace", testRevokeAllRace},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
