@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -58,6 +59,11 @@ type Options struct {
 	// client address; 0 turns the limit off.
 	AuthFailRate  float64
 	AuthFailBurst int
+	// TrustedProxies are the peers whose Forwarded / X-Forwarded-For
+	// headers name the client (ClientIP); empty: none.
+	TrustedProxies []netip.Prefix
+	// Denials, if set, counts every 401, 403 and 429 of admin routes.
+	Denials Denials
 }
 
 // Server is the admin HTTP API.
@@ -135,7 +141,7 @@ func (s *Server) routes() *mux.Router {
 	r.Handle(all, s.admin(domain.ScopeSessionsRevoke, s.revokeAll)).Methods(http.MethodDelete)
 	// Exports stream for as long as they take: no request deadline (the
 	// JSON page sets its own).
-	r.Handle(AdminPrefix+"/audit/events", s.authenticate(s.scoped(domain.ScopeAuditRead, s.needAudit(s.auditEvents)))).Methods(http.MethodGet)
+	r.Handle(AdminPrefix+"/audit/events", s.accountable(domain.ScopeAuditRead, s.authenticate(s.scoped(domain.ScopeAuditRead, s.needAudit(s.auditEvents))))).Methods(http.MethodGet)
 	r.Handle(AdminPrefix+"/audit/chain", s.admin(domain.ScopeAuditRead, s.needAudit(s.auditChain))).Methods(http.MethodGet)
 	return r
 }
@@ -143,10 +149,10 @@ func (s *Server) routes() *mux.Router {
 // AdminPrefix starts every admin route.
 const AdminPrefix = "/auth/admin/api"
 
-// admin wraps an admin handler: authentication (401), the request
-// deadline, then the scope check (403).
+// admin wraps an admin handler: the record of refusals, authentication
+// (401), the request deadline, then the scope check (403).
 func (s *Server) admin(scope domain.Scope, h http.HandlerFunc) http.Handler {
-	return s.authenticate(s.withTimeout(s.scoped(scope, h)))
+	return s.accountable(scope, s.authenticate(s.withTimeout(s.scoped(scope, h))))
 }
 
 // withTimeout bounds the store work of an admin request, so a stalled

@@ -21,17 +21,24 @@ type Elect func(ctx context.Context, fn func(context.Context)) (bool, error)
 // lives on a connection taken out of the pool, so the pool can never hand
 // it to anyone else; if this process dies, the connection closes and
 // PostgreSQL frees the lock at once.
-func PostgresElect(pool *pgxpool.Pool) Elect {
-	return func(ctx context.Context, fn func(context.Context)) (bool, error) { return lead(ctx, pool, fn) }
+func PostgresElect(pool *pgxpool.Pool) Elect { return PostgresElectKey(pool, relayLockKey) }
+
+// AuditMirrorLockKey is the advisory lock the audit mirror's leader holds.
+const AuditMirrorLockKey int64 = 0x5e55_10d0_0000_0004
+
+// PostgresElectKey is PostgresElect on another advisory lock, for another
+// single-leader job.
+func PostgresElectKey(pool *pgxpool.Pool, key int64) Elect {
+	return func(ctx context.Context, fn func(context.Context)) (bool, error) { return lead(ctx, pool, key, fn) }
 }
 
-func lead(ctx context.Context, pool *pgxpool.Pool, fn func(context.Context)) (bool, error) {
+func lead(ctx context.Context, pool *pgxpool.Pool, key int64, fn func(context.Context)) (bool, error) {
 	c, err := pool.Acquire(ctx)
 	if err != nil {
 		return false, err
 	}
 	var won bool
-	if err := c.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, relayLockKey).Scan(&won); err != nil || !won {
+	if err := c.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&won); err != nil || !won {
 		c.Release()
 		return false, err
 	}

@@ -37,6 +37,8 @@ type Service struct {
 	clock func() time.Time
 	slog  *slog.Logger
 	keys  *KeyTable // authentication's source; see WithKeys
+	// requireReason refuses revocations without a reason (WithPolicy).
+	requireReason bool
 }
 
 // New returns a Service. clock may be nil for time.Now.

@@ -101,6 +101,9 @@ type Revocation struct {
 // session does not exist or is another user's. Revoking a revoked session
 // appends nothing and reports the original revocation.
 func (s *Service) Revoke(ctx context.Context, meta Meta, userID, sessionID, reason string) (Revocation, error) {
+	if err := s.checkReason(reason); err != nil {
+		return Revocation{}, err
+	}
 	cmd := domain.RevokeSession{UserID: userID, SessionID: sessionID, Actor: meta.Actor, Reason: reason}
 	for range maxAttempts {
 		sess, history, err := s.loadSession(ctx, sessionID)
@@ -169,6 +172,9 @@ func (s *Service) RevokeAll(ctx context.Context, meta Meta, userID, reason strin
 		return nil, nil, err
 	}
 	if err := domain.ValidateReason(reason); err != nil {
+		return nil, nil, err
+	}
+	if err := s.checkReason(reason); err != nil {
 		return nil, nil, err
 	}
 	if meta.CorrelationID == "" {
@@ -249,7 +255,7 @@ func (s *Service) Get(ctx context.Context, userID, sessionID string) (Session, [
 		nf := domain.Errorf(domain.CodeSessionNotFound, "session %s not found for user %s", sessionID, userID)
 		return Session{}, nil, s.userOrSessionNotFound(ctx, userID, nf)
 	}
-	return viewOf(sess, s.clock()), recs, nil
+	return s.withOwner(viewOf(sess, s.clock())), recs, nil
 }
 
 // List returns a page of a user's sessions and the cursor of the next page
@@ -282,7 +288,7 @@ func (s *Service) List(ctx context.Context, f projections.ListFilter) ([]Session
 	}
 	out := make([]Session, len(rows))
 	for i, r := range rows {
-		out[i] = viewOfRow(r, f.Now)
+		out[i] = s.withOwner(viewOfRow(r, f.Now))
 	}
 	return out, next, nil
 }

@@ -41,6 +41,7 @@ type backend struct {
 	store   Store
 	reads   app.Reads
 	elect   broadcast.Elect
+	mirror  broadcast.Elect // the audit mirror's election
 	ready   func(context.Context) error
 	where   string // for logs, without secrets
 	closeDB func()
@@ -78,7 +79,8 @@ func (m *Main) openBackend(ctx context.Context, migrate bool, opts eventstore.Op
 	store := pgstore.New(pool, opts)
 	return &backend{
 		store: store, reads: projections.NewReadModel(pool), elect: broadcast.PostgresElect(pool),
-		ready: pgReadiness(pool), where: redactURL(m.Config.DatabaseURL), closeDB: pool.Close,
+		mirror: broadcast.PostgresElectKey(pool, broadcast.AuditMirrorLockKey),
+		ready:  pgReadiness(pool), where: redactURL(m.Config.DatabaseURL), closeDB: pool.Close,
 	}, nil
 }
 
@@ -105,7 +107,8 @@ func (m *Main) openSQLite(ctx context.Context, migrate bool, opts eventstore.Opt
 	store := sqlitestore.New(db, opts)
 	return &backend{
 		store: store, reads: projections.NewSQLiteReadModel(db, sqlitestore.Classify),
-		elect: broadcast.FileElect(filepath.Join(m.Config.DataDir, "relay.lock")),
+		elect:  broadcast.FileElect(filepath.Join(m.Config.DataDir, "relay.lock")),
+		mirror: broadcast.FileElect(filepath.Join(m.Config.DataDir, "audit-mirror.lock")),
 		ready: func(ctx context.Context) error {
 			if err := store.Ping(ctx); err != nil {
 				return errors.New("database unreachable")

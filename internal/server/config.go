@@ -32,6 +32,8 @@ type Config struct {
 	CheckpointEvery    int64
 	CheckpointInterval time.Duration
 
+	Accountability // trusted proxies, personal data, denials, audit stream
+
 	SigningKeys string // comma-separated PKCS#8 PEM files; the first signs
 	Issuer      string // iss of minted tokens
 	Audience    string // aud of minted tokens
@@ -72,11 +74,19 @@ func (c *Config) bindFlags(fs *flag.FlagSet, getenv func(string) string) {
 		{"checkpoint-every", "SESSIOND_CHECKPOINT_EVERY", "sign an audit checkpoint after this many events (default 1000)", countFlag(&c.CheckpointEvery)},
 		{"checkpoint-interval", "SESSIOND_CHECKPOINT_INTERVAL", "sign an audit checkpoint at least this often while events arrive (default 10m)", durationFlag(&c.CheckpointInterval)},
 	} {
-		fs.Func(t.flag, t.usage+" ("+t.env+")", t.set)
-		if v := getenv(t.env); v != "" && c.envErr == nil {
-			if err := t.set(v); err != nil {
-				c.envErr = configError("--"+t.flag+" ("+t.env+")", "%v", err)
-			}
+		bindTyped(fs, getenv, c, t.flag, t.env, t.usage, t.set)
+	}
+	c.bindAccountability(fs, getenv)
+}
+
+// bindTyped registers a typed setting: the flag and its environment
+// variable share a parser, so a bad value fails either way with one line
+// naming the setting.
+func bindTyped(fs *flag.FlagSet, getenv func(string) string, c *Config, name, envName, usage string, set func(string) error) {
+	fs.Func(name, usage+" ("+envName+")", set)
+	if v := getenv(envName); v != "" && c.envErr == nil {
+		if err := set(v); err != nil {
+			c.envErr = configError("--"+name+" ("+envName+")", "%v", err)
 		}
 	}
 }
@@ -160,7 +170,7 @@ func (c *Config) validate() error {
 	if _, err := c.level(); err != nil {
 		return err
 	}
-	return nil
+	return c.Accountability.validate()
 }
 
 func (c *Config) level() (slog.Level, error) {

@@ -79,7 +79,7 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 	}
 	registerLag(db.store)
 	keys, stopKT := startKeyTable(ctx, db.store, log)
-	svc := app.New(db.store, db.reads, nil, log).WithKeys(keys)
+	svc := app.New(db.store, db.reads, nil, log).WithKeys(keys).WithPolicy(app.Policy{RequireReason: m.Config.RequireReason})
 	if err := m.firstRunKey(ctx, svc, db.ready); err != nil {
 		stopKT()
 		db.Close()
@@ -116,18 +116,24 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 		(&app.Checkpointer{Log: db.store, Signer: issuer, Issuer: m.Config.Issuer, Every: m.Config.CheckpointEvery,
 			Interval: m.Config.CheckpointInterval, Logger: log.With("subsystem", "checkpoints")}).Run(cpCtx)
 	}()
-	stopCP := func() { stopCheckpoints(); <-cpDone; stopKT() }
+	denials, stopAcc := m.startAccountability(db, svc, nc, log)
+	if m.mirror != nil {
+		registerLag(db.store, bc.Relay().Runner(), m.mirror.Runner())
+	}
+	stopCP := func() { stopCheckpoints(); <-cpDone; stopAcc(); stopKT() }
 	handler := api.New(api.Options{
-		Service:       svc,
-		Broadcaster:   bd,
-		Tokens:        issuer,
-		Audit:         app.NewAudit(db.store),
-		KeyRate:       m.Config.KeyRate,
-		KeyBurst:      int(2 * m.Config.KeyRate),
-		AuthFailRate:  m.Config.AuthFailRate,
-		AuthFailBurst: 20,
-		Ready:         allReady(db.ready, keys.Ready),
-		Logger:        log.With("subsystem", "api"),
+		Service:        svc,
+		Broadcaster:    bd,
+		Tokens:         issuer,
+		Audit:          app.NewAudit(db.store),
+		KeyRate:        m.Config.KeyRate,
+		KeyBurst:       int(2 * m.Config.KeyRate),
+		AuthFailRate:   m.Config.AuthFailRate,
+		AuthFailBurst:  20,
+		TrustedProxies: m.Config.TrustedProxies,
+		Denials:        denials,
+		Ready:          allReady(db.ready, keys.Ready),
+		Logger:         log.With("subsystem", "api"),
 	})
 	ln, err := net.Listen("tcp", m.Config.HTTPAddr)
 	if err != nil {
