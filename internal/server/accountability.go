@@ -40,8 +40,12 @@ type Accountability struct {
 // defaultPersonalRetention is --personal-retention's default.
 const defaultPersonalRetention = 90 * 24 * time.Hour
 
-// retentionEvery is how often the retention job runs.
-const retentionEvery = time.Hour
+// retentionEvery is how often the retention job runs: hourly, or twice
+// per retention period for periods under two hours (at least every
+// second).
+func retentionEvery(retention time.Duration) time.Duration {
+	return min(max(retention/2, time.Second), time.Hour)
+}
 
 func (c *Config) bindAccountability(fs *flag.FlagSet, getenv func(string) string) {
 	a := &c.Accountability
@@ -149,7 +153,10 @@ func (m *Main) startAccountability(db *backend, svc *app.Service, nc *nats.Conn,
 	go func() { defer wg.Done(); denials.Run(ctx, a.DeniedInterval) }()
 	if a.PersonalRetention > 0 {
 		wg.Add(1)
-		go func() { defer wg.Done(); svc.RetainPersonal(ctx, db.store, a.PersonalRetention, retentionEvery) }()
+		go func() {
+			defer wg.Done()
+			svc.RetainPersonal(ctx, db.store, a.PersonalRetention, retentionEvery(a.PersonalRetention))
+		}()
 	}
 	var mirror *broadcast.AuditMirror
 	if a.AuditStream != "off" {
