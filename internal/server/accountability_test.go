@@ -10,8 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/sessiond/sessiond/api"
+	"github.com/sessiond/sessiond/broadcast"
 	"github.com/sessiond/sessiond/domain"
+	"github.com/sessiond/sessiond/internal/natstest"
 	"github.com/sessiond/sessiond/internal/pgtest"
 	"github.com/sessiond/sessiond/internal/waitfor"
 )
@@ -301,5 +306,99 @@ func TestPersonalRetention(t *testing.T) {
 	})
 	if n := s.count(`type = 'PersonalDataErased' AND data->>'trigger' = 'retention' AND (data->>'erased')::int > 0 AND metadata->'actor'->>'kind' = 'system'`); n < 1 {
 		t.Errorf("no PersonalDataErased recorded by the retention job")
+	}
+}
+
+// TestAuditStreamMirror: a consumer of the AUDIT stream receives every
+// event of the log once and in order as a CloudEvent, including events
+// recorded while NATS was down.
+func TestAuditStreamMirror(t *testing.T) {
+	ns := natstest.Start(t)
+	s := startWithNATS(t, ns)
+	key := s.key("ops")
+	s.start(key, "alice", "m-1")
+	s.start(key, "alice", "m-2")
+
+	nc, err := nats.Connect(ns.URL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	waitfor.Cond(t, 10*time.Second, func() error { _, err := js.Stream(ctx, broadcast.AuditStreamName); return err })
+	cons, err := js.OrderedConsumer(ctx, broadcast.AuditStreamName, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu   sync.Mutex
+		got  []broadcast.CloudEvent
+		bads []string
+	)
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		var ce broadcast.CloudEvent
+		err := json.Unmarshal(m.Data(), &ce)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil || ce.SpecVersion != "1.0" || m.Subject() != "audit."+strings.TrimPrefix(ce.Type, "sessiond.") ||
+			m.Headers().Get("Nats-Msg-Id") != ce.ID || len(ce.Hash) != 64 || ce.Time == "" {
+			bads = append(bads, string(m.Data()))
+		}
+		got = append(got, ce)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Stop()
+
+	ns.Stop() // the outage: events keep being recorded
+	s.start(key, "alice", "m-3")
+	if r := s.do("DELETE", "/auth/admin/api/users/alice/sessions/m-1", key, `{"reason":"outage"}`); r.Status != 200 {
+		t.Fatalf("revoke during the outage = %d", r.Status)
+	}
+	ns.Restart()
+	s.start(key, "alice", "m-4")
+
+	type row struct {
+		pos  int64
+		id   string
+		hash string
+	}
+	var want []row
+	rows, err := s.Pool.Query(ctx, `SELECT position, event_id::text, encode(hash, 'hex') FROM events ORDER BY position`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var r row
+		_ = rows.Scan(&r.pos, &r.id, &r.hash)
+		want = append(want, r)
+	}
+	waitfor.Cond(t, 30*time.Second, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(got) < len(want) {
+			return fmt.Errorf("consumer has %d of %d events", len(got), len(want))
+		}
+		return nil
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	for i, w := range want {
+		if g := got[i]; g.Position != w.pos || g.ID != w.id || g.Hash != w.hash {
+			t.Fatalf("message %d = position %d id %s; want position %d id %s", i, g.Position, g.ID, w.pos, w.id)
+		}
+	}
+	if len(bads) > 0 {
+		t.Errorf("malformed CloudEvents: %v", bads)
+	}
+	st, err := js.Stream(ctx, broadcast.AuditStreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, _ := st.Info(ctx); info == nil || int(info.State.Msgs) != len(want) {
+		t.Errorf("stream holds %v messages, want %d (one per event)", info.State.Msgs, len(want))
 	}
 }
