@@ -401,4 +401,28 @@ func TestAuditStreamMirror(t *testing.T) {
 	if info, _ := st.Info(ctx); info == nil || int(info.State.Msgs) != len(want) {
 		t.Errorf("stream holds %v messages, want %d (one per event)", info.State.Msgs, len(want))
 	}
+	// The durable pull consumer deploy/siem/vector.toml tells operators to
+	// create reads the same events in the same order.
+	durable, err := js.CreateConsumer(ctx, broadcast.AuditStreamName, jetstream.ConsumerConfig{Durable: "vector",
+		DeliverPolicy: jetstream.DeliverAllPolicy, AckPolicy: jetstream.AckExplicitPolicy, FilterSubject: "audit.>", MaxDeliver: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, err := durable.Fetch(len(want), jetstream.FetchMaxWait(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := 0
+	for m := range batch.Messages() {
+		var ce broadcast.CloudEvent
+		_ = json.Unmarshal(m.Data(), &ce)
+		if i >= len(want) || ce.Position != want[i].pos {
+			t.Errorf("durable consumer message %d = position %d", i, ce.Position)
+		}
+		_ = m.Ack()
+		i++
+	}
+	if i != len(want) {
+		t.Errorf("durable consumer fetched %d of %d events", i, len(want))
+	}
 }
