@@ -239,7 +239,7 @@ func TestTrustedProxies(t *testing.T) {
 			}
 			p := auditPage(t, s, key, "sessionId=p-1")
 			if ip := p.Events[0].Personal["sourceIp"]; ip == nil || *ip != tc.want {
-				t.Errorf("source IP = %v, want %s", ip, tc.want)
+				t.Errorf("source IP = %s, want %s", deref(ip), tc.want)
 			}
 		})
 	}
@@ -300,7 +300,7 @@ func TestPersonalRetention(t *testing.T) {
 	waitfor.Cond(t, 20*time.Second, func() error {
 		p := auditPage(t, s, key, "sessionId=t-1")
 		if v, ok := p.Events[0].Personal["sourceIp"]; !ok || v != nil {
-			return fmt.Errorf("personal = %v, want erased", p.Events[0].Personal)
+			return fmt.Errorf("sourceIp = %s, want erased (null)", deref(v))
 		}
 		return nil
 	})
@@ -425,4 +425,11 @@ func TestAuditStreamMirror(t *testing.T) {
 	if i != len(want) {
 		t.Errorf("durable consumer fetched %d of %d events", i, len(want))
 	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return "null"
+	}
+	return *s
 }
