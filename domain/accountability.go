@@ -49,7 +49,9 @@ type AccessDenied struct {
 	FirstAt    time.Time `json:"firstAt"`
 	LastAt     time.Time `json:"lastAt"`
 	// Overflow marks the event that counts the sources beyond the cap;
-	// Sources is how many distinct sources it folds in.
+	// Sources is how many distinct sources it folds in (a lower bound past
+	// 10,000). When those requests had different codes its Code is
+	// "MIXED" and its Status 0.
 	Overflow bool  `json:"overflow,omitempty"`
 	Sources  int64 `json:"sources,omitempty"`
 }
