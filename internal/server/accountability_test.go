@@ -151,6 +151,9 @@ func TestAuditReadsRecorded(t *testing.T) {
 	if _, err := s.cli("audit", "export", "--user", "alice", "--format", "ndjson"); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := s.cli("audit", "verify"); err != nil {
+		t.Fatal(err)
+	}
 	type read struct {
 		domain.AuditRead
 		actor domain.Actor
@@ -164,10 +167,13 @@ func TestAuditReadsRecorded(t *testing.T) {
 		r.actor = m.Actor
 		reads = append(reads, r)
 	}
-	if len(reads) != 3 {
-		t.Fatalf("%d AuditRead events, want 3: %+v", len(reads), reads)
+	if len(reads) != 4 {
+		t.Fatalf("%d AuditRead events, want 4: %+v", len(reads), reads)
 	}
-	q, x, c := reads[0], reads[1], reads[2]
+	q, x, c, v := reads[0], reads[1], reads[2], reads[3]
+	if v.Operation != "verify" || v.Via != "cli" || v.Result != "ok" || v.Rows < 5 || v.actor.Kind != "cli" {
+		t.Errorf("CLI verify read = %+v", v)
+	}
 	if q.Operation != "query" || q.Via != "api" || q.Filters["userId"] != "alice" || q.Format != "json" || q.Rows != 1 || q.actor.KeyName != "reader" {
 		t.Errorf("query read = %+v", q)
 	}
