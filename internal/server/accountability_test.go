@@ -203,6 +203,12 @@ func TestKeyNamesAndOwners(t *testing.T) {
 	if list, _ := s.cli("keys", "list"); !strings.Contains(list, "alice@example.com") {
 		t.Errorf("keys list lacks the owner: %s", list)
 	}
+	defer func() { // the audit export names the owner too
+		out, err := s.cli("audit", "export", "--type", "SessionRevoked", "--format", "csv")
+		if err != nil || !strings.Contains(out, ",alice-ops,alice@example.com,") {
+			t.Errorf("CSV export lacks the owner: %v\n%s", err, out)
+		}
+	}()
 	s.start(key, "alice", "o-1")
 	r := s.do("DELETE", "/auth/admin/api/users/alice/sessions/o-1", key, `{"reason":"left"}`).json(t)
 	by, _ := r["revokedByActor"].(map[string]any)
