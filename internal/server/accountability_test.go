@@ -406,6 +406,9 @@ func TestAuditStreamMirror(t *testing.T) {
 	if len(bads) > 0 {
 		t.Errorf("malformed CloudEvents: %v", bads)
 	}
+	if m := string(s.do("GET", "/metrics", "", "").Body); !strings.Contains(m, `sessiond_projection_checkpoint_lag_events{consumer="audit-mirror"}`) {
+		t.Error("metrics lack the audit mirror's lag")
+	}
 	st, err := js.Stream(ctx, broadcast.AuditStreamName)
 	if err != nil {
 		t.Fatal(err)
