@@ -152,16 +152,26 @@ func (s *Server) auditEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.Timeout)
 	defer cancel()
+	r = r.WithContext(ctx)
+	// One event more than the page tells whether another page follows, so
+	// the last page says so (next: null) even when it is full.
+	limit := f.Limit
+	f.Limit++
 	var recs []eventstore.Recorded
 	err = s.audit.Events(ctx, f, func(e *eventstore.Recorded) error {
 		recs = append(recs, *e)
 		return nil
 	})
+	f.Limit = limit
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	personal, err := s.audit.Reveal(ctx, recs)
+	more := len(recs) > limit
+	if more {
+		recs = recs[:limit]
+	}
+	personal, err := s.reveal(r, recs)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -170,9 +180,15 @@ func (s *Server) auditEvents(w http.ResponseWriter, r *http.Request) {
 	for i := range recs {
 		page.Events[i] = AuditRecord(&recs[i], personal[i])
 	}
-	if n := len(page.Events); n == f.Limit {
+	if n := len(page.Events); more {
 		last := page.Events[n-1].Position
 		page.Next = &last
+	}
+	// The read is recorded before it is answered: a page that cannot be
+	// recorded is not shown.
+	if err := s.recordRead(r, domain.AuditRead{Operation: "query", Filters: FilterMap(f), Format: "json", Rows: int64(len(recs)), Complete: true}); err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	writeJSON(w, http.StatusOK, page)
 }
@@ -186,7 +202,7 @@ func (s *Server) exportEvents(w http.ResponseWriter, r *http.Request, f eventsto
 	w.Header().Set("Content-Type", format+"; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="sessiond-audit.%s"`, map[string]string{MediaNDJSON: "ndjson", MediaCSV: "csv"}[format]))
 	started := false
-	rows, err := Export(r.Context(), s.audit, f, format, w, func() error {
+	rows, err := Export(r.Context(), redacting{s.audit, canSeePersonal(r)}, f, format, w, func() error {
 		started = true
 		w.WriteHeader(http.StatusOK)
 		return nil
@@ -197,6 +213,14 @@ func (s *Server) exportEvents(w http.ResponseWriter, r *http.Request, f eventsto
 	if err != nil && !started {
 		s.writeError(w, r, err)
 		return
+	}
+	// Recorded once the rows are out (their number is known only then);
+	// an export that cannot be recorded is cut short like a failed one,
+	// so the client never holds an unrecorded complete export.
+	short := map[string]string{MediaNDJSON: "ndjson", MediaCSV: "csv"}[format]
+	rerr := s.recordRead(r, domain.AuditRead{Operation: "export", Filters: FilterMap(f), Format: short, Rows: int64(rows), Complete: err == nil})
+	if err == nil && rerr != nil {
+		err = rerr
 	}
 	if err != nil {
 		// The status is sent; cut the stream short so the client sees an

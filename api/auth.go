@@ -18,12 +18,14 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ip := sourceIP(r)
 		if out, wait := s.authFailures.exhausted(ip, time.Now()); out {
+			refused(r, domain.CodeRateLimited, s.identify(bearer(r)))
 			s.tooMany(w, r, wait, "failed authentications from this address")
 			return
 		}
 		h := r.Header.Get("Authorization")
 		scheme, key, ok := strings.Cut(h, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(key) == "" {
+			refused(r, domain.CodeAdminSessionMissing, nil)
 			s.writeError(w, r, domain.Errorf(domain.CodeAdminSessionMissing, "an admin key is required: Authorization: Bearer <key>"))
 			return
 		}
@@ -31,16 +33,27 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		if err != nil {
 			if domain.ErrorCode(err) == domain.CodeAdminSessionInvalid {
 				s.authFailures.allow(ip, time.Now())
+				refused(r, domain.CodeAdminSessionInvalid, s.identify(strings.TrimSpace(key)))
 			}
 			s.writeError(w, r, err)
 			return
 		}
 		if ok, wait := s.perKey.allow(p.KeyID, time.Now()); !ok {
+			refused(r, domain.CodeRateLimited, p)
 			s.tooMany(w, r, wait, "requests for this admin key")
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyPrincipal, p)))
 	})
+}
+
+// bearer returns the presented bearer credential, or "".
+func bearer(r *http.Request) string {
+	scheme, key, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(key)
 }
 
 // principal returns the authenticated key of the request.
@@ -53,6 +66,7 @@ func principal(r *http.Request) *app.Principal {
 func (s *Server) scoped(scope domain.Scope, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p := principal(r); p == nil || !p.Can(scope) {
+			refused(r, domain.CodeForbidden, p)
 			s.writeError(w, r, domain.Errorf(domain.CodeForbidden, "this admin key lacks the %s scope", scope))
 			return
 		}
@@ -68,14 +82,6 @@ func meta(r *http.Request) app.Meta {
 		m.Actor = p.Actor()
 	}
 	return m
-}
-
-func sourceIP(r *http.Request) string {
-	host := r.RemoteAddr
-	if i := strings.LastIndexByte(host, ':'); i >= 0 {
-		host = host[:i]
-	}
-	return strings.Trim(host, "[]")
 }
 
 func truncate(s string, n int) string {

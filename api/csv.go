@@ -5,34 +5,29 @@ import (
 	"encoding/json"
 	"strconv"
 
+	"github.com/sessiond/sessiond/domain"
 	"github.com/sessiond/sessiond/eventstore"
 	"github.com/sessiond/sessiond/internal/app"
 )
 
 // CSVHeader names the columns of a CSV audit export.
 var CSVHeader = []string{"position", "recordedAt", "type", "streamId", "streamVersion", "userId", "sessionId",
-	"actorKeyId", "actorName", "reason", "requestId", "correlationId", "sourceIp", "userAgent", "eventId", "prevHash", "hash", "data", "metadata"}
+	"actorKeyId", "actorName", "actorOwner", "reason", "requestId", "correlationId", "sourceIp", "userAgent", "eventId", "prevHash", "hash", "data", "metadata"}
 
 // csvFields are the fields a CSV row lifts out of data and metadata.
 type csvFields struct {
-	UserID    string `json:"userId"`
-	SessionID string `json:"sessionId"`
-	Reason    string `json:"reason"`
-	RevokedBy *struct {
-		KeyID   string `json:"keyId"`
-		KeyName string `json:"keyName"`
-	} `json:"revokedBy"`
+	UserID    string        `json:"userId"`
+	SessionID string        `json:"sessionId"`
+	Reason    string        `json:"reason"`
+	RevokedBy *domain.Actor `json:"revokedBy"`
 }
 
 type csvMeta struct {
-	Actor struct {
-		KeyID   string `json:"keyId"`
-		KeyName string `json:"keyName"`
-	} `json:"actor"`
-	RequestID     string `json:"requestId"`
-	CorrelationID string `json:"correlationId"`
-	SourceIP      string `json:"sourceIp"`
-	UserAgent     string `json:"userAgent"`
+	Actor         domain.Actor `json:"actor"`
+	RequestID     string       `json:"requestId"`
+	CorrelationID string       `json:"correlationId"`
+	SourceIP      string       `json:"sourceIp"`
+	UserAgent     string       `json:"userAgent"`
 }
 
 // CSVRecord renders one event as a CSV row. Every text cell is made safe
@@ -43,13 +38,14 @@ func CSVRecord(e *eventstore.Recorded, p app.Personal) []string {
 	var m csvMeta
 	_ = json.Unmarshal(e.Data, &d)
 	_ = json.Unmarshal(e.Metadata, &m)
-	keyID, name := m.Actor.KeyID, m.Actor.KeyName
-	if keyID == "" && d.RevokedBy != nil {
-		keyID, name = d.RevokedBy.KeyID, d.RevokedBy.KeyName
+	actor := m.Actor
+	if actor.KeyID == "" && actor.Kind == "" && d.RevokedBy != nil {
+		actor = *d.RevokedBy
 	}
+	keyID, name := actor.KeyID, actor.KeyName
 	ip, ua := reveal(m.SourceIP, "sourceIp", p), reveal(m.UserAgent, "userAgent", p)
 	row := []string{strconv.FormatInt(e.Position, 10), e.RecordedAt.UTC().Format(eventstore.TimeFormat), e.Type, e.StreamID,
-		strconv.FormatInt(e.StreamVersion, 10), d.UserID, d.SessionID, keyID, name, d.Reason, m.RequestID, m.CorrelationID,
+		strconv.FormatInt(e.StreamVersion, 10), d.UserID, d.SessionID, keyID, name, actorOwner(actor), d.Reason, m.RequestID, m.CorrelationID,
 		ip, ua, e.EventID.String(), hex.EncodeToString(e.PrevHash), hex.EncodeToString(e.Hash),
 		string(e.Data), string(e.Metadata)}
 	for i := range row {
@@ -86,4 +82,16 @@ func SafeCell(s string) string {
 		return "'" + s
 	}
 	return s
+}
+
+// actorOwner is the actorOwner cell: a key's owner, or for the CLI and
+// sessiond itself "cli:<osUser>@<host>" and "system:<host>".
+func actorOwner(a domain.Actor) string {
+	switch a.Kind {
+	case "":
+		return a.Owner
+	case domain.ActorCLI:
+		return "cli:" + a.OSUser + "@" + a.Host
+	}
+	return a.Kind + ":" + a.Host
 }

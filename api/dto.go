@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/sessiond/sessiond/domain"
 	"github.com/sessiond/sessiond/eventstore"
 	"github.com/sessiond/sessiond/internal/app"
 )
@@ -17,7 +18,10 @@ type SessionDTO struct {
 	ExpiresAt time.Time  `json:"expiresAt"`
 	RevokedAt *time.Time `json:"revokedAt"`
 	RevokedBy *string    `json:"revokedBy"`
-	Reason    *string    `json:"reason"`
+	// RevokedByActor is who revoked the session in full: the key's id,
+	// name and owner (revokedBy keeps the contract's key name).
+	RevokedByActor *domain.Actor `json:"revokedByActor"`
+	Reason         *string       `json:"reason"`
 }
 
 // BroadcastDTO tells whether JetStream acknowledged the broadcast before
@@ -79,7 +83,8 @@ func sessionDTO(s app.Session) SessionDTO {
 	d := SessionDTO{SessionID: s.SessionID, UserID: s.UserID, Status: string(s.Status), StartedAt: s.StartedAt, ExpiresAt: s.ExpiresAt}
 	if rv := s.Revoked; rv != nil {
 		at, by := rv.At, rv.By.KeyName
-		d.RevokedAt, d.RevokedBy = &at, &by
+		actor := rv.By
+		d.RevokedAt, d.RevokedBy, d.RevokedByActor = &at, &by, &actor
 		if rv.Reason != "" {
 			reason := rv.Reason
 			d.Reason = &reason

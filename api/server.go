@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -64,6 +65,11 @@ type Options struct {
 	AuthFailBurst int
 	// AuditKeys returns the audit public keys as a JWKS (optional).
 	AuditKeys func(context.Context) ([]byte, error)
+	// TrustedProxies are the peers whose Forwarded / X-Forwarded-For
+	// headers name the client (ClientIP); empty: none.
+	TrustedProxies []netip.Prefix
+	// Denials, if set, counts every 401, 403 and 429 of admin routes.
+	Denials Denials
 }
 
 // Server is the admin HTTP API.
@@ -147,7 +153,7 @@ func (s *Server) routes() *mux.Router {
 	r.Handle(all, s.admin(domain.ScopeSessionsRevoke, s.revokeAll)).Methods(http.MethodDelete)
 	// Exports stream for as long as they take: no request deadline (the
 	// JSON page sets its own).
-	r.Handle(AdminPrefix+"/audit/events", s.authenticate(s.scoped(domain.ScopeAuditRead, s.needAudit(s.auditEvents)))).Methods(http.MethodGet)
+	r.Handle(AdminPrefix+"/audit/events", s.accountable(domain.ScopeAuditRead, s.authenticate(s.scoped(domain.ScopeAuditRead, s.needAudit(s.auditEvents))))).Methods(http.MethodGet)
 	r.Handle(AdminPrefix+"/audit/chain", s.admin(domain.ScopeAuditRead, s.needAudit(s.auditChain))).Methods(http.MethodGet)
 	s.ssfRoutes(r)
 	return r
@@ -179,11 +185,11 @@ func (s *Server) allowed(r *http.Request) []string {
 // AdminPrefix starts every admin route.
 const AdminPrefix = "/auth/admin/api"
 
-// admin wraps an admin handler: the request deadline, then
-// authentication (401), then the scope check (403). The deadline covers
-// everything, the admin-key lookup included.
+// admin wraps an admin handler: the record of refusals, the request
+// deadline, authentication (401), then the scope check (403). The
+// deadline covers everything, the admin-key lookup included.
 func (s *Server) admin(scope domain.Scope, h http.HandlerFunc) http.Handler {
-	return s.withTimeout(s.authenticate(s.scoped(scope, h)))
+	return s.accountable(scope, s.withTimeout(s.authenticate(s.scoped(scope, h))))
 }
 
 // withTimeout bounds an admin request (its key lookup and its store

@@ -11,7 +11,6 @@ import (
 
 	"github.com/sessiond/sessiond/domain"
 	"github.com/sessiond/sessiond/eventstore"
-	"github.com/sessiond/sessiond/internal/app"
 	"github.com/sessiond/sessiond/projections"
 )
 
@@ -225,12 +224,10 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	var personal []app.Personal
-	if s.audit != nil {
-		if personal, err = s.audit.Reveal(r.Context(), recs); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
+	personal, err := s.reveal(r, recs) // raw values only with personal:read
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	writeJSON(w, http.StatusOK, SessionResponse{SessionDTO: sessionDTO(sess), Metadata: sess.Metadata, History: eventDTOs(recs, personal)})
 }

@@ -23,8 +23,11 @@ type Elect func(ctx context.Context, fn func(context.Context)) (bool, error)
 // PostgreSQL frees the lock at once.
 func PostgresElect(pool *pgxpool.Pool) Elect { return PostgresElectKey(pool, relayLockKey) }
 
-// PostgresElectKey is PostgresElect on another advisory lock key, for
-// other work that one instance at a time must do.
+// AuditMirrorLockKey is the advisory lock the audit mirror's leader holds.
+const AuditMirrorLockKey int64 = 0x5e55_10d0_0000_0004
+
+// PostgresElectKey is PostgresElect on another advisory lock, for another
+// single-leader job.
 func PostgresElectKey(pool *pgxpool.Pool, key int64) Elect {
 	return func(ctx context.Context, fn func(context.Context)) (bool, error) { return lead(ctx, pool, key, fn) }
 }

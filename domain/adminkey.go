@@ -23,7 +23,7 @@ const (
 )
 
 // AllScopes lists every scope, in a stable order.
-var AllScopes = []Scope{ScopeSessionsRead, ScopeSessionsWrite, ScopeSessionsRevoke, ScopeAuditRead, ScopeSSFManage}
+var AllScopes = []Scope{ScopeSessionsRead, ScopeSessionsWrite, ScopeSessionsRevoke, ScopeAuditRead, ScopeSSFManage, ScopePersonalRead}
 
 // ParseScopes parses a comma-separated scope list. Unknown scopes and an
 // empty list are VALIDATION_FAILED. Duplicates are removed.
@@ -121,7 +121,17 @@ type CreateAdminKey struct {
 	Scopes  []Scope
 	KeyHash string
 	By      *Actor
+	// Owner is free text naming who holds the key (at most
+	// MaxKeyOwnerLength characters, no control characters).
+	Owner string
+	// TakenNames maps the name of every key already created, revoked or
+	// not, to its id: names are unique over the whole log, so a name in
+	// the audit trail always means one key.
+	TakenNames map[string]string
 }
+
+// MaxKeyOwnerLength bounds an admin key's owner.
+const MaxKeyOwnerLength = 256
 
 // DecideCreateKey validates a CreateAdminKey command and returns its event.
 // existing is the key already stored under that id (nil if none); reusing
@@ -139,6 +149,17 @@ func DecideCreateKey(existing *AdminKey, cmd CreateAdminKey, now time.Time) (*Ad
 	for _, r := range cmd.Name {
 		if unicode.IsControl(r) {
 			return nil, Errorf(CodeValidation, "name must not contain control characters")
+		}
+	}
+	if id, taken := cmd.TakenNames[cmd.Name]; taken {
+		return nil, Errorf(CodeConflict, "the name %q is already used by admin key %s (names are never reused, even after revocation)", cmd.Name, id)
+	}
+	if utf8.RuneCountInString(cmd.Owner) > MaxKeyOwnerLength || !utf8.ValidString(cmd.Owner) {
+		return nil, Errorf(CodeValidation, "owner must be at most %d characters", MaxKeyOwnerLength)
+	}
+	for _, r := range cmd.Owner {
+		if unicode.IsControl(r) {
+			return nil, Errorf(CodeValidation, "owner must not contain control characters")
 		}
 	}
 	if len(cmd.Scopes) == 0 {
@@ -159,6 +180,7 @@ func DecideCreateKey(existing *AdminKey, cmd CreateAdminKey, now time.Time) (*Ad
 		KeyHash:   cmd.KeyHash,
 		CreatedAt: normalize(now),
 		CreatedBy: cmd.By,
+		Owner:     cmd.Owner,
 	}, nil
 }
 

@@ -25,7 +25,7 @@ func restoreKey(t *testing.T, evs ...domain.Event) *domain.AdminKey {
 }
 
 func TestScopes(t *testing.T) {
-	want := []string{"sessions:read", "sessions:write", "sessions:revoke", "audit:read", "ssf:manage"}
+	want := []string{"sessions:read", "sessions:write", "sessions:revoke", "audit:read", "ssf:manage", "personal:read"}
 	if got := len(domain.AllScopes); got != len(want) {
 		t.Fatalf("AllScopes = %v, want %v", domain.AllScopes, want)
 	}

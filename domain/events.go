@@ -23,11 +23,25 @@ type Event interface {
 	StreamID() string
 }
 
-// Actor is who caused an event: the admin key used, never client input.
+// Actor is who caused an event, never client input: the admin key used
+// (KeyID, KeyName, and the key's Owner when it has one), or, for a
+// command run from the CLI, Kind "cli" with the operating-system user and
+// host. Kind is empty for admin keys, so events recorded before owners
+// and CLI actors existed read the same.
 type Actor struct {
 	KeyID   string `json:"keyId"`
 	KeyName string `json:"keyName"`
+	Owner   string `json:"owner,omitempty"`
+	Kind    string `json:"kind,omitempty"`
+	OSUser  string `json:"osUser,omitempty"`
+	Host    string `json:"host,omitempty"`
 }
+
+// Actor kinds other than an admin key (whose Kind is empty).
+const (
+	ActorCLI    = "cli"    // a sessiond command run by an operator
+	ActorSystem = "system" // sessiond itself, e.g. the personal-data retention job
+)
 
 // SessionStarted records that a session began for a user.
 type SessionStarted struct {
@@ -59,6 +73,9 @@ type AdminKeyCreated struct {
 	KeyHash   string    `json:"keyHash"` // hex SHA-256 of the secret
 	CreatedAt time.Time `json:"createdAt"`
 	CreatedBy *Actor    `json:"createdBy,omitempty"`
+	// Owner is free text naming the human or system behind the key (an
+	// e-mail, an employee id); empty for keys made before owners existed.
+	Owner string `json:"owner,omitempty"`
 }
 
 // AdminKeyRevoked records that an admin key may no longer be used.
@@ -147,6 +164,12 @@ func DecodeEvent(typ string, data []byte) (Event, error) {
 		e, err = decodeAs[ConsoleSignedIn](data)
 	case TypeConsoleSignedOut:
 		e, err = decodeAs[ConsoleSignedOut](data)
+	case TypeAccessDenied:
+		e, err = decodeAs[AccessDenied](data)
+	case TypeAuditRead:
+		e, err = decodeAs[AuditRead](data)
+	case TypePersonalDataErased:
+		e, err = decodeAs[PersonalDataErased](data)
 	default:
 		return nil, fmt.Errorf("%w: %q", ErrUnknownEventType, typ)
 	}

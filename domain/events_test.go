@@ -151,7 +151,7 @@ func TestEventCodec(t *testing.T) {
 		{
 			"key created bootstrap",
 			domain.AdminKeyCreated{KeyID: "k0", Name: "root", Scopes: domain.AllScopes, KeyHash: hash, CreatedAt: t0},
-			`{"keyId":"k0","name":"root","scopes":["sessions:read","sessions:write","sessions:revoke","audit:read","ssf:manage"],"keyHash":"` + hash + `","createdAt":"2026-03-01T14:03:00Z"}`,
+			`{"keyId":"k0","name":"root","scopes":["sessions:read","sessions:write","sessions:revoke","audit:read","ssf:manage","personal:read"],"keyHash":"` + hash + `","createdAt":"2026-03-01T14:03:00Z"}`,
 		},
 		{
 			"key revoked",

@@ -85,6 +85,7 @@ var isBase62 = func() (t [256]bool) {
 type Key struct {
 	ID        string
 	Name      string
+	Owner     string
 	Scopes    []domain.Scope
 	CreatedAt time.Time
 	RevokedAt *time.Time
@@ -94,11 +95,14 @@ type Key struct {
 type Principal struct {
 	KeyID  string
 	Name   string
+	Owner  string
 	Scopes []domain.Scope
 }
 
 // Actor is the principal as recorded on events.
-func (p *Principal) Actor() domain.Actor { return domain.Actor{KeyID: p.KeyID, KeyName: p.Name} }
+func (p *Principal) Actor() domain.Actor {
+	return domain.Actor{KeyID: p.KeyID, KeyName: p.Name, Owner: p.Owner}
+}
 
 // Can reports whether the principal holds scope.
 func (p *Principal) Can(scope domain.Scope) bool {
@@ -113,6 +117,21 @@ func (p *Principal) Can(scope domain.Scope) bool {
 // CreateKey makes a new admin key and appends AdminKeyCreated. The secret
 // is returned once; only its hash is stored.
 func (s *Service) CreateKey(ctx context.Context, meta Meta, name string, scopes []domain.Scope) (Key, Secret, error) {
+	return s.CreateOwnedKey(ctx, meta, name, "", scopes)
+}
+
+// CreateOwnedKey is CreateKey with an owner: free text naming who holds
+// the key. A name any key of the log already has (revoked or not) is
+// CONFLICT when the service has a key table (WithKeys), which is synced
+// first.
+func (s *Service) CreateOwnedKey(ctx context.Context, meta Meta, name, owner string, scopes []domain.Scope) (Key, Secret, error) {
+	var taken map[string]string
+	if s.keys != nil {
+		if err := s.keys.Sync(ctx); err != nil {
+			return Key{}, "", storeError(err)
+		}
+		taken = s.keys.snap.Load().byName
+	}
 	secret, err := newSecret()
 	if err != nil {
 		return Key{}, "", err
@@ -126,7 +145,7 @@ func (s *Service) CreateKey(ctx context.Context, meta Meta, name string, scopes 
 		by = &meta.Actor
 	}
 	ev, err := domain.DecideCreateKey(nil, domain.CreateAdminKey{KeyID: id.String(), Name: name, Scopes: scopes,
-		KeyHash: HashSecret(string(secret)), By: by}, s.clock())
+		KeyHash: HashSecret(string(secret)), By: by, Owner: owner, TakenNames: taken}, s.clock())
 	if err != nil {
 		return Key{}, "", err
 	}
@@ -139,7 +158,7 @@ func (s *Service) CreateKey(ctx context.Context, meta Meta, name string, scopes 
 		return Key{}, "", storeError(err)
 	}
 	s.applyKeys(recs)
-	return Key{ID: ev.KeyID, Name: ev.Name, Scopes: ev.Scopes, CreatedAt: ev.CreatedAt}, secret, nil
+	return Key{ID: ev.KeyID, Name: ev.Name, Owner: ev.Owner, Scopes: ev.Scopes, CreatedAt: ev.CreatedAt}, secret, nil
 }
 
 // RevokeKey revokes an admin key and appends AdminKeyRevoked. Revoking a
@@ -185,6 +204,9 @@ func (s *Service) Keys(ctx context.Context) ([]Key, error) {
 	out := make([]Key, len(rows))
 	for i, r := range rows {
 		out[i] = Key{ID: r.KeyID, Name: r.Name, Scopes: r.Scopes, CreatedAt: r.CreatedAt, RevokedAt: r.RevokedAt}
+		if s.keys != nil {
+			out[i].Owner = s.keys.Owner(r.KeyID)
+		}
 	}
 	return out, nil
 }

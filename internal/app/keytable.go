@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -58,7 +59,8 @@ type KeyTable struct {
 type keySnapshot struct {
 	byHash   map[[32]byte]*keyEntry // by SHA-256 of the secret
 	byID     map[string]*keyEntry
-	position int64 // every key event up to here has been read from the feed
+	byName   map[string]string // key name to the id of the first key created with it
+	position int64             // every key event up to here has been read from the feed
 }
 
 // keyEntry is one key; entries are replaced, never changed.
@@ -84,7 +86,7 @@ func NewKeyTable(feed KeyFeed, opts KeyTableOptions) *KeyTable {
 		opts.Logger = slog.Default()
 	}
 	t := &KeyTable{feed: feed, bound: opts.Bound, log: opts.Logger, base: time.Now()}
-	t.snap.Store(&keySnapshot{byHash: map[[32]byte]*keyEntry{}, byID: map[string]*keyEntry{}})
+	t.snap.Store(&keySnapshot{byHash: map[[32]byte]*keyEntry{}, byID: map[string]*keyEntry{}, byName: map[string]string{}})
 	return t
 }
 
@@ -100,6 +102,28 @@ func (t *KeyTable) Ready(context.Context) error {
 		return errors.New("admin keys not loaded from the log yet")
 	case time.Since(t.base)-time.Duration(c) > t.bound:
 		return fmt.Errorf("admin keys not confirmed current for over %v", t.bound)
+	}
+	return nil
+}
+
+// Owner returns the owner of key id, or "" when it has none or is not
+// known.
+func (t *KeyTable) Owner(id string) string {
+	if e := t.snap.Load().byID[id]; e != nil && e.principal != nil {
+		return e.principal.Owner
+	}
+	return ""
+}
+
+// Identify returns the principal of a presented secret whether or not
+// the key is revoked (nil for an unknown or malformed one), for recording
+// who a refused request claimed to be.
+func (t *KeyTable) Identify(presented string) *Principal {
+	if !wellFormed(presented) {
+		return nil
+	}
+	if e := t.snap.Load().byHash[sha256.Sum256([]byte(presented))]; e != nil {
+		return e.principal
 	}
 	return nil
 }
@@ -184,7 +208,7 @@ func (t *KeyTable) apply(recs []eventstore.Recorded, fromFeed bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	old := t.snap.Load()
-	next := &keySnapshot{byHash: maps.Clone(old.byHash), byID: maps.Clone(old.byID), position: old.position}
+	next := &keySnapshot{byHash: maps.Clone(old.byHash), byID: maps.Clone(old.byID), byName: maps.Clone(old.byName), position: old.position}
 	for i := range recs {
 		r := &recs[i]
 		if fromFeed && r.Position > next.position {
@@ -222,7 +246,10 @@ func (s *keySnapshot) created(e domain.AdminKeyCreated, log *slog.Logger) {
 		log.Warn("admin key event reuses another key's hash; ignored", "keyId", e.KeyID, "otherKeyId", other.principal.KeyID)
 		return
 	}
-	n := &keyEntry{principal: &Principal{KeyID: e.KeyID, Name: e.Name, Scopes: e.Scopes}, hash: hash}
+	if _, ok := s.byName[e.Name]; !ok {
+		s.byName[e.Name] = e.KeyID
+	}
+	n := &keyEntry{principal: &Principal{KeyID: e.KeyID, Name: e.Name, Owner: e.Owner, Scopes: e.Scopes}, hash: hash}
 	n.revoked = cur != nil && cur.revoked
 	s.byID[e.KeyID] = n
 	s.byHash[hash] = n

@@ -42,6 +42,8 @@ type Service struct {
 	slog  *slog.Logger
 	keys  *KeyTable // authentication's source; see WithKeys
 	busy  inflight  // idempotency keys being worked on
+	// requireReason refuses revocations without a reason (WithPolicy).
+	requireReason bool
 }
 
 // New returns a Service. clock may be nil for time.Now.

@@ -138,6 +138,9 @@ type Revocation struct {
 // With meta.Idempotency, a repeated request answers what the first one
 // did (alreadyRevoked false, the same revocation) and appends nothing.
 func (s *Service) Revoke(ctx context.Context, meta Meta, userID, sessionID, reason string) (Revocation, error) {
+	if err := s.checkReason(reason); err != nil {
+		return Revocation{}, err
+	}
 	done, err := s.begin(meta)
 	if err != nil {
 		return Revocation{}, err
@@ -242,6 +245,9 @@ func (s *Service) RevokeAll(ctx context.Context, meta Meta, userID, reason strin
 		return nil, nil, err
 	}
 	if err := domain.ValidateReason(reason); err != nil {
+		return nil, nil, err
+	}
+	if err := s.checkReason(reason); err != nil {
 		return nil, nil, err
 	}
 	if meta.CorrelationID == "" {
@@ -372,7 +378,7 @@ func (s *Service) Get(ctx context.Context, userID, sessionID string) (Session, [
 		nf := domain.Errorf(domain.CodeSessionNotFound, "session %s not found for user %s", sessionID, userID)
 		return Session{}, nil, s.userOrSessionNotFound(ctx, userID, nf)
 	}
-	return viewOf(sess, s.clock()), recs, nil
+	return s.withOwner(viewOf(sess, s.clock())), recs, nil
 }
 
 // List returns a page of a user's sessions and the cursor of the next page
@@ -405,7 +411,7 @@ func (s *Service) List(ctx context.Context, f projections.ListFilter) ([]Session
 	}
 	out := make([]Session, len(rows))
 	for i, r := range rows {
-		out[i] = viewOfRow(r, f.Now)
+		out[i] = s.withOwner(viewOfRow(r, f.Now))
 	}
 	return out, next, nil
 }

@@ -85,9 +85,12 @@ func (m *Main) auditExport(ctx context.Context, args []string) error {
 	bw := bufio.NewWriterSize(w, 1<<16)
 	media := map[string]string{"csv": api.MediaCSV, "ndjson": api.MediaNDJSON}[format]
 	var n int
-	err = m.withService(ctx, func(_ *app.Service, store Store) error {
+	err = m.withService(ctx, func(svc *app.Service, store Store) error {
 		var err error
 		n, err = api.Export(ctx, app.NewAudit(store), f, media, bw, func() error { return nil }, func() error { return nil })
+		if rerr := recordCLIRead(ctx, svc, domain.AuditRead{Operation: "export", Filters: api.FilterMap(f), Format: format, Rows: int64(n), Complete: err == nil}); err == nil {
+			err = rerr
+		}
 		return err
 	})
 	if err == nil {
@@ -127,14 +130,14 @@ func (m *Main) auditErase(ctx context.Context, args []string) error {
 		return &ExitError{Code: 2, Err: errors.New("erase-personal needs --before or --actor")}
 	}
 	var n int64
-	err := m.withService(ctx, func(_ *app.Service, store Store) error {
+	err := m.withService(ctx, func(svc *app.Service, store Store) error {
 		var err error
-		n, err = store.ErasePersonal(ctx, e)
+		n, err = svc.ErasePersonal(ctx, cliMeta(), store, e, "cli", "")
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("erase-personal: %w", err)
 	}
-	fmt.Fprintf(m.Stdout, "erased %d personal data items; the event log is unchanged\n", n)
+	fmt.Fprintf(m.Stdout, "erased %d personal data items; the erasure is recorded in the log (PersonalDataErased)\n", n)
 	return nil
 }

@@ -94,6 +94,10 @@ func (m *Main) auditVerify(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("verify: %w", err)
 	}
+	// Who verified, and what they found, goes into the log too.
+	if err := recordCLIRead(ctx, app.New(db.store, db.reads, nil, m.Logger), verifyRead(a.from, a.to, rep)); err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
 	if a.expect != "" && !strings.EqualFold(hex.EncodeToString(rep.Chain.HeadHash), strings.TrimSpace(a.expect)) {
 		rep.Breaks = append(rep.Breaks, eventstore.Break{Position: rep.Chain.To, Kind: eventstore.BreakSigned, From: 1, To: rep.Chain.To,
 			Reason: fmt.Sprintf("hash %x is not the expected %s: the log up to %d differs from what was recorded", rep.Chain.HeadHash, a.expect, rep.Chain.To)})

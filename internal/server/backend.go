@@ -42,6 +42,7 @@ type backend struct {
 	reads    app.Reads
 	elect    broadcast.Elect
 	ssfElect broadcast.Elect // elects the SSF transmitter's pushing instance
+	mirror   broadcast.Elect // the audit mirror's election
 	ready    func(context.Context) error
 	where    string // for logs, without secrets
 	closeDB  func()
@@ -80,6 +81,7 @@ func (m *Main) openBackend(ctx context.Context, migrate bool, opts eventstore.Op
 	return &backend{
 		store: store, reads: projections.NewReadModel(pool, pgstore.Classify), elect: broadcast.PostgresElect(pool),
 		ssfElect: broadcast.PostgresElectKey(pool, ssfLockKey),
+		mirror:   broadcast.PostgresElectKey(pool, broadcast.AuditMirrorLockKey),
 		ready:    pgReadiness(pool), where: redactURL(m.Config.DatabaseURL), closeDB: pool.Close,
 	}, nil
 }
@@ -109,6 +111,7 @@ func (m *Main) openSQLite(ctx context.Context, migrate bool, opts eventstore.Opt
 		store: store, reads: projections.NewSQLiteReadModel(db, sqlitestore.Classify),
 		elect:    broadcast.FileElect(filepath.Join(m.Config.DataDir, "relay.lock")),
 		ssfElect: broadcast.FileElect(filepath.Join(m.Config.DataDir, "ssf.lock")),
+		mirror:   broadcast.FileElect(filepath.Join(m.Config.DataDir, "audit-mirror.lock")),
 		ready: func(ctx context.Context) error {
 			if err := store.Ping(ctx); err != nil {
 				return errors.New("database unreachable")

@@ -38,12 +38,19 @@ func (m *Main) withService(ctx context.Context, fn func(*app.Service, Store) err
 		return err
 	}
 	defer db.Close()
-	return fn(app.New(db.store, db.reads, nil, m.Logger), db.store)
+	// The key table (from the log) knows every key name and owner, so the
+	// CLI refuses a name in use and lists owners.
+	keys := app.NewKeyTable(db.store, app.KeyTableOptions{Logger: m.Logger})
+	if err := keys.Sync(ctx); err != nil {
+		return err
+	}
+	return fn(app.New(db.store, db.reads, nil, m.Logger).WithKeys(keys), db.store)
 }
 
-// cliMeta is the metadata of changes made from the command line.
+// cliMeta is the metadata of changes made from the command line: the
+// actor is {kind: "cli", osUser, host}.
 func cliMeta() app.Meta {
-	return app.Meta{RequestID: "cli-" + time.Now().UTC().Format("20060102T150405.000000Z"), UserAgent: "sessiond-cli"}
+	return cliActorMeta("cli-" + time.Now().UTC().Format("20060102T150405.000000Z"))
 }
 
 func (m *Main) runKeys(ctx context.Context, args []string) error {
@@ -58,9 +65,10 @@ func (m *Main) runKeys(ctx context.Context, args []string) error {
 	sub, args := args[0], args[1:]
 	switch sub {
 	case "create":
-		var name, scopes string
-		if _, err := m.flags("keys create", "sessiond keys create --name NAME --scopes s1,s2 [flags]", args, func(fs *flag.FlagSet) {
-			fs.StringVar(&name, "name", "", "a name for the key (recorded as the actor of what it does)")
+		var name, owner, scopes string
+		if _, err := m.flags("keys create", "sessiond keys create --name NAME --scopes s1,s2 [--owner TEXT] [flags]", args, func(fs *flag.FlagSet) {
+			fs.StringVar(&name, "name", "", "a name for the key, unique over every key ever created (recorded as the actor of what it does)")
+			fs.StringVar(&owner, "owner", "", "who holds the key: free text such as an e-mail or an employee id (recorded with everything it does)")
 			fs.StringVar(&scopes, "scopes", "", "comma-separated scopes: "+scopeList())
 		}); err != nil {
 			return err
@@ -70,7 +78,7 @@ func (m *Main) runKeys(ctx context.Context, args []string) error {
 			return fmt.Errorf("--scopes: %s", domain.ErrorMessage(err))
 		}
 		return m.withService(ctx, func(svc *app.Service, _ Store) error {
-			k, secret, err := svc.CreateKey(ctx, cliMeta(), name, parsed)
+			k, secret, err := svc.CreateOwnedKey(ctx, cliMeta(), name, owner, parsed)
 			if err != nil {
 				return cliError(err)
 			}
@@ -89,13 +97,17 @@ func (m *Main) runKeys(ctx context.Context, args []string) error {
 				return cliError(err)
 			}
 			tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tNAME\tSCOPES\tCREATED\tREVOKED")
+			fmt.Fprintln(tw, "ID\tNAME\tOWNER\tSCOPES\tCREATED\tREVOKED")
 			for _, k := range keys {
 				revoked := "-"
 				if k.RevokedAt != nil {
 					revoked = k.RevokedAt.Format(time.RFC3339)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, joinScopes(k.Scopes), k.CreatedAt.Format(time.RFC3339), revoked)
+				owner := k.Owner
+				if owner == "" {
+					owner = "-"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, owner, joinScopes(k.Scopes), k.CreatedAt.Format(time.RFC3339), revoked)
 			}
 			return tw.Flush()
 		})

@@ -36,6 +36,8 @@ type Config struct {
 	// ConsoleIdle ends a web console session after this long unused.
 	ConsoleIdle time.Duration
 
+	Accountability // trusted proxies, personal data, denials, audit stream
+
 	SigningKeys string // comma-separated PKCS#8 PEM files; the first signs
 	Issuer      string // iss of minted tokens
 	// issuerGuessed is set when no issuer was given and --http-addr did
@@ -98,11 +100,19 @@ func (c *Config) bindFlags(fs *flag.FlagSet, getenv func(string) string) {
 		{"ssf-min-verification-interval", "SESSIOND_SSF_MIN_VERIFICATION_INTERVAL", "shortest time between SSF verification requests of a stream (default 10s)", durationFlag(&c.SSFVerifyMinimum)},
 		{"console-idle-timeout", "SESSIOND_CONSOLE_IDLE_TIMEOUT", "sign a web console session out after this long without a request (default 15m)", durationFlag(&c.ConsoleIdle)},
 	} {
-		fs.Func(t.flag, t.usage+" ("+t.env+")", t.set)
-		if v := getenv(t.env); v != "" && c.envErr == nil {
-			if err := t.set(v); err != nil {
-				c.envErr = configError("--"+t.flag+" ("+t.env+")", "%v", err)
-			}
+		bindTyped(fs, getenv, c, t.flag, t.env, t.usage, t.set)
+	}
+	c.bindAccountability(fs, getenv)
+}
+
+// bindTyped registers a typed setting: the flag and its environment
+// variable share a parser, so a bad value fails either way with one line
+// naming the setting.
+func bindTyped(fs *flag.FlagSet, getenv func(string) string, c *Config, name, envName, usage string, set func(string) error) {
+	fs.Func(name, usage+" ("+envName+")", set)
+	if v := getenv(envName); v != "" && c.envErr == nil {
+		if err := set(v); err != nil {
+			c.envErr = configError("--"+name+" ("+envName+")", "%v", err)
 		}
 	}
 }
@@ -189,7 +199,7 @@ func (c *Config) validate() error {
 	if _, err := c.level(); err != nil {
 		return err
 	}
-	return nil
+	return c.Accountability.validate()
 }
 
 func (c *Config) level() (slog.Level, error) {

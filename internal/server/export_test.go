@@ -52,6 +52,10 @@ func TestExportImport(t *testing.T) {
 	if err != nil || !strings.HasPrefix(out, "imported ") || !strings.Contains(out, "chain OK") || !strings.Contains(out, "personal data items") {
 		t.Fatalf("import = %q, %v", out, err)
 	}
+	// Before anything else is recorded here (audit verify records its run).
+	if out, err := pg.cli("import", "--in", export); err != nil || !strings.HasPrefix(out, "imported 0 events (6 already present)") {
+		t.Errorf("second import = %q, %v; want a no-op", out, err)
+	}
 	pgVerify, err := pg.cli("audit", "verify")
 	firstLine := func(s string) string { return strings.SplitN(s, "\n", 2)[0] }
 	if err != nil || firstLine(pgVerify) != firstLine(embVerify) {
@@ -61,17 +65,16 @@ func TestExportImport(t *testing.T) {
 	if _, err := pg.cli("export", "--out", again); err != nil {
 		t.Fatal(err)
 	}
+	// The second export also holds the AuditRead that audit verify on
+	// PostgreSQL recorded.
 	a, b := readExport(t, export), readExport(t, again)
-	if len(a) != 6 || len(a) != len(b) {
+	if len(a) != 6 || len(b) != len(a)+1 || b[len(a)].Type != "AuditRead" {
 		t.Fatalf("exports hold %d and %d events", len(a), len(b))
 	}
 	for i := range a {
 		if !sameEvent(a[i], b[i]) {
 			t.Errorf("event %d changed on the way:\n%+v\n%+v", a[i].Position, a[i], b[i])
 		}
-	}
-	if out, err := pg.cli("import", "--in", export); err != nil || !strings.HasPrefix(out, "imported 0 events (6 already present)") {
-		t.Errorf("second import = %q, %v; want a no-op", out, err)
 	}
 
 	s := startServerOn(t, pool, dbURL)

@@ -110,7 +110,7 @@ func (s *testServer) cli(args ...string) (string, error) {
 func (s *testServer) key(name string, scopes ...string) string {
 	s.t.Helper()
 	if len(scopes) == 0 {
-		scopes = []string{"sessions:read", "sessions:write", "sessions:revoke", "audit:read"}
+		scopes = []string{"sessions:read", "sessions:write", "sessions:revoke", "audit:read", "personal:read"}
 	}
 	out, err := s.cli("keys", "create", "--name", name, "--scopes", strings.Join(scopes, ","))
 	if err != nil {

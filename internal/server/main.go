@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+
+	"github.com/sessiond/sessiond/broadcast"
 )
 
 // ExitError carries a process exit code other than 1.
@@ -30,7 +32,8 @@ type Main struct {
 	Config Config
 	Logger *slog.Logger
 
-	serve *serving // set while serving
+	serve  *serving               // set while serving
+	mirror *broadcast.AuditMirror // the audit mirror while serving, if on
 }
 
 // NewMain returns a Main on the process's standard streams and environment.

@@ -3,6 +3,8 @@ package server_test
 import (
 	"bytes"
 	"encoding/csv"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -39,9 +41,22 @@ func TestPersonalDataErasure(t *testing.T) {
 		if err != nil || !strings.HasPrefix(out, "erased ") || strings.HasPrefix(out, "erased 0 ") {
 			t.Fatalf("erase = %q, %v", out, err)
 		}
-		after, err := s.cli("audit", "verify")
-		if err != nil || strings.SplitN(after, "\n", 2)[0] != strings.SplitN(before, "\n", 2)[0] {
-			t.Errorf("verify after erasure = %q, %v; want the same as before: %q", after, err, before)
+		// The log up to the old head is unchanged (verify and the erasure
+		// append their own records after it).
+		var to int64
+		var head string
+		if _, err := fmt.Sscanf(before[strings.Index(before, "to "):], "to %d), head hash %s", &to, &head); err != nil {
+			t.Fatalf("verify before erasure = %q: %v", before, err)
+		}
+		after, err := s.cli("audit", "verify", "--to", strconv.FormatInt(to, 10), "--expect-hash", head)
+		if err != nil || !strings.HasPrefix(after, "OK: ") {
+			t.Errorf("verify after erasure = %q, %v; want the log up to %d unchanged (%s)", after, err, to, before)
+		}
+		// The erasure is itself recorded, with its criteria, count and actor.
+		if er := auditPage(t, s, key, "type=PersonalDataErased"); len(er.Events) != 1 ||
+			!strings.Contains(string(er.Events[0].Data), `"trigger":"cli"`) || !strings.Contains(string(er.Events[0].Data), `"before":`) ||
+			strings.Contains(string(er.Events[0].Data), `"erased":0`) || !strings.Contains(string(er.Events[0].Metadata), `"kind":"cli"`) {
+			t.Errorf("PersonalDataErased events = %+v", er.Events)
 		}
 		p = auditPage(t, s, key, "sessionId=pii-1")
 		if v, ok := p.Events[0].Personal["userAgent"]; !ok || v != nil {

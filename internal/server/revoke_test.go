@@ -41,8 +41,8 @@ func TestRevoke(t *testing.T) {
 	if bc, _ := body["broadcast"].(map[string]any); bc["status"] != "pending" && bc["status"] != "published" {
 		t.Errorf("broadcast = %v", body["broadcast"])
 	}
-	if len(body) != 10 {
-		t.Errorf("body has %d fields, want the 8 of the session object plus alreadyRevoked and broadcast: %s", len(body), r.Body)
+	if len(body) != 11 {
+		t.Errorf("body has %d fields, want the 8 of the session object, revokedByActor, alreadyRevoked and broadcast: %s", len(body), r.Body)
 	}
 
 	var data, meta []byte

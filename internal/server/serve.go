@@ -91,7 +91,7 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 	}
 	registerLag(db.store)
 	keys, stopKT := startKeyTable(ctx, db.store, log)
-	svc := app.New(db.store, db.reads, nil, log).WithKeys(keys)
+	svc := app.New(db.store, db.reads, nil, log).WithKeys(keys).WithPolicy(app.CommandPolicy{RequireReason: m.Config.RequireReason})
 	var (
 		ns *embeddedNATS
 		nc *nats.Conn
@@ -133,7 +133,11 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 		(&app.Checkpointer{Log: db.store, Signer: auditSigner, Issuer: m.Config.Issuer, Every: m.Config.CheckpointEvery,
 			Interval: m.Config.CheckpointInterval, Logger: log.With("subsystem", "checkpoints")}).Run(cpCtx)
 	}()
-	stopCP := func() { stopCheckpoints(); <-cpDone; stopWitnesses(); stopKT() }
+	denials, stopAcc := m.startAccountability(db, svc, nc, log)
+	if m.mirror != nil {
+		registerLag(db.store, bc.Relay().Runner(), m.mirror.Runner())
+	}
+	stopCP := func() { stopCheckpoints(); <-cpDone; stopWitnesses(); stopAcc(); stopKT() }
 	audit := app.NewAudit(db.store)
 	ssfSvc, stopSSF, err := m.startSSF(db, svc, log)
 	if err != nil {
@@ -147,20 +151,22 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 		return err
 	}
 	apiHandler := api.New(api.Options{
-		Service:       svc,
-		Broadcaster:   bd,
-		Tokens:        issuer,
-		Audit:         audit,
-		AuditKeys:     func(ctx context.Context) ([]byte, error) { return audit.AuditKeysJWKS(ctx, auditSigner.Public()) },
-		Timeout:       m.Config.RequestTimeout,
-		SSF:           ssfSvc,
-		SSFIssuer:     strings.TrimRight(m.Config.Issuer, "/"),
-		KeyRate:       m.Config.KeyRate,
-		KeyBurst:      int(2 * m.Config.KeyRate),
-		AuthFailRate:  m.Config.AuthFailRate,
-		AuthFailBurst: 20,
-		Ready:         allReady(db.ready, keys.Ready),
-		Logger:        log.With("subsystem", "api"),
+		Service:        svc,
+		Broadcaster:    bd,
+		Tokens:         issuer,
+		Audit:          audit,
+		AuditKeys:      func(ctx context.Context) ([]byte, error) { return audit.AuditKeysJWKS(ctx, auditSigner.Public()) },
+		Timeout:        m.Config.RequestTimeout,
+		SSF:            ssfSvc,
+		SSFIssuer:      strings.TrimRight(m.Config.Issuer, "/"),
+		KeyRate:        m.Config.KeyRate,
+		KeyBurst:       int(2 * m.Config.KeyRate),
+		AuthFailRate:   m.Config.AuthFailRate,
+		AuthFailBurst:  20,
+		TrustedProxies: m.Config.TrustedProxies,
+		Denials:        denials,
+		Ready:          allReady(db.ready, keys.Ready),
+		Logger:         log.With("subsystem", "api"),
 	})
 	handler, stopConsole := withConsole(apiHandler, svc, db.store, bd, m.consoleVerifyOptions(db, trustOnly(auditSigner.Public()), issuer.JWKS()), m.Config.ConsoleIdle, log.With("subsystem", "console"))
 	stopRest := stopCP
