@@ -145,6 +145,11 @@ func (s *Server) reveal(r *http.Request, recs []eventstore.Recorded) ([]app.Pers
 	return redacting{s.audit, canSeePersonal(r)}.Reveal(r.Context(), recs)
 }
 
+// Redacting wraps src so that, unless show, every personal value still
+// held reads Redacted: what a key without personal:read may see. The
+// console uses it so its pages and exports follow the API's rule.
+func Redacting(src Exportable, show bool) Exportable { return redacting{src, show} }
+
 // redacting is an Exportable that hides personal data from keys without
 // personal:read.
 type redacting struct {

@@ -76,7 +76,7 @@ func (c *Console) auditLog(w http.ResponseWriter, r *http.Request) {
 	})
 	var personal []app.Personal
 	if err == nil {
-		personal, err = c.audit.Reveal(r.Context(), recs)
+		personal, err = api.Redacting(c.audit, current(r).can(domain.ScopePersonalRead)).Reveal(r.Context(), recs)
 	}
 	if err != nil {
 		e := c.errorOf(r, err)
@@ -127,7 +127,8 @@ func (c *Console) export(w http.ResponseWriter, r *http.Request) {
 	}
 	rc := http.NewResponseController(w)
 	started := false
-	rows, err := api.Export(r.Context(), c.audit, f, format, w, func() error {
+	src := api.Redacting(c.audit, current(r).can(domain.ScopePersonalRead))
+	rows, err := api.Export(r.Context(), src, f, format, w, func() error {
 		started = true
 		w.Header().Set("Content-Type", format+"; charset=utf-8")
 		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="sessiond-audit.%s"`, r.URL.Query().Get("format")))

@@ -239,7 +239,7 @@ func startServer(t *testing.T, env ...string) *testServer {
 func (s *testServer) key(name string, scopes ...string) string {
 	s.t.Helper()
 	if len(scopes) == 0 {
-		scopes = []string{"sessions:read", "sessions:write", "sessions:revoke", "audit:read"}
+		scopes = []string{"sessions:read", "sessions:write", "sessions:revoke", "audit:read", "personal:read"}
 	}
 	out := s.cli("keys", "create", "--name", name, "--scopes", strings.Join(scopes, ","))
 	lines := strings.Split(strings.TrimSpace(out), "\n")

@@ -33,7 +33,7 @@ type storyView struct {
 	Session      app.Session
 	Answer       api.SessionDTO
 	Entries      []entry
-	ShowPersonal bool // the key may read audit data (IPs, user agents)
+	ShowPersonal bool // the key may read personal data (IPs, user agents): personal:read
 	// Broadcast: the relay's position, and whether it covers the
 	// revocation (known only with a BroadcastPosition).
 	RelayKnown      bool
@@ -61,7 +61,7 @@ func (c *Console) story(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s := current(r)
-	v := storyView{Session: sess, Answer: api.SessionDTOOf(sess), ShowPersonal: s.can(domain.ScopeAuditRead),
+	v := storyView{Session: sess, Answer: api.SessionDTOOf(sess), ShowPersonal: s.can(domain.ScopePersonalRead),
 		CanRevoke: s.can(domain.ScopeSessionsRevoke) && sess.Status == domain.StatusActive}
 	personal := make([]app.Personal, len(recs))
 	if v.ShowPersonal && c.audit != nil {
