@@ -119,6 +119,7 @@ func StartAuditMirror(log Log, elect Elect, nc *nats.Conn, o AuditMirrorOptions)
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
+		said := ""
 		for ctx.Err() == nil {
 			sctx, stop := context.WithTimeout(ctx, 5*time.Second)
 			err := m.ensureStream(sctx)
@@ -127,7 +128,12 @@ func StartAuditMirror(log Log, elect Elect, nc *nats.Conn, o AuditMirrorOptions)
 				m.run(ctx)
 				return
 			}
-			o.Logger.Warn("audit stream not ready; events wait in the log", "stream", o.Stream, "err", err)
+			// While NATS is away the broadcast's own line says why; say
+			// anything else once per change of cause.
+			if msg := err.Error(); nc.IsConnected() && msg != said {
+				o.Logger.Warn("audit stream not ready; events wait in the log", "stream", o.Stream, "err", err)
+				said = msg
+			}
 			select {
 			case <-ctx.Done():
 			case <-time.After(o.Retry):

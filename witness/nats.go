@@ -13,14 +13,14 @@ import (
 // The JetStream names of the checkpoint witness.
 const (
 	StreamName = "AUDIT_CHECKPOINTS"
-	Subject    = "audit.checkpoints"
+	Subject    = "witness.audit.checkpoints" // outside audit.>, the AUDIT mirror's subjects
 )
 
 // ErrNotProtected is returned by EnsureStream when the stream exists but
 // allows deleting or purging messages.
 var ErrNotProtected = errors.New("the stream allows deleting or purging messages")
 
-// EnsureStream creates the witness stream: subject audit.checkpoints,
+// EnsureStream creates the witness stream: subject witness.audit.checkpoints,
 // file storage, kept forever, with DenyDelete and DenyPurge, so messages
 // cannot be removed through the JetStream API (NATS does not let those
 // flags be turned off later). An existing stream must have both flags.
