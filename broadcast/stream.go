@@ -26,8 +26,10 @@ const degradedMaxAge = 400 * 24 * time.Hour
 // sessions.>, file storage, one message per subject, and per-message TTL
 // where the server supports it. It reports whether per-message TTL is on;
 // on an older server it falls back to a stream-wide maximum age and says so
-// in a log line.
-func EnsureStream(ctx context.Context, js jetstream.JetStream, log *slog.Logger) (ttl bool, err error) {
+// in a log line. replicas is the replica count wanted (--stream-replicas);
+// where NATS refuses it the stream keeps what NATS allows, and a log line
+// says why.
+func EnsureStream(ctx context.Context, js jetstream.JetStream, log *slog.Logger, replicas int) (ttl bool, err error) {
 	cfg := jetstream.StreamConfig{
 		Name:              StreamName,
 		Description:       "sessiond revocations (one message per session) and heartbeats",
@@ -37,13 +39,14 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, log *slog.Logger)
 		Discard:           jetstream.DiscardOld,
 		AllowMsgTTL:       true,
 		Duplicates:        2 * time.Minute,
+		Replicas:          max(replicas, 1),
 	}
-	s, err := js.CreateOrUpdateStream(ctx, cfg)
+	s, err := createOrUpdate(ctx, js, cfg, log)
 	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		// Older servers may refuse the TTL setting outright.
 		cfg.AllowMsgTTL = false
 		cfg.MaxAge = degradedMaxAge
-		s, err = js.CreateOrUpdateStream(ctx, cfg)
+		s, err = createOrUpdate(ctx, js, cfg, log)
 	}
 	if err != nil {
 		return false, fmt.Errorf("stream %s: %w", StreamName, err)
@@ -56,6 +59,7 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, log *slog.Logger)
 		if info.Config.MaxAge == 0 {
 			cfg.AllowMsgTTL = false
 			cfg.MaxAge = degradedMaxAge
+			cfg.Replicas = info.Config.Replicas
 			if _, err := js.UpdateStream(ctx, cfg); err != nil {
 				return false, fmt.Errorf("stream %s: %w", StreamName, err)
 			}

@@ -106,6 +106,8 @@ func TestMigrateAndConfig(t *testing.T) {
 		{[]string{"serve", "--nats-url", "http://x"}, "--nats-url"},
 		{[]string{"serve", "--key-rate", "-1"}, "key-rate"},
 		{[]string{"serve", "--checkpoint-every", "0"}, "checkpoint-every"},
+		{[]string{"serve", "--stream-replicas", "6"}, "stream-replicas"},
+		{[]string{"serve", "--stream-replicas", "0"}, "stream-replicas"},
 	} {
 		if _, err := s.cli(tc.args...); err == nil || !strings.Contains(err.Error(), tc.setting) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%v: err = %v; want one line naming %s", tc.args, err, tc.setting)
@@ -137,6 +139,7 @@ func TestBadEnvironment(t *testing.T) {
 		"SESSIOND_CHECKPOINT_EVERY":    "--checkpoint-every (SESSIOND_CHECKPOINT_EVERY)",
 		"SESSIOND_CHECKPOINT_INTERVAL": "--checkpoint-interval (SESSIOND_CHECKPOINT_INTERVAL)",
 		"SESSIOND_HEARTBEAT":           "--heartbeat (SESSIOND_HEARTBEAT)",
+		"SESSIOND_STREAM_REPLICAS":     "--stream-replicas (SESSIOND_STREAM_REPLICAS)",
 	} {
 		m := server.NewMain()
 		m.Stdout, m.Stderr = io.Discard, io.Discard
