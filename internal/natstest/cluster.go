@@ -13,6 +13,11 @@ import (
 	"github.com/sessiond/sessiond/internal/waitfor"
 )
 
+// Domain is the JetStream domain of the cluster. Leaf nodes map their
+// clients' JetStream API to it (default_js_domain), so verifiers behind a
+// leaf need no domain of their own.
+const Domain = "hub"
+
 // Cluster is a JetStream cluster of in-process nats-servers joined by
 // routes, each node also accepting leaf node connections. Every node keeps
 // its ports and store across Stop and Restart, as a real node would.
@@ -51,7 +56,7 @@ func StartCluster(tb testing.TB, n int) *Cluster {
 		s := &Server{tb: tb, opts: server.Options{
 			ServerName: fmt.Sprintf("n%d", i+1),
 			Host:       "127.0.0.1", Port: ports[i][0],
-			JetStream: true, StoreDir: tb.TempDir(),
+			JetStream: true, StoreDir: tb.TempDir(), JetStreamDomain: Domain,
 			Cluster:  server.ClusterOpts{Name: "sessiond", Host: "127.0.0.1", Port: ports[i][1]},
 			Routes:   server.RoutesFromStr(strings.Join(routes, ",")),
 			LeafNode: server.LeafNodeOpts{Host: "127.0.0.1", Port: ports[i][2]},
@@ -123,6 +128,8 @@ func (c *Cluster) StartLeaf(tb testing.TB) *Server {
 	s := &Server{tb: tb, opts: server.Options{
 		ServerName: fmt.Sprintf("leaf-%d", freePort(tb)),
 		Host:       "127.0.0.1", Port: -1,
+		// Clients of the leaf use the hub's JetStream as if it were local.
+		JsAccDefaultDomain: map[string]string{server.DEFAULT_GLOBAL_ACCOUNT: Domain},
 		LeafNode: server.LeafNodeOpts{
 			ReconnectInterval: 100 * time.Millisecond,
 			Remotes:           []*server.RemoteLeafOpts{{URLs: remotes}},
