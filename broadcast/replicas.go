@@ -12,6 +12,25 @@ import (
 // MaxReplicas is the largest replica count JetStream allows for a stream.
 const MaxReplicas = 5
 
+// DefaultMaxConsumers is the SESSIONS stream's default consumer limit.
+// Every verifier reads the stream through a consumer of its own, and
+// nats-server 2.12 and later cap a stream that sets no limit at 1,000
+// consumers, which would turn the 1,001st verifier away.
+const DefaultMaxConsumers = 100_000
+
+// StreamOptions are the operator's settings for the SESSIONS stream.
+type StreamOptions struct {
+	Replicas     int // 1 to MaxReplicas; 0 means 1
+	MaxConsumers int // 0 means DefaultMaxConsumers
+}
+
+func (o StreamOptions) maxConsumers() int {
+	if o.MaxConsumers <= 0 {
+		return DefaultMaxConsumers
+	}
+	return o.MaxConsumers
+}
+
 // JetStream API error codes (nats-server's errors.json) that refuse a
 // replica count.
 const (
@@ -46,10 +65,19 @@ func replicaRefusal(err error) (refused, permanent bool) {
 func createOrUpdate(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig, log *slog.Logger) (jetstream.Stream, error) {
 	want := max(cfg.Replicas, 1)
 	var before int
-	if old, err := js.Stream(ctx, cfg.Name); err == nil {
+	old, err := js.Stream(ctx, cfg.Name)
+	if err == nil {
 		before = old.CachedInfo().Config.Replicas
 	}
 	s, err := js.CreateOrUpdateStream(ctx, cfg)
+	if err != nil && old != nil && old.CachedInfo().Config.MaxConsumers != cfg.MaxConsumers {
+		// nats-server before 2.12 cannot change an existing stream's
+		// consumer limit (it also sets no default limit): keep the old one.
+		log.Warn("this NATS server cannot change the consumer limit of an existing stream; keeping the old limit",
+			"stream", cfg.Name, "maxConsumers", old.CachedInfo().Config.MaxConsumers, "wanted", cfg.MaxConsumers, "err", err)
+		cfg.MaxConsumers = old.CachedInfo().Config.MaxConsumers
+		s, err = js.CreateOrUpdateStream(ctx, cfg)
+	}
 	if err == nil {
 		if before != 0 && before != want {
 			log.Info("stream replicas changed", "stream", cfg.Name, "from", before, "to", want)

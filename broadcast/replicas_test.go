@@ -70,7 +70,7 @@ func TestStreamReplicasStandalone(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := broadcast.EnsureStream(ctx, js, log, 3); err != nil {
+	if _, err := broadcast.EnsureStream(ctx, js, log, broadcast.StreamOptions{Replicas: 3}); err != nil {
 		t.Fatalf("EnsureStream(3) on a standalone server: %v", err)
 	}
 	if got := streamConfig(t, js).Config.Replicas; got != 1 {
@@ -90,7 +90,7 @@ func TestStreamReplicasCluster(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	for _, want := range []int{1, 3, 1} {
-		if _, err := broadcast.EnsureStream(ctx, js, log, want); err != nil {
+		if _, err := broadcast.EnsureStream(ctx, js, log, broadcast.StreamOptions{Replicas: want}); err != nil {
 			t.Fatalf("EnsureStream(%d): %v", want, err)
 		}
 		waitfor.Cond(t, 20*time.Second, func() error {
@@ -111,5 +111,35 @@ func TestStreamReplicasCluster(t *testing.T) {
 			}
 			return nil
 		})
+	}
+}
+
+// TestStreamConsumerLimit: every verifier is a consumer of the stream, and
+// nats-server caps a stream without a limit of its own at 1,000 consumers;
+// the stream sets its own (also on a stream made before it did), so the
+// 1,001st verifier is served.
+func TestStreamConsumerLimit(t *testing.T) {
+	ns := natstest.Start(t)
+	js := jsFor(t, ns.URL())
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: broadcast.StreamName, Subjects: []string{broadcast.SubjectAll},
+		MaxMsgsPerSubject: 1, AllowMsgTTL: true, Duplicates: 2 * time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := broadcast.EnsureStream(ctx, js, slog.New(slog.DiscardHandler), broadcast.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := streamConfig(t, js).Config.MaxConsumers; got != broadcast.DefaultMaxConsumers {
+		t.Errorf("max consumers = %d, want %d", got, broadcast.DefaultMaxConsumers)
+	}
+	st, err := js.Stream(ctx, broadcast.StreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 1001 {
+		if _, err := st.CreateConsumer(ctx, jetstream.ConsumerConfig{MemoryStorage: true, InactiveThreshold: time.Minute}); err != nil {
+			t.Fatalf("consumer %d: %v", i+1, err)
+		}
 	}
 }

@@ -18,7 +18,7 @@ type Options struct {
 	Publisher PublisherOptions // TTL is decided by EnsureStream
 	Relay     RelayOptions
 	Logger    *slog.Logger
-	Replicas  int // replicas of the SESSIONS stream (0 means 1)
+	Stream    StreamOptions
 }
 
 // Service is the broadcast of one sessiond instance: it sets up the stream
@@ -55,7 +55,7 @@ func Start(log Log, elect Elect, nc *nats.Conn, o Options) (*Service, error) {
 		defer s.wg.Done()
 		for ctx.Err() == nil {
 			sctx, stop := context.WithTimeout(ctx, 5*time.Second)
-			ttl, err := EnsureStream(sctx, js, o.Logger, o.Replicas)
+			ttl, err := EnsureStream(sctx, js, o.Logger, o.Stream)
 			stop()
 			if err == nil {
 				o.Publisher.TTL = ttl

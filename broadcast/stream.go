@@ -26,10 +26,10 @@ const degradedMaxAge = 400 * 24 * time.Hour
 // sessions.>, file storage, one message per subject, and per-message TTL
 // where the server supports it. It reports whether per-message TTL is on;
 // on an older server it falls back to a stream-wide maximum age and says so
-// in a log line. replicas is the replica count wanted (--stream-replicas);
-// where NATS refuses it the stream keeps what NATS allows, and a log line
+// in a log line. o sets the replica count and the consumer limit; where
+// NATS refuses either, the stream keeps what NATS allows and a log line
 // says why.
-func EnsureStream(ctx context.Context, js jetstream.JetStream, log *slog.Logger, replicas int) (ttl bool, err error) {
+func EnsureStream(ctx context.Context, js jetstream.JetStream, log *slog.Logger, o StreamOptions) (ttl bool, err error) {
 	cfg := jetstream.StreamConfig{
 		Name:              StreamName,
 		Description:       "sessiond revocations (one message per session) and heartbeats",
@@ -39,7 +39,8 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, log *slog.Logger,
 		Discard:           jetstream.DiscardOld,
 		AllowMsgTTL:       true,
 		Duplicates:        2 * time.Minute,
-		Replicas:          max(replicas, 1),
+		Replicas:          max(o.Replicas, 1),
+		MaxConsumers:      o.maxConsumers(),
 	}
 	s, err := createOrUpdate(ctx, js, cfg, log)
 	if err != nil && !errors.Is(err, context.DeadlineExceeded) {

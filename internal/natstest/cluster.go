@@ -90,6 +90,10 @@ func (c *Cluster) URL() string {
 	return strings.Join(urls, ",")
 }
 
+// LeafURLs are the nodes' leaf node listen URLs, for leaf nodes run as
+// separate processes.
+func (c *Cluster) LeafURLs() []string { return c.leafs }
+
 // MetaLeader is the node leading the JetStream meta group, or nil.
 func (c *Cluster) MetaLeader() *Server {
 	for _, s := range c.Nodes {

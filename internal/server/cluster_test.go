@@ -43,7 +43,7 @@ func startClusterRig(t *testing.T, natsURL func(c *natstest.Cluster) string) *cl
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	// One replica: sessiond scales it up to 3 in place.
-	if _, err := broadcast.EnsureStream(ctx, js, slog.New(slog.DiscardHandler), 1); err != nil {
+	if _, err := broadcast.EnsureStream(ctx, js, slog.New(slog.DiscardHandler), broadcast.StreamOptions{Replicas: 1}); err != nil {
 		t.Fatal(err)
 	}
 	pool, dbURL := pgtest.NewPool(t)

@@ -35,6 +35,9 @@ type Config struct {
 	CheckpointInterval time.Duration
 	// StreamReplicas is the replica count of the SESSIONS stream (1–5).
 	StreamReplicas int
+	// StreamMaxConsumers caps the SESSIONS stream's consumers: one per
+	// verifier, plus a few.
+	StreamMaxConsumers int
 
 	SigningKeys string // comma-separated PKCS#8 PEM files; the first signs
 	Issuer      string // iss of minted tokens
@@ -63,7 +66,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.Audience, "audience", env("SESSIOND_AUDIENCE", "sessiond"), "aud of session tokens (SESSIOND_AUDIENCE)")
 	c.BroadcastWait, c.Heartbeat, c.CheckpointInterval = 250*time.Millisecond, time.Second, 10*time.Minute
 	c.KeyRate, c.AuthFailRate, c.CheckpointEvery = 1000, 2, 1000
-	c.StreamReplicas = 1
+	c.StreamReplicas, c.StreamMaxConsumers = 1, broadcast.DefaultMaxConsumers
 	// Typed settings: the flag and its environment variable share a parser,
 	// so a bad value fails either way with one line naming the setting.
 	for _, t := range []struct {
@@ -76,6 +79,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet, getenv func(string) string) {
 		{"auth-fail-rate", "SESSIOND_AUTH_FAIL_RATE", "failed authentications per second a client address may make after a burst of 20; 0: no limit (default 2)", rateFlag(&c.AuthFailRate)},
 		{"checkpoint-every", "SESSIOND_CHECKPOINT_EVERY", "sign an audit checkpoint after this many events (default 1000)", countFlag(&c.CheckpointEvery)},
 		{"stream-replicas", "SESSIOND_STREAM_REPLICAS", "replicas of the SESSIONS stream, 1 to 5; more than 1 needs a JetStream cluster (default 1)", replicasFlag(&c.StreamReplicas)},
+		{"stream-max-consumers", "SESSIOND_STREAM_MAX_CONSUMERS", "most consumers the SESSIONS stream accepts: one per verifier (default 100000)", intFlag(&c.StreamMaxConsumers)},
 		{"checkpoint-interval", "SESSIOND_CHECKPOINT_INTERVAL", "sign an audit checkpoint at least this often while events arrive (default 10m)", durationFlag(&c.CheckpointInterval)},
 	} {
 		fs.Func(t.flag, t.usage+" ("+t.env+")", t.set)
@@ -103,6 +107,18 @@ func rateFlag(dst *float64) func(string) error {
 func countFlag(dst *int64) func(string) error {
 	return func(v string) error {
 		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			return fmt.Errorf("%q is not a positive number", v)
+		}
+		*dst = n
+		return nil
+	}
+}
+
+// intFlag parses a positive int.
+func intFlag(dst *int) func(string) error {
+	return func(v string) error {
+		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
 			return fmt.Errorf("%q is not a positive number", v)
 		}

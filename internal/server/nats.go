@@ -29,7 +29,7 @@ func (m *Main) startBroadcast(url string, db *backend, log *slog.Logger) (*nats.
 		Publisher: broadcast.PublisherOptions{AckWait: m.Config.BroadcastWait},
 		Relay:     broadcast.RelayOptions{Heartbeat: m.Config.Heartbeat},
 		Logger:    log.With("subsystem", "broadcast"),
-		Replicas:  m.Config.StreamReplicas,
+		Stream:    broadcast.StreamOptions{Replicas: m.Config.StreamReplicas, MaxConsumers: m.Config.StreamMaxConsumers},
 	})
 	if err != nil {
 		nc.Close()

@@ -1,0 +1,252 @@
+package server_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/sessiond/sessiond/internal/natstest"
+	"github.com/sessiond/sessiond/internal/pgtest"
+	"github.com/sessiond/sessiond/internal/waitfor"
+	"github.com/sessiond/sessiond/verifier"
+)
+
+// fanoutVerifiers is how many verifiers BenchmarkFanout connects.
+const fanoutVerifiers = 1000
+
+// buildNATSServer compiles nats-server (the module's own main package) once,
+// so the benchmark's leaf node runs as a process of its own and its memory
+// can be told apart from the verifiers'.
+var buildNATSServer = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "nats-server-bin-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "nats-server")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/nats-io/nats-server/v2").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build nats-server: %v: %s", err, out)
+	}
+	return bin, nil
+})
+
+// startLeafProcess runs a leaf node of c as a separate nats-server process
+// and returns its client URL and pid.
+func startLeafProcess(b *testing.B, c *natstest.Cluster) (string, int) {
+	b.Helper()
+	bin, err := buildNATSServer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	_, port, _ := strings.Cut(addr, ":")
+	conf := filepath.Join(b.TempDir(), "leaf.conf")
+	urls := `"` + strings.Join(c.LeafURLs(), `", "`) + `"`
+	cfg := fmt.Sprintf("listen: 127.0.0.1:%s\nserver_name: leaf-bench\ndefault_js_domain: {\"$G\": %q}\nleafnodes { reconnect: \"100ms\", remotes: [ { urls: [%s] } ] }\n",
+		port, natstest.Domain, urls)
+	if err := os.WriteFile(conf, []byte(cfg), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-c", conf)
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	url := "nats://" + addr
+	if err := waitfor.Until(20*time.Second, func() error {
+		nc, err := nats.Connect(url)
+		if err != nil {
+			return err
+		}
+		defer nc.Close()
+		js, _ := jetstream.New(nc)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_, err = js.AccountInfo(ctx) // JetStream reachable through the leaf
+		return err
+	}); err != nil {
+		b.Fatalf("leaf node: %v", err)
+	}
+	return url, cmd.Process.Pid
+}
+
+// rssKiB reads a process's resident set size.
+func rssKiB(b *testing.B, pid int) int64 {
+	b.Helper()
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return n
+		}
+	}
+	b.Fatal("no VmRSS")
+	return 0
+}
+
+func heapInUse() uint64 {
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	return ms.HeapInuse
+}
+
+// BenchmarkFanout measures the fan-out of revocations to 1,000 verifiers,
+// each with its own NATS connection and verifier.New, all connected
+// through one leaf node (a separate nats-server process) of a 3-node
+// JetStream cluster holding the SESSIONS stream at 3 replicas. sessiond
+// revokes at 200 revocations a second; every delivery of every revocation
+// to every verifier is one sample. Run it with -benchtime 1000x (one
+// revocation per iteration, 5 ms apart):
+//
+//	go test -run '^$' -bench BenchmarkFanout -benchtime 1000x ./internal/server
+//
+// It reports p50/p99/max from sending the DELETE (commit, publish,
+// replication, fan-out), and from the DELETE's 200 (what is left once
+// JetStream has acknowledged; 0 when the verifier had it first), plus
+// the memory per verifier connection: the test process's heap (nats.Conn
+// and Verifier) and the leaf node's resident memory.
+func BenchmarkFanout(b *testing.B) {
+	c := natstest.StartCluster(b, 3)
+	leafURL, leafPID := startLeafProcess(b, c)
+	pool, dbURL := pgtest.NewPool(b)
+	s := startServerOn(b, pool, dbURL, "NATS_URL", c.URL(), "SESSIOND_STREAM_REPLICAS", "3")
+	key := s.key("ops")
+	n := b.N
+	ids := make([]string, n)
+	index := make(map[string]int, n)
+	for j := range ids {
+		ids[j] = fmt.Sprintf("fan-%d", j)
+		index[ids[j]] = j
+		s.start(key, "alice", ids[j])
+	}
+	// applied[i][j]: when verifier i applied revocation j (unix nanos).
+	applied := make([][]int64, fanoutVerifiers)
+	for i := range applied {
+		applied[i] = make([]int64, n)
+	}
+	var deliveries atomic.Int64
+	conns := make([]*nats.Conn, fanoutVerifiers)
+	vs := make([]*verifier.Verifier, fanoutVerifiers)
+	waitfor.Cond(b, 20*time.Second, func() error { // the stream exists once sessiond set it up
+		nc, err := nats.Connect(leafURL)
+		if err != nil {
+			return err
+		}
+		defer nc.Close()
+		_, err = verifier.New(context.Background(), nc)
+		return err
+	})
+
+	heapBefore, rssBefore := heapInUse(), rssKiB(b, leafPID)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	for i := range fanoutVerifiers {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			nc, err := nats.Connect(leafURL, nats.MaxReconnects(-1))
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			row := applied[i]
+			v, err := verifier.New(context.Background(), nc, verifier.WithObserver(func(r verifier.Revocation) {
+				if j, ok := index[r.SessionID]; ok && row[j] == 0 {
+					row[j] = time.Now().UnixNano()
+					deliveries.Add(1)
+				}
+			}))
+			if err != nil {
+				b.Error(err)
+				nc.Close()
+				return
+			}
+			conns[i], vs[i] = nc, v
+		})
+	}
+	wg.Wait()
+	if b.Failed() {
+		b.FailNow()
+	}
+	defer func() {
+		for i := range vs {
+			vs[i].Close()
+			conns[i].Close()
+		}
+	}()
+	heapAfter, rssAfter := heapInUse(), rssKiB(b, leafPID)
+
+	sent := make([]int64, n)
+	responded := make([]int64, n)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	tick := time.NewTicker(5 * time.Millisecond) // 200 revocations a second
+	defer tick.Stop()
+	b.ResetTimer()
+	var senders sync.WaitGroup
+	for j := range n {
+		<-tick.C
+		senders.Go(func() {
+			req, _ := http.NewRequest("DELETE", s.URL+"/auth/admin/api/users/alice/sessions/"+ids[j], strings.NewReader(`{"reason":"bench"}`))
+			req.Header.Set("Authorization", "Bearer "+key)
+			sent[j] = time.Now().UnixNano()
+			resp, err := client.Do(req)
+			if err != nil || resp.StatusCode != http.StatusOK {
+				b.Errorf("DELETE: %v %v", err, resp)
+				return
+			}
+			resp.Body.Close()
+			responded[j] = time.Now().UnixNano()
+		})
+	}
+	senders.Wait()
+	want := int64(fanoutVerifiers * n)
+	if err := waitfor.Until(60*time.Second, func() error {
+		if got := deliveries.Load(); got < want {
+			return fmt.Errorf("%d of %d deliveries", got, want)
+		}
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	whole := make([]time.Duration, 0, want)
+	after := make([]time.Duration, 0, want)
+	for i := range applied {
+		for j, at := range applied[i] {
+			whole = append(whole, time.Duration(at-sent[j]))
+			after = append(after, max(time.Duration(at-responded[j]), 0))
+		}
+	}
+	report(b, whole, "from-request-")
+	report(b, after, "from-200-")
+	b.ReportMetric(float64(heapAfter-heapBefore)/fanoutVerifiers/1024, "client-heap-KiB/verifier")
+	b.ReportMetric(float64(rssAfter-rssBefore)/fanoutVerifiers, "leaf-rss-KiB/verifier")
+	b.ReportMetric(float64(want), "deliveries")
+}
