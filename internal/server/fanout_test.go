@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -25,9 +27,6 @@ import (
 	"github.com/sessiond/sessiond/internal/waitfor"
 	"github.com/sessiond/sessiond/verifier"
 )
-
-// fanoutVerifiers is how many verifiers BenchmarkFanout connects.
-const fanoutVerifiers = 1000
 
 // buildNATSServer compiles nats-server (the module's own main package) once,
 // so the benchmark's leaf node runs as a process of its own and its memory
@@ -109,6 +108,30 @@ func rssKiB(b *testing.B, pid int) int64 {
 	return 0
 }
 
+// cpuTime reads a process's user and system CPU time (clock ticks of
+// 10 ms, as Linux reports them in /proc).
+func cpuTime(b *testing.B, pid int) time.Duration {
+	b.Helper()
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Fields after the command name (which is in parentheses): utime is
+	// the 12th, stime the 13th.
+	_, rest, _ := strings.Cut(string(raw), ") ")
+	f := strings.Fields(rest)
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond
+}
+
+// selfCPUTime is this process's user and system CPU time.
+func selfCPUTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 func heapInUse() uint64 {
 	var ms runtime.MemStats
 	runtime.GC()
@@ -117,22 +140,33 @@ func heapInUse() uint64 {
 	return ms.HeapInuse
 }
 
-// BenchmarkFanout measures the fan-out of revocations to 1,000 verifiers,
-// each with its own NATS connection and verifier.New, all connected
-// through one leaf node (a separate nats-server process) of a 3-node
-// JetStream cluster holding the SESSIONS stream at 3 replicas. sessiond
-// revokes at 200 revocations a second; every delivery of every revocation
-// to every verifier is one sample. Run it with -benchtime 1000x (one
-// revocation per iteration, 5 ms apart):
+// BenchmarkFanout measures the fan-out of revocations to verifiers, each
+// with its own NATS connection and verifier.New, all connected through one
+// leaf node (a separate nats-server process) of a 3-node JetStream cluster
+// holding the SESSIONS stream at 3 replicas. sessiond revokes at a fixed
+// rate; every delivery of every revocation to every verifier is one
+// sample. The main case is 1,000 verifiers at 200 revocations a second;
+// the others show how the cost scales. Run it with -benchtime 1000x (one
+// revocation per iteration):
 //
 //	go test -run '^$' -bench BenchmarkFanout -benchtime 1000x ./internal/server
 //
 // It reports p50/p99/max from sending the DELETE (commit, publish,
 // replication, fan-out), and from the DELETE's 200 (what is left once
-// JetStream has acknowledged; 0 when the verifier had it first), plus
-// the memory per verifier connection: the test process's heap (nats.Conn
-// and Verifier) and the leaf node's resident memory.
+// JetStream has acknowledged; 0 when the verifier had it first); the
+// memory per verifier connection: the test process's heap (nats.Conn and
+// Verifier) and the leaf node's resident memory; and the CPU time per
+// delivery of the leaf process and of the test process (which also runs
+// the cluster, sessiond and the verifiers).
 func BenchmarkFanout(b *testing.B) {
+	for _, tc := range []struct{ verifiers, rate int }{{1000, 200}, {1000, 20}, {100, 200}} {
+		b.Run(fmt.Sprintf("verifiers=%d/rate=%d", tc.verifiers, tc.rate), func(b *testing.B) {
+			fanout(b, tc.verifiers, tc.rate)
+		})
+	}
+}
+
+func fanout(b *testing.B, fanoutVerifiers, rate int) {
 	c := natstest.StartCluster(b, 3)
 	leafURL, leafPID := startLeafProcess(b, c)
 	pool, dbURL := pgtest.NewPool(b)
@@ -160,10 +194,14 @@ func BenchmarkFanout(b *testing.B) {
 			return err
 		}
 		defer nc.Close()
-		_, err = verifier.New(context.Background(), nc)
+		v, err := verifier.New(context.Background(), nc)
+		if err == nil {
+			v.Close()
+		}
 		return err
 	})
 
+	quiet := slog.New(slog.DiscardHandler)
 	heapBefore, rssBefore := heapInUse(), rssKiB(b, leafPID)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 16)
@@ -177,7 +215,7 @@ func BenchmarkFanout(b *testing.B) {
 				return
 			}
 			row := applied[i]
-			v, err := verifier.New(context.Background(), nc, verifier.WithObserver(func(r verifier.Revocation) {
+			v, err := verifier.New(context.Background(), nc, verifier.WithLogger(quiet), verifier.WithObserver(func(r verifier.Revocation) {
 				if j, ok := index[r.SessionID]; ok && row[j] == 0 {
 					row[j] = time.Now().UnixNano()
 					deliveries.Add(1)
@@ -202,11 +240,12 @@ func BenchmarkFanout(b *testing.B) {
 		}
 	}()
 	heapAfter, rssAfter := heapInUse(), rssKiB(b, leafPID)
+	leafCPU, selfCPU := cpuTime(b, leafPID), selfCPUTime()
 
 	sent := make([]int64, n)
 	responded := make([]int64, n)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	tick := time.NewTicker(5 * time.Millisecond) // 200 revocations a second
+	tick := time.NewTicker(time.Second / time.Duration(rate))
 	defer tick.Stop()
 	b.ResetTimer()
 	var senders sync.WaitGroup
@@ -236,6 +275,7 @@ func BenchmarkFanout(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.StopTimer()
+	leafCPU, selfCPU = cpuTime(b, leafPID)-leafCPU, selfCPUTime()-selfCPU
 	whole := make([]time.Duration, 0, want)
 	after := make([]time.Duration, 0, want)
 	for i := range applied {
@@ -246,7 +286,9 @@ func BenchmarkFanout(b *testing.B) {
 	}
 	report(b, whole, "from-request-")
 	report(b, after, "from-200-")
-	b.ReportMetric(float64(heapAfter-heapBefore)/fanoutVerifiers/1024, "client-heap-KiB/verifier")
-	b.ReportMetric(float64(rssAfter-rssBefore)/fanoutVerifiers, "leaf-rss-KiB/verifier")
+	b.ReportMetric(float64(heapAfter-heapBefore)/float64(fanoutVerifiers)/1024, "client-heap-KiB/verifier")
+	b.ReportMetric(float64(rssAfter-rssBefore)/float64(fanoutVerifiers), "leaf-rss-KiB/verifier")
 	b.ReportMetric(float64(want), "deliveries")
+	b.ReportMetric(float64(leafCPU.Microseconds())/float64(want), "leaf-cpu-µs/delivery")
+	b.ReportMetric(float64(selfCPU.Microseconds())/float64(want), "rest-cpu-µs/delivery")
 }
