@@ -21,9 +21,11 @@ import (
 // goes through the real API: per iteration one session is started and
 // revoked (with a reason, an actor, a request id and personal data
 // references, as in production). It reports the on-disk bytes (tables,
-// TOAST and indexes, after VACUUM ANALYZE) per event of the log, per row of
-// the sessions read model and of personal_data, and the JetStream bytes
-// per revocation message. It is the input of the README's capacity plan:
+// TOAST and indexes, after VACUUM ANALYZE) per event of the log, of
+// personal_data per event, per row of the sessions read model, the
+// JetStream bytes per revocation message, and the CPU time of the test
+// process (sessiond, the HTTP client, nats-server; not PostgreSQL) per
+// request. It is the input of the README's capacity plan:
 //
 //	go test -run '^$' -bench BenchmarkLogGrowth -benchtime 20000x ./internal/server
 func BenchmarkLogGrowth(b *testing.B) {
@@ -49,6 +51,7 @@ func BenchmarkLogGrowth(b *testing.B) {
 	}
 	close(next)
 	b.ResetTimer()
+	cpu := selfCPUTime()
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
@@ -63,6 +66,8 @@ func BenchmarkLogGrowth(b *testing.B) {
 	}
 	wg.Wait()
 	b.StopTimer()
+	// sessiond, the embedded test client and nats-server: not PostgreSQL.
+	b.ReportMetric(float64((selfCPUTime()-cpu).Microseconds())/float64(2*b.N), "process-cpu-µs/request")
 	ctx := context.Background()
 	waitfor.Cond(b, 60*time.Second, func() error { // every revocation on the stream
 		var head, cp int64
@@ -77,16 +82,18 @@ func BenchmarkLogGrowth(b *testing.B) {
 	if _, err := pool.Exec(ctx, `VACUUM ANALYZE`); err != nil {
 		b.Fatal(err)
 	}
-	size := func(table string) float64 {
-		var bytes, rows float64
+	size := func(table string) (bytes, rows float64) {
 		if err := pool.QueryRow(ctx, `SELECT pg_total_relation_size($1::regclass), (SELECT count(*) FROM `+table+`)`, table).Scan(&bytes, &rows); err != nil {
 			b.Fatal(err)
 		}
-		return bytes / rows
+		return bytes, rows
 	}
-	b.ReportMetric(size("events"), "events-B/event")
-	b.ReportMetric(size("sessions"), "sessions-B/row")
-	b.ReportMetric(size("personal_data"), "personal-B/row")
+	evBytes, events := size("events")
+	sBytes, sessions := size("sessions")
+	pBytes, _ := size("personal_data")
+	b.ReportMetric(evBytes/events, "events-B/event")
+	b.ReportMetric(pBytes/events, "personal-B/event")
+	b.ReportMetric(sBytes/sessions, "sessions-B/row")
 
 	nc, err := nats.Connect(ns.URL())
 	if err != nil {
