@@ -133,7 +133,7 @@ func sessionIDs(prefix string, from, to int) []string {
 // allRevoked waits until every verifier rejects every id.
 func allRevoked(t *testing.T, vs []*verifier.Verifier, ids []string) {
 	t.Helper()
-	checkFor(t, 30*time.Second, func() error {
+	checkFor(t, 60*time.Second, func() error {
 		for i, v := range vs {
 			if err := revokedBy(v, ids...); err != nil {
 				return fmt.Errorf("verifier %d: %w", i, err)
