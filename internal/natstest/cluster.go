@@ -1,6 +1,7 @@
 package natstest
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/url"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/sessiond/sessiond/internal/waitfor"
 )
@@ -145,6 +148,67 @@ func (c *Cluster) StartLeaf(tb testing.TB) *Server {
 	tb.Cleanup(s.Stop)
 	s.WaitLeafConnected(tb)
 	return s
+}
+
+// EdgeDomain is the JetStream domain of StartMirrorLeaf's leaf nodes.
+const EdgeDomain = "edge"
+
+// StartMirrorLeaf starts a leaf node with JetStream of its own (domain
+// EdgeDomain) holding a mirror of the hub's stream, under the same name:
+// clients of the leaf, verifiers among them, read the local mirror with no
+// setting of their own, and the hub serves the mirror alone however many
+// verifiers the leaf has.
+func (c *Cluster) StartMirrorLeaf(tb testing.TB, stream string) *Server {
+	tb.Helper()
+	var remotes []*url.URL
+	for _, u := range c.leafs {
+		parsed, err := url.Parse(u)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		remotes = append(remotes, parsed)
+	}
+	s := &Server{tb: tb, opts: server.Options{
+		ServerName: fmt.Sprintf("edge-%d", freePort(tb)),
+		Host:       "127.0.0.1", Port: -1,
+		JetStream: true, JetStreamDomain: EdgeDomain, StoreDir: tb.TempDir(),
+		LeafNode: server.LeafNodeOpts{
+			ReconnectInterval: 100 * time.Millisecond,
+			Remotes:           []*server.RemoteLeafOpts{{URLs: remotes}},
+		},
+		NoLog: true, NoSigs: true,
+	}}
+	s.run()
+	s.opts.Port = s.Port()
+	tb.Cleanup(s.Stop)
+	s.WaitLeafConnected(tb)
+	nc, err := nats.Connect(s.URL())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := js.CreateStream(ctx, MirrorConfig(stream)); err != nil {
+		tb.Fatalf("mirror %s: %v", stream, err)
+	}
+	return s
+}
+
+// MirrorConfig is the configuration of a leaf's mirror of the hub's
+// stream: the same name, one message per subject, per-message TTL honoured
+// (the revocations' Nats-TTL headers come along).
+func MirrorConfig(stream string) jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name: stream, Storage: jetstream.FileStorage,
+		MaxMsgsPerSubject: 1, AllowMsgTTL: true, MaxConsumers: 100_000,
+		Mirror: &jetstream.StreamSource{Name: stream,
+			External: &jetstream.ExternalStream{APIPrefix: "$JS." + Domain + ".API"}},
+	}
 }
 
 // WaitLeafConnected waits until the leaf node has a connection to the hub.

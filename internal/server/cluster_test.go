@@ -219,3 +219,53 @@ func TestClusterLeafCutOff(t *testing.T) {
 	allRevoked(t, []*verifier.Verifier{closed, open}, sessionIDs("l", 0, n))
 	checkFor(t, 10*time.Second, func() error { return closed.Check("l-keep") })
 }
+
+// TestClusterLeafMirror: the regional pattern. A leaf node with JetStream
+// of its own mirrors SESSIONS; unmodified verifiers behind it read the
+// local mirror; none of them is a consumer on the hub (the mirror's own
+// sourcing consumer is not counted there either).
+func TestClusterLeafMirror(t *testing.T) {
+	r := startClusterRig(t, (*natstest.Cluster).URL)
+	edge := r.nats.StartMirrorLeaf(t, broadcast.StreamName)
+	for _, id := range sessionIDs("m", 0, 20) {
+		r.a.start(r.key, "alice", id)
+	}
+	r.a.start(r.key, "alice", "m-keep")
+	revokeAll(t, r.key, "alice", sessionIDs("m", 0, 10), 0, nil, r.a, r.b)
+	var vs []*verifier.Verifier
+	for range 5 {
+		vs = append(vs, newVerifier(t, edge.URL(), verifier.WithFailClosed(2*time.Second)))
+	}
+	revokeAll(t, r.key, "alice", sessionIDs("m", 10, 20), 0, nil, r.a, r.b)
+	allRevoked(t, vs, sessionIDs("m", 0, 20))
+	checkFor(t, 10*time.Second, func() error { return vs[0].Check("m-keep") }) // heartbeats come through the mirror
+
+	ctx := context.Background()
+	nc, err := nats.Connect(r.nats.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	st, err := js.Stream(ctx, broadcast.StreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st.CachedInfo().State.Consumers; got != 0 {
+		t.Errorf("the hub's stream has %d consumers with 5 verifiers behind the mirror, want none", got)
+	}
+	enc, err := nats.Connect(edge.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	ejs, _ := jetstream.New(enc)
+	mirror, err := ejs.Stream(ctx, broadcast.StreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info := mirror.CachedInfo(); info.Mirror == nil || !info.Config.AllowMsgTTL || info.State.Consumers != 5 {
+		t.Errorf("edge stream: mirror %v, per-message TTL %v, %d consumers; want a mirror with TTL serving the 5 verifiers",
+			info.Mirror, info.Config.AllowMsgTTL, info.State.Consumers)
+	}
+}
