@@ -43,8 +43,10 @@ var buildNATSServer = sync.OnceValues(func() (string, error) {
 })
 
 // startLeafProcess runs a leaf node of c as a separate nats-server process
-// and returns its client URL and pid.
-func startLeafProcess(b *testing.B, c *natstest.Cluster) (string, int) {
+// and returns its client URL and pid. With mirror, the leaf runs JetStream
+// of its own and mirrors SESSIONS (the regional pattern); without, it maps
+// its clients' JetStream calls to the hub.
+func startLeafProcess(b *testing.B, c *natstest.Cluster, mirror bool) (string, int) {
 	b.Helper()
 	bin, err := buildNATSServer()
 	if err != nil {
@@ -59,8 +61,12 @@ func startLeafProcess(b *testing.B, c *natstest.Cluster) (string, int) {
 	_, port, _ := strings.Cut(addr, ":")
 	conf := filepath.Join(b.TempDir(), "leaf.conf")
 	urls := `"` + strings.Join(c.LeafURLs(), `", "`) + `"`
-	cfg := fmt.Sprintf("listen: 127.0.0.1:%s\nserver_name: leaf-bench\ndefault_js_domain: {\"$G\": %q}\nleafnodes { reconnect: \"100ms\", remotes: [ { urls: [%s] } ] }\n",
-		port, natstest.Domain, urls)
+	js := fmt.Sprintf("default_js_domain: {\"$G\": %q}", natstest.Domain)
+	if mirror {
+		js = fmt.Sprintf("jetstream { domain: %q, store_dir: %q }", natstest.EdgeDomain, b.TempDir())
+	}
+	cfg := fmt.Sprintf("listen: 127.0.0.1:%s\nserver_name: leaf-bench\n%s\nleafnodes { reconnect: \"100ms\", remotes: [ { urls: [%s] } ] }\n",
+		port, js, urls)
 	if err := os.WriteFile(conf, []byte(cfg), 0o600); err != nil {
 		b.Fatal(err)
 	}

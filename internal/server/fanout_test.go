@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/sessiond/sessiond/internal/natstest"
 	"github.com/sessiond/sessiond/internal/pgtest"
@@ -41,21 +42,51 @@ import (
 func BenchmarkFanout(b *testing.B) {
 	for _, tc := range []struct{ verifiers, rate int }{{1000, 200}, {1000, 20}, {100, 200}} {
 		b.Run(fmt.Sprintf("verifiers=%d/rate=%d", tc.verifiers, tc.rate), func(b *testing.B) {
-			fanout(b, tc.verifiers, tc.rate, false)
+			fanout(b, tc.verifiers, tc.rate, sdk)
 		})
 	}
 	// Not the SDK: 1,000 plain core NATS subscribers of sessions.revoked.>
 	// that decode each revocation, to show what the live feed costs without
 	// a JetStream consumer per verifier.
-	b.Run("core-subscribers=1000/rate=200", func(b *testing.B) { fanout(b, 1000, 200, true) })
+	b.Run("core-subscribers=1000/rate=200", func(b *testing.B) { fanout(b, 1000, 200, coreSubscribers) })
+	// The regional pattern: the leaf mirrors SESSIONS and the verifiers
+	// consume the mirror, so the leaf process does all the consumer work
+	// and the rest of the CPU is the clients' (and sessiond's).
+	b.Run("mirror-leaf/verifiers=1000/rate=200", func(b *testing.B) { fanout(b, 1000, 200, mirrorLeaf) })
 }
 
-func fanout(b *testing.B, fanoutVerifiers, rate int, core bool) {
+type fanoutMode int
+
+const (
+	sdk             fanoutMode = iota // verifier.New against the hub's stream through the leaf
+	coreSubscribers                   // plain subscriptions, not the SDK
+	mirrorLeaf                        // verifier.New against a mirror in the leaf
+)
+
+func fanout(b *testing.B, fanoutVerifiers, rate int, mode fanoutMode) {
+	core := mode == coreSubscribers
 	c := natstest.StartCluster(b, 3)
-	leafURL, leafPID := startLeafProcess(b, c)
+	leafURL, leafPID := startLeafProcess(b, c, mode == mirrorLeaf)
 	pool, dbURL := pgtest.NewPool(b)
 	s := startServerOn(b, pool, dbURL, "NATS_URL", c.URL(), "SESSIOND_STREAM_REPLICAS", "3")
 	key := s.key("ops")
+	if mode == mirrorLeaf {
+		waitfor.Cond(b, 20*time.Second, func() error {
+			nc, err := nats.Connect(leafURL)
+			if err != nil {
+				return err
+			}
+			defer nc.Close()
+			js, err := jetstream.New(nc)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_, err = js.CreateOrUpdateStream(ctx, natstest.MirrorConfig("SESSIONS"))
+			return err
+		})
+	}
 	n := b.N
 	ids := make([]string, n)
 	index := make(map[string]int, n)
