@@ -1,16 +1,21 @@
 package deploy_test
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go/jetstream"
 	"gopkg.in/yaml.v3"
+
+	"github.com/sessiond/sessiond/internal/natstest"
 )
 
 // clusterService is what TestComposeCluster reads of a service.
@@ -268,5 +273,33 @@ func nginxSyntax(t *testing.T, site []byte) {
 	}
 	if out, err := exec.Command(bin, "-t", "-c", filepath.Join(dir, "nginx.conf"), "-p", dir).CombinedOutput(); err != nil {
 		t.Errorf("nginx -t: %v\n%s", err, out)
+	}
+}
+
+// TestMirrorConfig: deploy/nats/sessions-mirror.json, what an operator
+// gives `nats stream add --config` on a JetStream leaf node, is the mirror
+// the cluster tests run (natstest.MirrorConfig), pointed at the cluster
+// profile's hub domain.
+func TestMirrorConfig(t *testing.T) {
+	raw, err := os.ReadFile("../../deploy/nats/sessions-mirror.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got jetstream.StreamConfig
+	if err := json.Unmarshal(raw, &got); err != nil {
+		t.Fatal(err)
+	}
+	want := natstest.MirrorConfig("SESSIONS")
+	want.Replicas = 1
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("sessions-mirror.json:\n got %+v\nwant %+v", got, want)
+	}
+	t.Setenv("NATS_SERVER_NAME", "nats-1")
+	hub, err := server.ProcessConfigFile("../../deploy/nats/cluster.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if api := "$JS." + hub.JetStreamDomain + ".API"; got.Mirror.External.APIPrefix != api {
+		t.Errorf("the mirror reads %s, the hub's domain answers on %s", got.Mirror.External.APIPrefix, api)
 	}
 }
