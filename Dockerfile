@@ -4,11 +4,11 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/sessiond ./cmd/sessiond
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/ ./cmd/sessiond ./cmd/edgeverify
 
 FROM alpine:3.22
 RUN adduser -D -H -u 10001 sessiond && mkdir /data && chown sessiond /data
-COPY --from=build /out/sessiond /usr/local/bin/sessiond
+COPY --from=build /out/sessiond /out/edgeverify /usr/local/bin/
 USER sessiond
 ENV SESSIOND_HTTP_ADDR=:8080 SESSIOND_DATA_DIR=/data
 EXPOSE 8080

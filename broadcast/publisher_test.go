@@ -31,7 +31,7 @@ func TestPublishedMessage(t *testing.T) {
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
 	ctx := context.Background()
-	ttl, err := broadcast.EnsureStream(ctx, js, slog.New(slog.DiscardHandler))
+	ttl, err := broadcast.EnsureStream(ctx, js, slog.New(slog.DiscardHandler), broadcast.StreamOptions{})
 	if err != nil || !ttl {
 		t.Fatalf("EnsureStream = %v, %v; want per-message TTL on nats-server 2.11+", ttl, err)
 	}

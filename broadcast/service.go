@@ -20,7 +20,8 @@ type Options struct {
 	Logger    *slog.Logger
 	// Where names the NATS server and the setting it came from, for
 	// operators' log lines, e.g. "nats://10.0.0.5:4222 (--nats-url / NATS_URL)".
-	Where string
+	Where  string
+	Stream StreamOptions
 }
 
 // Service is the broadcast of one sessiond instance: it sets up the stream
@@ -58,7 +59,7 @@ func Start(log Log, elect Elect, nc *nats.Conn, o Options) (*Service, error) {
 		said := ""
 		for ctx.Err() == nil {
 			sctx, stop := context.WithTimeout(ctx, 5*time.Second)
-			ttl, err := EnsureStream(sctx, js, o.Logger)
+			ttl, err := EnsureStream(sctx, js, o.Logger, o.Stream)
 			stop()
 			if err == nil {
 				o.Publisher.TTL = ttl

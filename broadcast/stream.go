@@ -34,8 +34,10 @@ const degradedMaxAge = 400 * 24 * time.Hour
 // sessions.>, file storage, one message per subject, and per-message TTL
 // where the server supports it. It reports whether per-message TTL is on;
 // on an older server it falls back to a stream-wide maximum age and says so
-// in a log line.
-func EnsureStream(ctx context.Context, js jetstream.JetStream, log *slog.Logger) (ttl bool, err error) {
+// in a log line. o sets the replica count and the consumer limit; where
+// NATS refuses either, the stream keeps what NATS allows and a log line
+// says why.
+func EnsureStream(ctx context.Context, js jetstream.JetStream, log *slog.Logger, o StreamOptions) (ttl bool, err error) {
 	cfg := jetstream.StreamConfig{
 		Name:              StreamName,
 		Description:       "sessiond revocations (one message per session) and heartbeats",
@@ -45,13 +47,15 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, log *slog.Logger)
 		Discard:           jetstream.DiscardOld,
 		AllowMsgTTL:       true,
 		Duplicates:        dedupWindow,
+		Replicas:          max(o.Replicas, 1),
+		MaxConsumers:      o.maxConsumers(),
 	}
-	s, err := js.CreateOrUpdateStream(ctx, cfg)
+	s, err := createOrUpdate(ctx, js, cfg, log)
 	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		// Older servers may refuse the TTL setting outright.
 		cfg.AllowMsgTTL = false
 		cfg.MaxAge = degradedMaxAge
-		s, err = js.CreateOrUpdateStream(ctx, cfg)
+		s, err = createOrUpdate(ctx, js, cfg, log)
 	}
 	if err != nil {
 		return false, fmt.Errorf("stream %s: %w", StreamName, err)
@@ -64,6 +68,7 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, log *slog.Logger)
 		if info.Config.MaxAge == 0 {
 			cfg.AllowMsgTTL = false
 			cfg.MaxAge = degradedMaxAge
+			cfg.Replicas = info.Config.Replicas
 			if _, err := js.UpdateStream(ctx, cfg); err != nil {
 				return false, fmt.Errorf("stream %s: %w", StreamName, err)
 			}

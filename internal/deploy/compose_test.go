@@ -116,7 +116,7 @@ func TestDockerfile(t *testing.T) {
 	if n := len(regexp.MustCompile(`(?m)^FROM `).FindAllString(df, -1)); n < 2 {
 		t.Errorf("%d FROM lines, want a multi-stage build", n)
 	}
-	for _, want := range []string{"CGO_ENABLED=0", "./cmd/sessiond", "COPY --from=build", "USER ", "HEALTHCHECK", "/readyz"} {
+	for _, want := range []string{"CGO_ENABLED=0", "./cmd/sessiond", "./cmd/edgeverify", "COPY --from=build", "USER ", "HEALTHCHECK", "/readyz"} {
 		if !strings.Contains(df, want) {
 			t.Errorf("Dockerfile lacks %q", want)
 		}

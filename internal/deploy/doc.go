@@ -1,3 +1,4 @@
 // Package deploy holds the tests of the deployment files (Dockerfile,
-// docker-compose.yml) at the repository root. It has no code.
+// docker-compose.yml, docker-compose.cluster.yml and the configuration
+// files under deploy/) at the repository root. It has no code.
 package deploy

@@ -40,7 +40,7 @@ func benchDecider(b *testing.B) (d *Decider, okTok, revokedTok string) {
 	b.Cleanup(nc.Close)
 	js, _ := jetstream.New(nc)
 	ctx := context.Background()
-	if _, err := broadcast.EnsureStream(ctx, js, slog.New(slog.DiscardHandler)); err != nil {
+	if _, err := broadcast.EnsureStream(ctx, js, slog.New(slog.DiscardHandler), broadcast.StreamOptions{}); err != nil {
 		b.Fatal(err)
 	}
 	now := time.Now()

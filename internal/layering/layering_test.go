@@ -49,7 +49,7 @@ var rules = map[string][]string{
 	"cmd/edgeverify":  {"internal/edge"},
 	// Test harnesses.
 	"internal/pgtest":      {},
-	"internal/natstest":    {},
+	"internal/natstest":    {"internal/waitfor"},
 	"internal/netfault":    {},
 	"internal/waitfor":     {},
 	"internal/ingresstest": {"internal/waitfor"},

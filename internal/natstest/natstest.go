@@ -28,10 +28,24 @@ func Start(tb testing.TB) *Server {
 		NoLog: true, NoSigs: true,
 	}}
 	s.run()
-	s.opts.Port = s.srv.Addr().(*net.TCPAddr).Port // restarts reuse it
+	s.opts.Port = s.Port() // restarts reuse it
 	tb.Cleanup(s.Stop)
 	return s
 }
+
+// Port is the server's client port.
+func (s *Server) Port() int {
+	if s.srv == nil {
+		return s.opts.Port
+	}
+	return s.srv.Addr().(*net.TCPAddr).Port
+}
+
+// Name is the server's name.
+func (s *Server) Name() string { return s.opts.ServerName }
+
+// Running reports whether the server is up (not stopped).
+func (s *Server) Running() bool { return s.srv != nil }
 
 func (s *Server) run() {
 	s.tb.Helper()

@@ -106,6 +106,8 @@ func TestMigrateAndConfig(t *testing.T) {
 		{[]string{"serve", "--nats-url", "http://x"}, "--nats-url"},
 		{[]string{"serve", "--key-rate", "-1"}, "key-rate"},
 		{[]string{"serve", "--checkpoint-every", "0"}, "checkpoint-every"},
+		{[]string{"serve", "--stream-replicas", "6"}, "stream-replicas"},
+		{[]string{"serve", "--stream-replicas", "0"}, "stream-replicas"},
 	} {
 		if _, err := s.cli(tc.args...); err == nil || !strings.Contains(err.Error(), tc.setting) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%v: err = %v; want one line naming %s", tc.args, err, tc.setting)
@@ -132,11 +134,13 @@ func TestMigrateAndConfig(t *testing.T) {
 // the command with one line naming the flag and the variable.
 func TestBadEnvironment(t *testing.T) {
 	for name, setting := range map[string]string{
-		"SESSIOND_KEY_RATE":            "--key-rate (SESSIOND_KEY_RATE)",
-		"SESSIOND_AUTH_FAIL_RATE":      "--auth-fail-rate (SESSIOND_AUTH_FAIL_RATE)",
-		"SESSIOND_CHECKPOINT_EVERY":    "--checkpoint-every (SESSIOND_CHECKPOINT_EVERY)",
-		"SESSIOND_CHECKPOINT_INTERVAL": "--checkpoint-interval (SESSIOND_CHECKPOINT_INTERVAL)",
-		"SESSIOND_HEARTBEAT":           "--heartbeat (SESSIOND_HEARTBEAT)",
+		"SESSIOND_KEY_RATE":             "--key-rate (SESSIOND_KEY_RATE)",
+		"SESSIOND_AUTH_FAIL_RATE":       "--auth-fail-rate (SESSIOND_AUTH_FAIL_RATE)",
+		"SESSIOND_CHECKPOINT_EVERY":     "--checkpoint-every (SESSIOND_CHECKPOINT_EVERY)",
+		"SESSIOND_CHECKPOINT_INTERVAL":  "--checkpoint-interval (SESSIOND_CHECKPOINT_INTERVAL)",
+		"SESSIOND_HEARTBEAT":            "--heartbeat (SESSIOND_HEARTBEAT)",
+		"SESSIOND_STREAM_REPLICAS":      "--stream-replicas (SESSIOND_STREAM_REPLICAS)",
+		"SESSIOND_STREAM_MAX_CONSUMERS": "--stream-max-consumers (SESSIOND_STREAM_MAX_CONSUMERS)",
 	} {
 		m := server.NewMain()
 		m.Stdout, m.Stderr = io.Discard, io.Discard

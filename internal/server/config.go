@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sessiond/sessiond/broadcast"
 )
 
 // Config is sessiond's configuration (contract section 2). Flags win over
@@ -37,6 +39,11 @@ type Config struct {
 	ConsoleIdle time.Duration
 
 	Accountability // trusted proxies, personal data, denials, audit stream
+	// StreamReplicas is the replica count of the SESSIONS stream (1–5).
+	StreamReplicas int
+	// StreamMaxConsumers caps the SESSIONS stream's consumers: one per
+	// verifier, plus a few.
+	StreamMaxConsumers int
 
 	SigningKeys string // comma-separated PKCS#8 PEM files; the first signs
 	Issuer      string // iss of minted tokens
@@ -84,6 +91,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet, getenv func(string) string) {
 	c.SSFVerifyMinimum = 10 * time.Second
 	c.ConsoleIdle = 15 * time.Minute
 	c.KeyRate, c.AuthFailRate, c.CheckpointEvery = 1000, 2, 1000
+	c.StreamReplicas, c.StreamMaxConsumers = 1, broadcast.DefaultMaxConsumers
 	// Typed settings: the flag and its environment variable share a parser,
 	// so a bad value fails either way with one line naming the setting.
 	for _, t := range []struct {
@@ -96,6 +104,8 @@ func (c *Config) bindFlags(fs *flag.FlagSet, getenv func(string) string) {
 		{"key-rate", "SESSIOND_KEY_RATE", "requests per second each admin key may make, bursts of twice that; 0: no limit (default 1000)", rateFlag(&c.KeyRate)},
 		{"auth-fail-rate", "SESSIOND_AUTH_FAIL_RATE", "failed authentications per second a client address may make after a burst of 20; 0: no limit (default 2)", rateFlag(&c.AuthFailRate)},
 		{"checkpoint-every", "SESSIOND_CHECKPOINT_EVERY", "sign an audit checkpoint after this many events (default 1000)", countFlag(&c.CheckpointEvery)},
+		{"stream-replicas", "SESSIOND_STREAM_REPLICAS", "replicas of the SESSIONS stream, 1 to 5; more than 1 needs a JetStream cluster (default 1)", replicasFlag(&c.StreamReplicas)},
+		{"stream-max-consumers", "SESSIOND_STREAM_MAX_CONSUMERS", "most consumers the SESSIONS stream accepts: one per verifier (default 100000)", intFlag(&c.StreamMaxConsumers)},
 		{"checkpoint-interval", "SESSIOND_CHECKPOINT_INTERVAL", "sign an audit checkpoint at least this often while events arrive (default 10m)", durationFlag(&c.CheckpointInterval)},
 		{"ssf-min-verification-interval", "SESSIOND_SSF_MIN_VERIFICATION_INTERVAL", "shortest time between SSF verification requests of a stream (default 10s)", durationFlag(&c.SSFVerifyMinimum)},
 		{"console-idle-timeout", "SESSIOND_CONSOLE_IDLE_TIMEOUT", "sign a web console session out after this long without a request (default 15m)", durationFlag(&c.ConsoleIdle)},
@@ -135,6 +145,30 @@ func countFlag(dst *int64) func(string) error {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 1 {
 			return fmt.Errorf("%q is not a positive number", v)
+		}
+		*dst = n
+		return nil
+	}
+}
+
+// intFlag parses a positive int.
+func intFlag(dst *int) func(string) error {
+	return func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("%q is not a positive number", v)
+		}
+		*dst = n
+		return nil
+	}
+}
+
+// replicasFlag parses a JetStream replica count.
+func replicasFlag(dst *int) func(string) error {
+	return func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > broadcast.MaxReplicas {
+			return fmt.Errorf("%q is not a replica count from 1 to %d", v, broadcast.MaxReplicas)
 		}
 		*dst = n
 		return nil

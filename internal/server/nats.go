@@ -34,6 +34,7 @@ func (m *Main) startBroadcast(url string, db *backend, log *slog.Logger) (*nats.
 		Relay:     broadcast.RelayOptions{Heartbeat: m.Config.Heartbeat},
 		Logger:    log.With("subsystem", "broadcast"),
 		Where:     natsWhere(url, m.Config.NATSURL == ""),
+		Stream:    broadcast.StreamOptions{Replicas: m.Config.StreamReplicas, MaxConsumers: m.Config.StreamMaxConsumers},
 	})
 	if err != nil {
 		nc.Close()

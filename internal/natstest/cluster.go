@@ -1,0 +1,223 @@
+package natstest
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/sessiond/sessiond/internal/waitfor"
+)
+
+// Domain is the JetStream domain of the cluster. Leaf nodes map their
+// clients' JetStream API to it (default_js_domain), so verifiers behind a
+// leaf need no domain of their own.
+const Domain = "hub"
+
+// Cluster is a JetStream cluster of in-process nats-servers joined by
+// routes, each node also accepting leaf node connections. Every node keeps
+// its ports and store across Stop and Restart, as a real node would.
+type Cluster struct {
+	tb    testing.TB
+	Nodes []*Server
+	leafs []string // leaf node listen URLs of the nodes
+}
+
+// freePort reserves a free TCP port on 127.0.0.1 for a moment. Routes and
+// leaf remotes need every node's ports before any node starts.
+func freePort(tb testing.TB) int {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// StartCluster starts an n-node JetStream cluster named "sessiond" and
+// waits until it has elected a meta leader, so streams can be created at
+// once. The nodes are shut down when tb ends.
+func StartCluster(tb testing.TB, n int) *Cluster {
+	tb.Helper()
+	c := &Cluster{tb: tb}
+	routes := make([]string, n)
+	ports := make([][3]int, n) // client, cluster, leaf
+	for i := range n {
+		ports[i] = [3]int{freePort(tb), freePort(tb), freePort(tb)}
+		routes[i] = fmt.Sprintf("nats://127.0.0.1:%d", ports[i][1])
+		c.leafs = append(c.leafs, fmt.Sprintf("nats://127.0.0.1:%d", ports[i][2]))
+	}
+	for i := range n {
+		s := &Server{tb: tb, opts: server.Options{
+			ServerName: fmt.Sprintf("n%d", i+1),
+			Host:       "127.0.0.1", Port: ports[i][0],
+			JetStream: true, StoreDir: tb.TempDir(), JetStreamDomain: Domain,
+			Cluster:  server.ClusterOpts{Name: "sessiond", Host: "127.0.0.1", Port: ports[i][1]},
+			Routes:   server.RoutesFromStr(strings.Join(routes, ",")),
+			LeafNode: server.LeafNodeOpts{Host: "127.0.0.1", Port: ports[i][2]},
+			NoLog:    true, NoSigs: true,
+		}}
+		s.run()
+		tb.Cleanup(s.Stop)
+		c.Nodes = append(c.Nodes, s)
+	}
+	waitfor.Cond(tb, 30*time.Second, func() error {
+		for _, s := range c.Nodes {
+			if got := s.srv.NumRoutes(); got < n-1 {
+				return fmt.Errorf("%s has %d routes, want %d", s.Name(), got, n-1)
+			}
+		}
+		if c.MetaLeader() == nil {
+			return fmt.Errorf("no JetStream meta leader yet")
+		}
+		return nil
+	})
+	return c
+}
+
+// URL is every running node's client URL, comma-separated (what NATS_URL
+// takes for a cluster).
+func (c *Cluster) URL() string {
+	var urls []string
+	for _, s := range c.Nodes {
+		urls = append(urls, s.URL())
+	}
+	return strings.Join(urls, ",")
+}
+
+// LeafURLs are the nodes' leaf node listen URLs, for leaf nodes run as
+// separate processes.
+func (c *Cluster) LeafURLs() []string { return c.leafs }
+
+// MetaLeader is the node leading the JetStream meta group, or nil.
+func (c *Cluster) MetaLeader() *Server {
+	for _, s := range c.Nodes {
+		if s.srv != nil && s.srv.JetStreamIsLeader() {
+			return s
+		}
+	}
+	return nil
+}
+
+// StreamLeader is the running node that leads stream (global account), or
+// nil while there is none.
+func (c *Cluster) StreamLeader(stream string) *Server {
+	for _, s := range c.Nodes {
+		if s.srv != nil && s.srv.JetStreamIsStreamLeader(server.DEFAULT_GLOBAL_ACCOUNT, stream) {
+			return s
+		}
+	}
+	return nil
+}
+
+// StartLeaf starts a leaf node server without JetStream of its own,
+// connected to every node of the cluster (it fails over between them);
+// clients connected to it reach the cluster's streams through it. It can be
+// stopped and restarted on the same client port, like Start's servers.
+func (c *Cluster) StartLeaf(tb testing.TB) *Server {
+	tb.Helper()
+	var remotes []*url.URL
+	for _, u := range c.leafs {
+		parsed, err := url.Parse(u)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		remotes = append(remotes, parsed)
+	}
+	s := &Server{tb: tb, opts: server.Options{
+		ServerName: fmt.Sprintf("leaf-%d", freePort(tb)),
+		Host:       "127.0.0.1", Port: -1,
+		// Clients of the leaf use the hub's JetStream as if it were local.
+		JsAccDefaultDomain: map[string]string{server.DEFAULT_GLOBAL_ACCOUNT: Domain},
+		LeafNode: server.LeafNodeOpts{
+			ReconnectInterval: 100 * time.Millisecond,
+			Remotes:           []*server.RemoteLeafOpts{{URLs: remotes}},
+		},
+		NoLog: true, NoSigs: true,
+	}}
+	s.run()
+	s.opts.Port = s.Port()
+	tb.Cleanup(s.Stop)
+	s.WaitLeafConnected(tb)
+	return s
+}
+
+// EdgeDomain is the JetStream domain of StartMirrorLeaf's leaf nodes.
+const EdgeDomain = "edge"
+
+// StartMirrorLeaf starts a leaf node with JetStream of its own (domain
+// EdgeDomain) holding a mirror of the hub's stream, under the same name:
+// clients of the leaf, verifiers among them, read the local mirror with no
+// setting of their own, and the hub serves the mirror alone however many
+// verifiers the leaf has.
+func (c *Cluster) StartMirrorLeaf(tb testing.TB, stream string) *Server {
+	tb.Helper()
+	var remotes []*url.URL
+	for _, u := range c.leafs {
+		parsed, err := url.Parse(u)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		remotes = append(remotes, parsed)
+	}
+	s := &Server{tb: tb, opts: server.Options{
+		ServerName: fmt.Sprintf("edge-%d", freePort(tb)),
+		Host:       "127.0.0.1", Port: -1,
+		JetStream: true, JetStreamDomain: EdgeDomain, StoreDir: tb.TempDir(),
+		LeafNode: server.LeafNodeOpts{
+			ReconnectInterval: 100 * time.Millisecond,
+			Remotes:           []*server.RemoteLeafOpts{{URLs: remotes}},
+		},
+		NoLog: true, NoSigs: true,
+	}}
+	s.run()
+	s.opts.Port = s.Port()
+	tb.Cleanup(s.Stop)
+	s.WaitLeafConnected(tb)
+	nc, err := nats.Connect(s.URL())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := js.CreateStream(ctx, MirrorConfig(stream)); err != nil {
+		tb.Fatalf("mirror %s: %v", stream, err)
+	}
+	return s
+}
+
+// MirrorConfig is the configuration of a leaf's mirror of the hub's
+// stream: the same name, one message per subject, per-message TTL honoured
+// (the revocations' Nats-TTL headers come along).
+func MirrorConfig(stream string) jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name: stream, Storage: jetstream.FileStorage,
+		MaxMsgsPerSubject: 1, AllowMsgTTL: true, MaxConsumers: 100_000,
+		Mirror: &jetstream.StreamSource{Name: stream,
+			External: &jetstream.ExternalStream{APIPrefix: "$JS." + Domain + ".API"}},
+	}
+}
+
+// WaitLeafConnected waits until the leaf node has a connection to the hub.
+func (s *Server) WaitLeafConnected(tb testing.TB) {
+	tb.Helper()
+	waitfor.Cond(tb, 30*time.Second, func() error {
+		if s.srv == nil || s.srv.NumLeafNodes() == 0 {
+			return fmt.Errorf("leaf node %s is not connected to the cluster", s.Name())
+		}
+		return nil
+	})
+}
