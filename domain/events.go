@@ -23,12 +23,6 @@ type Event interface {
 	StreamID() string
 }
 
-// Actor is who caused an event: the admin key used, never client input.
-type Actor struct {
-	KeyID   string `json:"keyId"`
-	KeyName string `json:"keyName"`
-}
-
 // SessionStarted records that a session began for a user.
 type SessionStarted struct {
 	SessionID string          `json:"sessionId"`

@@ -122,7 +122,7 @@ func (s *Service) CreateKey(ctx context.Context, meta Meta, name string, scopes 
 		return Key{}, "", err
 	}
 	var by *domain.Actor
-	if meta.Actor != (domain.Actor{}) {
+	if !meta.Actor.IsZero() {
 		by = &meta.Actor
 	}
 	ev, err := domain.DecideCreateKey(nil, domain.CreateAdminKey{KeyID: id.String(), Name: name, Scopes: scopes,
@@ -146,7 +146,7 @@ func (s *Service) CreateKey(ctx context.Context, meta Meta, name string, scopes 
 // revoked key is a no-op; an unknown key is KEY_NOT_FOUND.
 func (s *Service) RevokeKey(ctx context.Context, meta Meta, keyID string) error {
 	var by *domain.Actor
-	if meta.Actor != (domain.Actor{}) {
+	if !meta.Actor.IsZero() {
 		by = &meta.Actor
 	}
 	for range maxAttempts {
