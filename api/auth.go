@@ -10,8 +10,8 @@ import (
 	"github.com/sessiond/sessiond/internal/app"
 )
 
-// authenticate requires "Authorization: Bearer <admin key>" and puts the
-// key's principal in the request context. A client address that keeps
+// authenticate requires "Authorization: Bearer <admin key or OIDC access
+// token>" and puts the principal in the request context. A client address that keeps
 // presenting bad keys, and a key that exceeds its request rate, get 429
 // RATE_LIMITED.
 func (s *Server) authenticate(next http.Handler) http.Handler {
@@ -24,7 +24,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		h := r.Header.Get("Authorization")
 		scheme, key, ok := strings.Cut(h, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(key) == "" {
-			s.writeError(w, r, domain.Errorf(domain.CodeAdminSessionMissing, "an admin key is required: Authorization: Bearer <key>"))
+			s.writeError(w, r, domain.Errorf(domain.CodeAdminSessionMissing, "an admin key or access token is required: Authorization: Bearer <credential>"))
 			return
 		}
 		p, err := s.svc.Authenticate(r.Context(), strings.TrimSpace(key))
@@ -35,7 +35,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		if ok, wait := s.perKey.allow(p.KeyID, time.Now()); !ok {
+		if ok, wait := s.perKey.allow(p.ID(), time.Now()); !ok {
 			s.tooMany(w, r, wait, "requests for this admin key")
 			return
 		}
@@ -53,7 +53,11 @@ func principal(r *http.Request) *app.Principal {
 func (s *Server) scoped(scope domain.Scope, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p := principal(r); p == nil || !p.Can(scope) {
-			s.writeError(w, r, domain.Errorf(domain.CodeForbidden, "this admin key lacks the %s scope", scope))
+			kind := "admin key"
+			if p != nil {
+				kind = p.Kind()
+			}
+			s.writeError(w, r, domain.Errorf(domain.CodeForbidden, "this %s lacks the %s scope", kind, scope))
 			return
 		}
 		h(w, r)

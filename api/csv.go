@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strconv"
 
+	"github.com/sessiond/sessiond/domain"
 	"github.com/sessiond/sessiond/eventstore"
 	"github.com/sessiond/sessiond/internal/app"
 )
@@ -15,24 +16,18 @@ var CSVHeader = []string{"position", "recordedAt", "type", "streamId", "streamVe
 
 // csvFields are the fields a CSV row lifts out of data and metadata.
 type csvFields struct {
-	UserID    string `json:"userId"`
-	SessionID string `json:"sessionId"`
-	Reason    string `json:"reason"`
-	RevokedBy *struct {
-		KeyID   string `json:"keyId"`
-		KeyName string `json:"keyName"`
-	} `json:"revokedBy"`
+	UserID    string        `json:"userId"`
+	SessionID string        `json:"sessionId"`
+	Reason    string        `json:"reason"`
+	RevokedBy *domain.Actor `json:"revokedBy"`
 }
 
 type csvMeta struct {
-	Actor struct {
-		KeyID   string `json:"keyId"`
-		KeyName string `json:"keyName"`
-	} `json:"actor"`
-	RequestID     string `json:"requestId"`
-	CorrelationID string `json:"correlationId"`
-	SourceIP      string `json:"sourceIp"`
-	UserAgent     string `json:"userAgent"`
+	Actor         domain.Actor `json:"actor"`
+	RequestID     string       `json:"requestId"`
+	CorrelationID string       `json:"correlationId"`
+	SourceIP      string       `json:"sourceIp"`
+	UserAgent     string       `json:"userAgent"`
 }
 
 // CSVRecord renders one event as a CSV row. Every text cell is made safe
@@ -43,10 +38,12 @@ func CSVRecord(e *eventstore.Recorded, p app.Personal) []string {
 	var m csvMeta
 	_ = json.Unmarshal(e.Data, &d)
 	_ = json.Unmarshal(e.Metadata, &m)
-	keyID, name := m.Actor.KeyID, m.Actor.KeyName
-	if keyID == "" && d.RevokedBy != nil {
-		keyID, name = d.RevokedBy.KeyID, d.RevokedBy.KeyName
+	actor := m.Actor
+	if actor.IsZero() && d.RevokedBy != nil {
+		actor = *d.RevokedBy
 	}
+	// A person has no key id; actorName shows their email, name or sub.
+	keyID, name := actor.KeyID, actor.Label()
 	ip, ua := reveal(m.SourceIP, "sourceIp", p), reveal(m.UserAgent, "userAgent", p)
 	row := []string{strconv.FormatInt(e.Position, 10), e.RecordedAt.UTC().Format(eventstore.TimeFormat), e.Type, e.StreamID,
 		strconv.FormatInt(e.StreamVersion, 10), d.UserID, d.SessionID, keyID, name, d.Reason, m.RequestID, m.CorrelationID,

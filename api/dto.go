@@ -78,7 +78,7 @@ type SessionResponse struct {
 func sessionDTO(s app.Session) SessionDTO {
 	d := SessionDTO{SessionID: s.SessionID, UserID: s.UserID, Status: string(s.Status), StartedAt: s.StartedAt, ExpiresAt: s.ExpiresAt}
 	if rv := s.Revoked; rv != nil {
-		at, by := rv.At, rv.By.KeyName
+		at, by := rv.At, rv.By.Label()
 		d.RevokedAt, d.RevokedBy = &at, &by
 		if rv.Reason != "" {
 			reason := rv.Reason

@@ -37,6 +37,8 @@ type Config struct {
 	Issuer      string // iss of minted tokens
 	Audience    string // aud of minted tokens
 
+	AdminOIDC AdminOIDC // people on the admin API (--admin-oidc-*)
+
 	envErr error
 }
 
@@ -58,7 +60,9 @@ func (c *Config) bindFlags(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.SigningKeys, "signing-keys", env("SESSIOND_SIGNING_KEYS", ""), "comma-separated Ed25519 PKCS#8 PEM files; the first signs, all are published; empty: <data-dir>/signing-key.pem, generated on first use (SESSIOND_SIGNING_KEYS)")
 	fs.StringVar(&c.Issuer, "issuer", env("SESSIOND_ISSUER", "http://localhost:8080"), "iss of session tokens, and the base of jwks_uri in the discovery document (SESSIOND_ISSUER)")
 	fs.StringVar(&c.Audience, "audience", env("SESSIOND_AUDIENCE", "sessiond"), "aud of session tokens (SESSIOND_AUDIENCE)")
+	c.bindAdminOIDCFlags(fs, env)
 	c.BroadcastWait, c.Heartbeat, c.CheckpointInterval = 250*time.Millisecond, time.Second, 10*time.Minute
+	c.AdminOIDC.KeysMaxAge = 24 * time.Hour
 	c.RequestTimeout = 10 * time.Second
 	c.KeyRate, c.AuthFailRate, c.CheckpointEvery = 1000, 2, 1000
 	// Typed settings: the flag and its environment variable share a parser,
@@ -74,6 +78,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet, getenv func(string) string) {
 		{"auth-fail-rate", "SESSIOND_AUTH_FAIL_RATE", "failed authentications per second a client address may make after a burst of 20; 0: no limit (default 2)", rateFlag(&c.AuthFailRate)},
 		{"checkpoint-every", "SESSIOND_CHECKPOINT_EVERY", "sign an audit checkpoint after this many events (default 1000)", countFlag(&c.CheckpointEvery)},
 		{"checkpoint-interval", "SESSIOND_CHECKPOINT_INTERVAL", "sign an audit checkpoint at least this often while events arrive (default 10m)", durationFlag(&c.CheckpointInterval)},
+		{"admin-oidc-keys-max-age", "SESSIOND_ADMIN_OIDC_KEYS_MAX_AGE", "how long an issuer's cached signing keys keep verifying access tokens while the issuer cannot be reached (default 24h)", durationFlag(&c.AdminOIDC.KeysMaxAge)},
 	} {
 		fs.Func(t.flag, t.usage+" ("+t.env+")", t.set)
 		if v := getenv(t.env); v != "" && c.envErr == nil {
@@ -163,7 +168,7 @@ func (c *Config) validate() error {
 	if _, err := c.level(); err != nil {
 		return err
 	}
-	return nil
+	return c.validateAdminOIDC()
 }
 
 func (c *Config) level() (slog.Level, error) {
