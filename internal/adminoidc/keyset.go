@@ -72,7 +72,7 @@ func (k *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error
 		}
 	case now.Sub(fetched) >= k.refresh:
 		// Due for a refresh: verify with the cached keys meanwhile.
-		go func() { _ = k.fetch(context.WithoutCancel(ctx), now) }()
+		k.refreshSoon(ctx, now)
 	}
 	for i := range keys {
 		if kid == "" || keys[i].KeyID == kid {
@@ -107,6 +107,17 @@ func (k *keySet) cached() ([]jose.JSONWebKey, time.Time) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return k.keys, k.fetched
+}
+
+// refreshSoon starts a background fetch unless one is under way or the
+// last one failed moments ago.
+func (k *keySet) refreshSoon(ctx context.Context, now time.Time) {
+	k.mu.Lock()
+	busy := k.flight != nil || k.lastErr != nil && now.Sub(k.failed) < retryAfter
+	k.mu.Unlock()
+	if !busy {
+		go func() { _ = k.fetch(context.WithoutCancel(ctx), now) }()
+	}
 }
 
 // fetch reads the JWKS once, or waits for the fetch already under way.

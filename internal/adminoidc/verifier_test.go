@@ -2,6 +2,7 @@ package adminoidc_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/sessiond/sessiond/domain"
 	"github.com/sessiond/sessiond/internal/adminoidc"
 	"github.com/sessiond/sessiond/internal/oidctest"
+	"github.com/sessiond/sessiond/internal/waitfor"
 )
 
 // clock is a settable clock.
@@ -135,4 +137,34 @@ func TestParseScopeMapRefusesUnknownScope(t *testing.T) {
 			t.Errorf("ParseScopeMap(%q) accepted", bad)
 		}
 	}
+}
+
+// A key the issuer withdraws stops verifying once the cached JWKS is
+// refreshed (KeysRefresh), without any token with a new kid arriving.
+func TestWithdrawnKeyStopsVerifying(t *testing.T) {
+	idp := oidctest.Start(t)
+	clk := &clock{t: time.Now()}
+	v, err := adminoidc.New(adminoidc.Config{Issuers: []string{idp.Issuer()}, Audience: "api",
+		KeysRefresh: 5 * time.Minute, Clock: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := idp.Claims("u-1", "api")
+	c["exp"] = clk.now().Add(time.Hour).Unix()
+	old := idp.Sign(t, c)
+	if _, err := v.Verify(context.Background(), old); err != nil {
+		t.Fatal(err)
+	}
+	idp.Rotate(t) // the old key leaves the JWKS
+	if _, err := v.Verify(context.Background(), old); err != nil {
+		t.Fatalf("before the refresh is due the cached key still verifies: %v", err)
+	}
+	clk.add(6 * time.Minute)
+	waitfor.Cond(t, 10*time.Second, func() error {
+		_, err := v.Verify(context.Background(), old)
+		if got := domain.ErrorCode(err); got != domain.CodeAdminSessionInvalid {
+			return fmt.Errorf("withdrawn key: %v", err)
+		}
+		return nil
+	})
 }

@@ -94,6 +94,12 @@ func TestAdminOIDCRevoke(t *testing.T) {
 		t.Fatalf("audit ?actor=ada-7f3 = %s, want the one SessionRevoked", r.Body)
 	}
 
+	r = s.do("GET", "/auth/admin/api/audit/events?actor=ada-7f3", tok, "", "Accept", "text/csv")
+	if lines := strings.Split(strings.TrimSpace(string(r.Body)), "\n"); r.Status != http.StatusOK || len(lines) != 2 ||
+		!strings.Contains(lines[1], ",SessionRevoked,") || !strings.Contains(lines[1], ",,ada@example.com,laptop stolen,") {
+		t.Errorf("CSV export = %d %s", r.Status, r.Body)
+	}
+
 	r = s.do("GET", "/auth/admin/api/users/u-1/sessions/s-1", tok, "")
 	if got := r.json(t)["revokedBy"]; got != "ada@example.com" {
 		t.Errorf("GET session revokedBy = %v", got)
