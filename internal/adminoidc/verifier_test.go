@@ -168,3 +168,28 @@ func TestWithdrawnKeyStopsVerifying(t *testing.T) {
 		return nil
 	})
 }
+
+// With several issuers, each token is verified by the issuer its iss
+// names, with that issuer's keys only.
+func TestSeveralIssuers(t *testing.T) {
+	a, b := oidctest.Start(t), oidctest.Start(t)
+	b.Rotate(t) // distinct keys
+	v, err := adminoidc.New(adminoidc.Config{Issuers: []string{a.Issuer(), b.Issuer()}, Audience: "api"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, idp := range []*oidctest.IdP{a, b} {
+		p, err := v.Verify(context.Background(), idp.Sign(t, idp.Claims("u-1", "api")))
+		if err != nil {
+			t.Fatalf("%s: %v", idp.Issuer(), err)
+		}
+		if got := p.Actor().Issuer; got != idp.Issuer() {
+			t.Errorf("actor iss = %s, want %s", got, idp.Issuer())
+		}
+	}
+	// b's key signing a token that claims a's issuer.
+	forged := b.Sign(t, a.Claims("u-1", "api"))
+	if _, err := v.Verify(context.Background(), forged); domain.ErrorCode(err) != domain.CodeAdminSessionInvalid {
+		t.Fatalf("token of b claiming a: %v, want ADMIN_SESSION_INVALID", err)
+	}
+}
