@@ -250,6 +250,9 @@ func (s *Service) Authenticate(ctx context.Context, presented string) (*Principa
 		return nil, domain.Errorf(domain.CodeUnavailable, "admin keys are not loaded; retry later")
 	}
 	if !wellFormed(presented) {
+		if strings.Count(presented, ".") == 2 {
+			return nil, domain.Errorf(domain.CodeAdminSessionInvalid, "the access token is invalid: not a signed JWT (unsigned tokens are refused)")
+		}
 		return nil, errInvalidKey()
 	}
 	return s.authenticateKey(ctx, presented, arrived)
