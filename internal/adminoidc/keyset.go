@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -37,6 +38,7 @@ type keySet struct {
 	refresh time.Duration
 	maxAge  time.Duration
 	now     func() time.Time
+	log     *slog.Logger
 
 	mu      sync.Mutex
 	keys    []jose.JSONWebKey
@@ -154,6 +156,8 @@ func (k *keySet) fetch(ctx context.Context, now time.Time) error {
 		k.keys, k.fetched = keys, k.now()
 	} else {
 		k.failed = k.now()
+		k.log.Warn("identity provider keys could not be fetched; cached keys verify until they are too old",
+			"err", err, "lastFetched", k.fetched, "maxAge", k.maxAge)
 	}
 	k.lastErr, k.flight = err, nil
 	close(ch)

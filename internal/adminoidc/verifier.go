@@ -62,13 +62,11 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*app.Principal, erro
 	}
 	tv, err := v.discovered(ctx, is)
 	if err != nil {
-		v.cfg.Logger.WarnContext(ctx, "identity provider discovery failed", "issuer", iss, "err", err)
 		return nil, domain.Errorf(domain.CodeUnavailable, "the identity provider %s cannot be reached; retry later or use an admin key", iss)
 	}
 	var outage error
 	tok, err := tv.Verify(context.WithValue(ctx, outageKey{}, &outage), raw)
 	if outage != nil {
-		v.cfg.Logger.WarnContext(ctx, "identity provider keys unavailable", "issuer", iss, "err", outage)
 		if errors.Is(outage, errKeysExpired) {
 			return nil, domain.Errorf(domain.CodeUnavailable, "the identity provider %s cannot be reached and its cached keys have expired; retry later or use an admin key", iss)
 		}
@@ -124,9 +122,11 @@ func (v *Verifier) discovered(ctx context.Context, is *issuer) (*oidc.IDTokenVer
 	}
 	if err != nil {
 		is.lastErr, is.failed = fmt.Errorf("discover %s: %w", is.url, err), v.cfg.Clock()
+		v.cfg.Logger.WarnContext(ctx, "identity provider discovery failed; access tokens from it answer 503 until it succeeds", "issuer", is.url, "err", err)
 		return nil, is.lastErr
 	}
-	keys := &keySet{uri: meta.JWKSURI, client: v.cfg.HTTPClient, refresh: v.cfg.KeysRefresh, maxAge: v.cfg.KeysMaxAge, now: v.cfg.Clock}
+	keys := &keySet{uri: meta.JWKSURI, client: v.cfg.HTTPClient, refresh: v.cfg.KeysRefresh, maxAge: v.cfg.KeysMaxAge, now: v.cfg.Clock,
+		log: v.cfg.Logger.With("issuer", is.url)}
 	is.verifier = oidc.NewVerifier(is.url, keys, &oidc.Config{
 		ClientID:             v.cfg.Audience,
 		SupportedSigningAlgs: signingAlgNames(),
