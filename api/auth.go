@@ -28,6 +28,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			return
 		}
 		p, err := s.svc.Authenticate(r.Context(), strings.TrimSpace(key))
+		countAuthentication(strings.TrimSpace(key), err)
 		if err != nil {
 			if domain.ErrorCode(err) == domain.CodeAdminSessionInvalid {
 				s.authFailures.allow(ip, time.Now())
@@ -87,4 +88,26 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n]
+}
+
+// countAuthentication counts an authentication by credential kind and
+// outcome (sessiond_admin_authentications_total).
+func countAuthentication(credential string, err error) {
+	kind := "key"
+	if !strings.HasPrefix(credential, app.KeyPrefix) && strings.Count(credential, ".") == 2 {
+		kind = "token"
+	}
+	outcome := "ok"
+	switch domain.ErrorCode(err) {
+	case "":
+	case domain.CodeForbidden:
+		outcome = "forbidden"
+	case domain.CodeAdminSessionInvalid:
+		outcome = "invalid"
+	case domain.CodeUnavailable:
+		outcome = "unavailable"
+	default:
+		outcome = "error"
+	}
+	authentications.WithLabelValues(kind, outcome).Inc()
 }

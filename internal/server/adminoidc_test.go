@@ -201,4 +201,8 @@ func TestAdminOIDCRotationAndOutage(t *testing.T) {
 	idp.Rotate(t)
 	wantError(t, list(idp.Sign(t, person(idp))), http.StatusServiceUnavailable, "UNAVAILABLE")
 	idp.SetDown(false)
+	if m := string(s.do("GET", "/metrics", "", "").Body); !strings.Contains(m, `sessiond_admin_authentications_total{credential="token",outcome="unavailable"} `) ||
+		strings.Contains(m, `sessiond_admin_authentications_total{credential="token",outcome="unavailable"} 0`) {
+		t.Errorf("no unavailable token authentication counted")
+	}
 }
