@@ -82,8 +82,8 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*app.Principal, erro
 	if err := c.timely(v.cfg.Clock(), v.cfg.Leeway); err != nil {
 		return nil, invalid("%v", err)
 	}
-	if c.Subject == "" {
-		return nil, invalid("the token has no sub")
+	if c.Subject == "" || len(c.Subject) > 255 {
+		return nil, invalid("the token's sub must have 1 to 255 characters")
 	}
 	if err := c.strongEnough(v.cfg.RequireAMR, v.cfg.RequireACR); err != nil {
 		return nil, err
@@ -159,10 +159,10 @@ func invalid(format string, args ...any) error {
 	return domain.Errorf(domain.CodeAdminSessionInvalid, "the access token is invalid: "+format, args...)
 }
 
-// clip bounds a claim recorded on events.
+// clip bounds a claim recorded on events to 256 bytes of valid UTF-8.
 func clip(s string) string {
 	if len(s) > 256 {
-		return s[:256]
+		s = strings.ToValidUTF8(s[:256], "")
 	}
 	return s
 }

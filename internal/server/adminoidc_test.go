@@ -148,6 +148,7 @@ func TestAdminOIDCRefused(t *testing.T) {
 		"not yet valid":    with(func(c jwt.MapClaims) { c["nbf"] = time.Now().Add(5 * time.Minute).Unix() }),
 		"other issuer":     with(func(c jwt.MapClaims) { c["iss"] = "https://evil.example" }),
 		"no sub":           with(func(c jwt.MapClaims) { delete(c, "sub") }),
+		"huge sub":         with(func(c jwt.MapClaims) { c["sub"] = strings.Repeat("x", 256) }),
 		"unknown key":      unknownSigned,
 		"hs256 public key": hsSigned,
 		"alg none":         header + "." + payload + ".",
