@@ -10,8 +10,8 @@ import (
 	"github.com/sessiond/sessiond/internal/app"
 )
 
-// authenticate requires "Authorization: Bearer <admin key>" and puts the
-// key's principal in the request context. A client address that keeps
+// authenticate requires "Authorization: Bearer <admin key or OIDC access
+// token>" and puts the principal in the request context. A client address that keeps
 // presenting bad keys, and a key that exceeds its request rate, get 429
 // RATE_LIMITED.
 func (s *Server) authenticate(next http.Handler) http.Handler {
@@ -26,10 +26,11 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		scheme, key, ok := strings.Cut(h, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(key) == "" {
 			refused(r, domain.CodeAdminSessionMissing, nil)
-			s.writeError(w, r, domain.Errorf(domain.CodeAdminSessionMissing, "an admin key is required: Authorization: Bearer <key>"))
+			s.writeError(w, r, domain.Errorf(domain.CodeAdminSessionMissing, "an admin key or access token is required: Authorization: Bearer <credential>"))
 			return
 		}
 		p, err := s.svc.Authenticate(r.Context(), strings.TrimSpace(key))
+		countAuthentication(strings.TrimSpace(key), err)
 		if err != nil {
 			if domain.ErrorCode(err) == domain.CodeAdminSessionInvalid {
 				s.authFailures.allow(ip, time.Now())
@@ -38,7 +39,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		if ok, wait := s.perKey.allow(p.KeyID, time.Now()); !ok {
+		if ok, wait := s.perKey.allow(p.ID(), time.Now()); !ok {
 			refused(r, domain.CodeRateLimited, p)
 			s.tooMany(w, r, wait, "requests for this admin key")
 			return
@@ -67,7 +68,11 @@ func (s *Server) scoped(scope domain.Scope, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p := principal(r); p == nil || !p.Can(scope) {
 			refused(r, domain.CodeForbidden, p)
-			s.writeError(w, r, domain.Errorf(domain.CodeForbidden, "this admin key lacks the %s scope", scope))
+			kind := "admin key"
+			if p != nil {
+				kind = p.Kind()
+			}
+			s.writeError(w, r, domain.Errorf(domain.CodeForbidden, "this %s lacks the %s scope", kind, scope))
 			return
 		}
 		h(w, r)
@@ -89,4 +94,26 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n]
+}
+
+// countAuthentication counts an authentication by credential kind and
+// outcome (sessiond_admin_authentications_total).
+func countAuthentication(credential string, err error) {
+	kind := "key"
+	if !strings.HasPrefix(credential, app.KeyPrefix) && strings.Count(credential, ".") == 2 {
+		kind = "token"
+	}
+	outcome := "ok"
+	switch domain.ErrorCode(err) {
+	case "":
+	case domain.CodeForbidden:
+		outcome = "forbidden"
+	case domain.CodeAdminSessionInvalid:
+		outcome = "invalid"
+	case domain.CodeUnavailable:
+		outcome = "unavailable"
+	default:
+		outcome = "error"
+	}
+	authentications.WithLabelValues(kind, outcome).Inc()
 }

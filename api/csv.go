@@ -39,10 +39,11 @@ func CSVRecord(e *eventstore.Recorded, p app.Personal) []string {
 	_ = json.Unmarshal(e.Data, &d)
 	_ = json.Unmarshal(e.Metadata, &m)
 	actor := m.Actor
-	if actor.KeyID == "" && actor.Kind == "" && d.RevokedBy != nil {
+	if actor.IsZero() && d.RevokedBy != nil {
 		actor = *d.RevokedBy
 	}
-	keyID, name := actor.KeyID, actor.KeyName
+	// A person has no key id; actorName shows their email, name or sub.
+	keyID, name := actor.KeyID, actor.Label()
 	ip, ua := reveal(m.SourceIP, "sourceIp", p), reveal(m.UserAgent, "userAgent", p)
 	row := []string{strconv.FormatInt(e.Position, 10), e.RecordedAt.UTC().Format(eventstore.TimeFormat), e.Type, e.StreamID,
 		strconv.FormatInt(e.StreamVersion, 10), d.UserID, d.SessionID, keyID, name, actorOwner(actor), d.Reason, m.RequestID, m.CorrelationID,

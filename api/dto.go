@@ -82,7 +82,7 @@ type SessionResponse struct {
 func sessionDTO(s app.Session) SessionDTO {
 	d := SessionDTO{SessionID: s.SessionID, UserID: s.UserID, Status: string(s.Status), StartedAt: s.StartedAt, ExpiresAt: s.ExpiresAt}
 	if rv := s.Revoked; rv != nil {
-		at, by := rv.At, rv.By.KeyName
+		at, by := rv.At, rv.By.Label()
 		actor := rv.By
 		d.RevokedAt, d.RevokedBy, d.RevokedByActor = &at, &by, &actor
 		if rv.Reason != "" {

@@ -19,6 +19,11 @@ var (
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 	}, []string{"route", "method"})
 
+	authentications = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "sessiond_admin_authentications_total",
+		Help: "Admin authentications by credential (key, token: an OIDC access token) and outcome (ok, invalid, forbidden, unavailable, error).",
+	}, []string{"credential", "outcome"})
+
 	revocations = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "sessiond_revocations_total",
 		Help: "Revocation requests by outcome: revoked, already_revoked, not_found.",
@@ -26,6 +31,11 @@ var (
 )
 
 func init() {
+	for _, c := range []string{"key", "token"} {
+		for _, o := range []string{"ok", "invalid", "forbidden", "unavailable", "error"} {
+			authentications.WithLabelValues(c, o)
+		}
+	}
 	for _, o := range []string{"revoked", "already_revoked", "not_found"} {
 		revocations.WithLabelValues(o)
 	}

@@ -30,7 +30,7 @@ func revokedMessage(r *eventstore.Recorded) (Revoked, error) {
 	return Revoked{
 		Type: wire.TypeSessionRevoked, EventID: r.EventID.String(), Position: r.Position,
 		SessionID: ev.SessionID, UserID: ev.UserID, RevokedAt: ev.RevokedAt, ExpiresAt: ev.ExpiresAt,
-		RevokedBy: ev.RevokedBy.KeyName, Reason: ev.Reason,
+		RevokedBy: ev.RevokedBy.Label(), Reason: ev.Reason,
 	}, nil
 }
 

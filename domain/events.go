@@ -23,26 +23,6 @@ type Event interface {
 	StreamID() string
 }
 
-// Actor is who caused an event, never client input: the admin key used
-// (KeyID, KeyName, and the key's Owner when it has one), or, for a
-// command run from the CLI, Kind "cli" with the operating-system user and
-// host. Kind is empty for admin keys, so events recorded before owners
-// and CLI actors existed read the same.
-type Actor struct {
-	KeyID   string `json:"keyId"`
-	KeyName string `json:"keyName"`
-	Owner   string `json:"owner,omitempty"`
-	Kind    string `json:"kind,omitempty"`
-	OSUser  string `json:"osUser,omitempty"`
-	Host    string `json:"host,omitempty"`
-}
-
-// Actor kinds other than an admin key (whose Kind is empty).
-const (
-	ActorCLI    = "cli"    // a sessiond command run by an operator
-	ActorSystem = "system" // sessiond itself, e.g. the personal-data retention job
-)
-
 // SessionStarted records that a session began for a user.
 type SessionStarted struct {
 	SessionID string          `json:"sessionId"`

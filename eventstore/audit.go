@@ -13,7 +13,7 @@ type Filter struct {
 	UserID        string    // data.userId
 	SessionID     string    // data.sessionId
 	Type          string    // event type
-	Actor         string    // metadata.actor.keyId or .keyName
+	Actor         string    // metadata.actor.keyId, .keyName or .sub (a person)
 	From          time.Time // recorded_at >= From
 	To            time.Time // recorded_at < To
 	AfterPosition int64

@@ -42,7 +42,8 @@ func AuditSQL(d AuditDialect, f Filter) (string, []any) {
 	}
 	if f.Actor != "" {
 		p := arg(f.Actor)
-		where = append(where, fmt.Sprintf("(%s = %s OR %s = %s)", d.JSONText("metadata", "actor.keyId"), p, d.JSONText("metadata", "actor.keyName"), p))
+		where = append(where, fmt.Sprintf("(%s = %s OR %s = %s OR %s = %s)", d.JSONText("metadata", "actor.keyId"), p,
+			d.JSONText("metadata", "actor.keyName"), p, d.JSONText("metadata", "actor.sub"), p))
 	}
 	if !f.From.IsZero() {
 		where = append(where, "recorded_at >= "+arg(d.Time(f.From)))

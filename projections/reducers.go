@@ -58,7 +58,7 @@ var reducers = map[string]func(b *builder, r *eventstore.Recorded, e domain.Even
 	},
 	domain.TypeSessionRevoked: func(b *builder, r *eventstore.Recorded, ev domain.Event) {
 		e := ev.(domain.SessionRevoked)
-		b.add(revokeSession, e.SessionID, e.RevokedAt, e.RevokedBy.KeyID, e.RevokedBy.KeyName, nullable(e.Reason), r.StreamVersion, r.Position)
+		b.add(revokeSession, e.SessionID, e.RevokedAt, e.RevokedBy.KeyID, e.RevokedBy.Label(), nullable(e.Reason), r.StreamVersion, r.Position)
 	},
 	domain.TypeAdminKeyCreated: func(b *builder, _ *eventstore.Recorded, ev domain.Event) {
 		e := ev.(domain.AdminKeyCreated)

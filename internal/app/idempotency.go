@@ -47,7 +47,7 @@ func (s *Service) begin(meta Meta) (func(), error) {
 	if meta.Idempotency == nil {
 		return func() {}, nil
 	}
-	k := meta.Actor.KeyID + "\x00" + meta.Idempotency.Key
+	k := meta.Actor.ID() + "\x00" + meta.Idempotency.Key
 	s.busy.mu.Lock()
 	defer s.busy.mu.Unlock()
 	if s.busy.keys == nil {
@@ -77,7 +77,7 @@ func withIDs(meta Meta, appends []eventstore.StreamAppend) {
 	i := 0
 	for a := range appends {
 		for e := range appends[a].Events {
-			appends[a].Events[e].EventID = idemEventID(meta.Actor.KeyID, meta.Idempotency.Key, i)
+			appends[a].Events[e].EventID = idemEventID(meta.Actor.ID(), meta.Idempotency.Key, i)
 			i++
 		}
 	}
@@ -90,7 +90,7 @@ func (s *Service) original(ctx context.Context, meta Meta) (*eventstore.Recorded
 	if meta.Idempotency == nil {
 		return nil, nil
 	}
-	rec, err := s.log.ReadEvent(ctx, idemEventID(meta.Actor.KeyID, meta.Idempotency.Key, 0))
+	rec, err := s.log.ReadEvent(ctx, idemEventID(meta.Actor.ID(), meta.Idempotency.Key, 0))
 	if err != nil || rec == nil {
 		return nil, storeError(err)
 	}
@@ -103,7 +103,7 @@ func ownEvent(history []eventstore.Recorded, meta Meta) (*eventstore.Recorded, e
 	if meta.Idempotency == nil {
 		return nil, nil
 	}
-	id := idemEventID(meta.Actor.KeyID, meta.Idempotency.Key, 0)
+	id := idemEventID(meta.Actor.ID(), meta.Idempotency.Key, 0)
 	for i := range history {
 		if history[i].EventID == id {
 			return &history[i], sameRequest(history[i], meta)
@@ -133,7 +133,7 @@ func (s *Service) requestEvents(ctx context.Context, meta Meta, first eventstore
 			return nil, storeError(err)
 		}
 		for _, rec := range page {
-			if rec.EventID != idemEventID(meta.Actor.KeyID, meta.Idempotency.Key, len(out)) {
+			if rec.EventID != idemEventID(meta.Actor.ID(), meta.Idempotency.Key, len(out)) {
 				return out, nil
 			}
 			out = append(out, rec)

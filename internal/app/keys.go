@@ -91,17 +91,36 @@ type Key struct {
 	RevokedAt *time.Time
 }
 
-// Principal is the admin key behind an authenticated request.
+// Principal is who stands behind an authenticated request: an admin key,
+// or a person an identity provider vouched for (Person set).
 type Principal struct {
-	KeyID  string
-	Name   string
-	Owner  string
+	KeyID  string // empty for a person
+	Name   string // the key's name, or the person's Label
+	Owner  string // the key's owner (keys create --owner)
 	Scopes []domain.Scope
+	// Person is the OIDC identity when an access token, not a key,
+	// authenticated the request.
+	Person *domain.Actor
 }
 
 // Actor is the principal as recorded on events.
 func (p *Principal) Actor() domain.Actor {
+	if p.Person != nil {
+		return *p.Person
+	}
 	return domain.Actor{KeyID: p.KeyID, KeyName: p.Name, Owner: p.Owner}
+}
+
+// ID identifies the principal across requests (rate limits): the key id,
+// or "<iss>#<sub>" of a person.
+func (p *Principal) ID() string { return p.Actor().ID() }
+
+// Kind names the credential for messages: "admin key" or "access token".
+func (p *Principal) Kind() string {
+	if p.Person != nil {
+		return "access token"
+	}
+	return "admin key"
 }
 
 // Can reports whether the principal holds scope.
@@ -141,7 +160,7 @@ func (s *Service) CreateOwnedKey(ctx context.Context, meta Meta, name, owner str
 		return Key{}, "", err
 	}
 	var by *domain.Actor
-	if meta.Actor != (domain.Actor{}) {
+	if !meta.Actor.IsZero() {
 		by = &meta.Actor
 	}
 	ev, err := domain.DecideCreateKey(nil, domain.CreateAdminKey{KeyID: id.String(), Name: name, Scopes: scopes,
@@ -165,7 +184,7 @@ func (s *Service) CreateOwnedKey(ctx context.Context, meta Meta, name, owner str
 // revoked key is a no-op; an unknown key is KEY_NOT_FOUND.
 func (s *Service) RevokeKey(ctx context.Context, meta Meta, keyID string) error {
 	var by *domain.Actor
-	if meta.Actor != (domain.Actor{}) {
+	if !meta.Actor.IsZero() {
 		by = &meta.Actor
 	}
 	for range maxAttempts {
@@ -226,23 +245,41 @@ func (s *Service) applyKeys(recs []eventstore.Recorded) {
 	}
 }
 
-// Authenticate returns the principal of a presented key, from the
-// in-memory key table (never from the admin_keys read model). It hashes the
-// presented value and looks up only the hash, so the lookup's timing says
-// nothing about how close a guess was. A well-formed key the table does not
-// know may have been created a moment ago by another process: the table
-// first catches up from the log (one query shared by concurrent misses),
-// so a new key works at once everywhere. Unknown, revoked and malformed
-// keys are ADMIN_SESSION_INVALID; a table that cannot be confirmed current
-// answers UNAVAILABLE.
+// Authenticate returns the principal of a presented bearer credential. A
+// value with the sessiond_ak_ prefix is an admin key; a JWT-shaped value
+// is an OIDC access token, checked by the People verifier (WithPeople);
+// anything else is ADMIN_SESSION_INVALID.
+//
+// Keys come from the in-memory key table (never from the admin_keys read
+// model). It hashes the presented value and looks up only the hash, so the
+// lookup's timing says nothing about how close a guess was. A well-formed
+// key the table does not know may have been created a moment ago by
+// another process: the table first catches up from the log (one query
+// shared by concurrent misses), so a new key works at once everywhere.
+// Unknown, revoked and malformed keys are ADMIN_SESSION_INVALID; a table
+// that cannot be confirmed current answers UNAVAILABLE.
 func (s *Service) Authenticate(ctx context.Context, presented string) (*Principal, error) {
 	arrived := time.Now()
+	if !strings.HasPrefix(presented, KeyPrefix) && JWTShaped(presented) {
+		if s.people == nil {
+			return nil, domain.Errorf(domain.CodeAdminSessionInvalid, "access tokens are not accepted: no --admin-oidc-issuer is configured; use an admin key")
+		}
+		return s.people.Verify(ctx, presented)
+	}
 	if s.keys == nil {
 		return nil, domain.Errorf(domain.CodeUnavailable, "admin keys are not loaded; retry later")
 	}
 	if !wellFormed(presented) {
+		if strings.Count(presented, ".") == 2 {
+			return nil, domain.Errorf(domain.CodeAdminSessionInvalid, "the access token is invalid: not a signed JWT (unsigned tokens are refused)")
+		}
 		return nil, errInvalidKey()
 	}
+	return s.authenticateKey(ctx, presented, arrived)
+}
+
+// authenticateKey looks a well-formed key up in the key table.
+func (s *Service) authenticateKey(ctx context.Context, presented string, arrived time.Time) (*Principal, error) {
 	hash := sha256.Sum256([]byte(presented))
 	p, state, err := s.keys.lookup(hash)
 	if err != nil {

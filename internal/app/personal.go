@@ -29,7 +29,7 @@ func (s *Service) protect(meta Meta) (Meta, []eventstore.PersonalItem) {
 		if *f.value == "" {
 			continue
 		}
-		it := eventstore.NewPersonalItem(f.kind, *f.value, meta.Actor.KeyID, now)
+		it := eventstore.NewPersonalItem(f.kind, *f.value, meta.Actor.ID(), now)
 		items = append(items, it)
 		*f.value = eventstore.PersonalPrefix + it.Ref
 	}

@@ -36,12 +36,13 @@ type Reads interface {
 
 // Service runs sessiond's commands and queries.
 type Service struct {
-	log   Log
-	reads Reads
-	clock func() time.Time
-	slog  *slog.Logger
-	keys  *KeyTable // authentication's source; see WithKeys
-	busy  inflight  // idempotency keys being worked on
+	log    Log
+	reads  Reads
+	clock  func() time.Time
+	slog   *slog.Logger
+	keys   *KeyTable // authentication's source; see WithKeys
+	people People    // OIDC access tokens; see WithPeople
+	busy   inflight  // idempotency keys being worked on
 	// requireReason refuses revocations without a reason (WithPolicy).
 	requireReason bool
 }

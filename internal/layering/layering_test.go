@@ -41,12 +41,13 @@ var rules = map[string][]string{
 	// its service interface (issue #18 moves them into internal/app).
 	"api": {"domain", "eventstore", "internal/app", "projections"},
 	// The console reuses the API's export writer and response types.
-	"console":         {"api", "domain", "eventstore", "internal/app", "projections"},
-	"internal/edge":   {"verifier"},
-	"internal/bench":  {"verifier"},
-	"internal/server": nil, // the wiring: anything
-	"cmd/sessiond":    {"internal/server"},
-	"cmd/edgeverify":  {"internal/edge"},
+	"console":            {"api", "domain", "eventstore", "internal/app", "projections"},
+	"internal/adminoidc": {"domain", "internal/app"},
+	"internal/edge":      {"verifier"},
+	"internal/bench":     {"verifier"},
+	"internal/server":    nil, // the wiring: anything
+	"cmd/sessiond":       {"internal/server"},
+	"cmd/edgeverify":     {"internal/edge"},
 	// Test harnesses.
 	"internal/pgtest":      {},
 	"internal/natstest":    {"internal/waitfor"},
@@ -56,6 +57,7 @@ var rules = map[string][]string{
 	"internal/openapitest": {"api"},
 	"internal/storetest":   {"domain", "eventstore", "eventstore/consumer", "internal/app", "internal/waitfor", "projections"},
 	"internal/deploy":      {},
+	"internal/oidctest":    {},
 	"internal/layering":    {},
 	"faults":               {},
 }

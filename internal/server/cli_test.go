@@ -108,6 +108,11 @@ func TestMigrateAndConfig(t *testing.T) {
 		{[]string{"serve", "--checkpoint-every", "0"}, "checkpoint-every"},
 		{[]string{"serve", "--stream-replicas", "6"}, "stream-replicas"},
 		{[]string{"serve", "--stream-replicas", "0"}, "stream-replicas"},
+		{[]string{"serve", "--admin-oidc-issuer", "https://idp.example"}, "--admin-oidc-audience"},
+		{[]string{"serve", "--admin-oidc-issuer", "idp.example", "--admin-oidc-audience", "a"}, "--admin-oidc-issuer"},
+		{[]string{"serve", "--admin-oidc-audience", "a"}, "--admin-oidc-issuer"},
+		{[]string{"serve", "--admin-oidc-issuer", "https://idp.example", "--admin-oidc-audience", "a", "--admin-oidc-scope-map", "ops=sessions:nuke"}, "--admin-oidc-scope-map"},
+		{[]string{"serve", "--admin-oidc-keys-max-age", "soon"}, "admin-oidc-keys-max-age"},
 	} {
 		if _, err := s.cli(tc.args...); err == nil || !strings.Contains(err.Error(), tc.setting) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%v: err = %v; want one line naming %s", tc.args, err, tc.setting)

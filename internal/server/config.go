@@ -61,6 +61,8 @@ type Config struct {
 	SSFUserFormat    string
 	SSFVerifyMinimum time.Duration
 
+	AdminOIDC AdminOIDC // people on the admin API (--admin-oidc-*)
+
 	envErr error
 }
 
@@ -86,7 +88,9 @@ func (c *Config) bindFlags(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.Audience, "audience", env("SESSIOND_AUDIENCE", "sessiond"), "aud of session tokens (SESSIOND_AUDIENCE)")
 	fs.StringVar(&c.SSFSigningKeys, "ssf-signing-keys", env("SESSIOND_SSF_SIGNING_KEYS", ""), "comma-separated RSA (2048+ bits) PEM files signing SSF SETs (RS256); the first signs, all are published; empty: <data-dir>/ssf-signing-key.pem, generated on first use (SESSIOND_SSF_SIGNING_KEYS)")
 	fs.StringVar(&c.SSFUserFormat, "ssf-user-format", env("SESSIOND_SSF_USER_FORMAT", "iss_sub"), "subject format of users in SSF SETs: iss_sub (iss = --issuer, sub = user id), opaque, or email (user ids that are addresses; others iss_sub) (SESSIOND_SSF_USER_FORMAT)")
+	c.bindAdminOIDCFlags(fs, env)
 	c.BroadcastWait, c.Heartbeat, c.CheckpointInterval = 250*time.Millisecond, time.Second, 10*time.Minute
+	c.AdminOIDC.KeysMaxAge = 24 * time.Hour
 	c.RequestTimeout = 10 * time.Second
 	c.SSFVerifyMinimum = 10 * time.Second
 	c.ConsoleIdle = 15 * time.Minute
@@ -109,6 +113,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet, getenv func(string) string) {
 		{"checkpoint-interval", "SESSIOND_CHECKPOINT_INTERVAL", "sign an audit checkpoint at least this often while events arrive (default 10m)", durationFlag(&c.CheckpointInterval)},
 		{"ssf-min-verification-interval", "SESSIOND_SSF_MIN_VERIFICATION_INTERVAL", "shortest time between SSF verification requests of a stream (default 10s)", durationFlag(&c.SSFVerifyMinimum)},
 		{"console-idle-timeout", "SESSIOND_CONSOLE_IDLE_TIMEOUT", "sign a web console session out after this long without a request (default 15m)", durationFlag(&c.ConsoleIdle)},
+		{"admin-oidc-keys-max-age", "SESSIOND_ADMIN_OIDC_KEYS_MAX_AGE", "how long an issuer's cached signing keys keep verifying access tokens while the issuer cannot be reached (default 24h)", durationFlag(&c.AdminOIDC.KeysMaxAge)},
 	} {
 		bindTyped(fs, getenv, c, t.flag, t.env, t.usage, t.set)
 	}
@@ -233,7 +238,10 @@ func (c *Config) validate() error {
 	if _, err := c.level(); err != nil {
 		return err
 	}
-	return c.Accountability.validate()
+	if err := c.Accountability.validate(); err != nil {
+		return err
+	}
+	return c.validateAdminOIDC()
 }
 
 func (c *Config) level() (slog.Level, error) {

@@ -92,6 +92,15 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 	registerLag(db.store)
 	keys, stopKT := startKeyTable(ctx, db.store, log)
 	svc := app.New(db.store, db.reads, nil, log).WithKeys(keys).WithPolicy(app.CommandPolicy{RequireReason: m.Config.RequireReason})
+	people, err := m.Config.adminPeople(log.With("subsystem", "adminoidc"))
+	if err != nil {
+		stopKT()
+		db.Close()
+		return err
+	}
+	if people != nil {
+		svc.WithPeople(people)
+	}
 	var (
 		ns *embeddedNATS
 		nc *nats.Conn

@@ -33,7 +33,7 @@ type Revocation struct {
 	UserID    string    `json:"userId"`
 	RevokedAt time.Time `json:"revokedAt"`
 	ExpiresAt time.Time `json:"expiresAt"` // the session's expiry: tokens carry it as exp
-	RevokedBy string    `json:"revokedBy"` // the admin key's name
+	RevokedBy string    `json:"revokedBy"` // the admin key's name, or a person's email, name or sub
 	Reason    string    `json:"reason"`
 }
 
