@@ -75,8 +75,23 @@ func StartCluster(tb testing.TB, n int) *Cluster {
 				return fmt.Errorf("%s has %d routes, want %d", s.Name(), got, n-1)
 			}
 		}
-		if c.MetaLeader() == nil {
+		leader := c.MetaLeader()
+		if leader == nil {
 			return fmt.Errorf("no JetStream meta leader yet")
+		}
+		// Every peer known to the meta group and current, so a stream can
+		// be placed on any of them at once.
+		info, err := leader.srv.Jsz(&server.JSzOptions{})
+		if err != nil || info.Meta == nil {
+			return fmt.Errorf("meta group not reported yet: %v", err)
+		}
+		if got := len(info.Meta.Replicas); got < n-1 {
+			return fmt.Errorf("meta group knows %d peers besides its leader, want %d", got, n-1)
+		}
+		for _, p := range info.Meta.Replicas {
+			if !p.Current || p.Offline {
+				return fmt.Errorf("meta peer %s not current yet", p.Name)
+			}
 		}
 		return nil
 	})
