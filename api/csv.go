@@ -85,12 +85,15 @@ func SafeCell(s string) string {
 	return s
 }
 
-// actorOwner is the actorOwner cell: a key's owner, or for the CLI and
+// actorOwner is the actorOwner cell: a key's owner, nothing for a person
+// (actorName names them; iss and sub are in metadata), or for the CLI and
 // sessiond itself "cli:<osUser>@<host>" and "system:<host>".
 func actorOwner(a domain.Actor) string {
 	switch a.Kind {
-	case "":
+	case "", domain.ActorKey:
 		return a.Owner
+	case domain.ActorOIDC:
+		return ""
 	case domain.ActorCLI:
 		return "cli:" + a.OSUser + "@" + a.Host
 	}
