@@ -121,7 +121,9 @@ type metered struct {
 
 func (s *metered) Events(ctx context.Context, f eventstore.Filter, fn func(*eventstore.Recorded) error) error {
 	return s.Exportable.Events(ctx, f, func(e *eventstore.Recorded) error {
-		s.bar.set(e.Position - s.from)
+		if e.Position%512 == 0 { // a bar update costs about 0.5 µs
+			s.bar.set(e.Position - s.from)
+		}
 		return fn(e)
 	})
 }
