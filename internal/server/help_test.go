@@ -103,6 +103,19 @@ func TestHelpShowsOwnFlags(t *testing.T) {
 	}
 }
 
+// TestHelpHidesPassword: a default taken from DATABASE_URL is shown
+// without its password.
+func TestHelpHidesPassword(t *testing.T) {
+	var out bytes.Buffer
+	m := server.NewMain()
+	m.Stdout, m.Stderr = &out, io.Discard
+	m.Getenv = env(map[string]string{"DATABASE_URL": "postgres://app:s3cret@db/sessiond"})
+	_ = m.Run(context.Background(), []string{"migrate", "--help"})
+	if got := out.String(); strings.Contains(got, "s3cret") || !strings.Contains(got, "postgres://app:xxxxx@db/sessiond") {
+		t.Errorf("help with DATABASE_URL set:\n%s", got)
+	}
+}
+
 // TestUsageErrorsExit2: calling a command wrongly exits 2, before it
 // touches a store; a failure at run time exits 1.
 func TestUsageErrorsExit2(t *testing.T) {

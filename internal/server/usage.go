@@ -29,9 +29,10 @@ func storeSettings() map[string]string {
 
 // commands maps a command's name (as given to flags) to its help.
 var commands = map[string]command{
-	"serve":       {},
-	"migrate":     {settings: storeSettings()},
-	"keys create": {settings: storeSettings()}, "keys list": {settings: storeSettings()},
+	"serve":                {},
+	"migrate":              {settings: storeSettings()},
+	"keys create":          {settings: storeSettings()},
+	"keys list":            {settings: storeSettings()},
 	"keys revoke":          {settings: storeSettings(), args: true},
 	"audit verify":         {settings: verifyFlags},
 	"audit export":         {settings: storeSettings()},
@@ -149,7 +150,10 @@ func writeFlag(w io.Writer, f *flag.Flag) {
 	if s := defaultSuffix.FindStringSubmatch(text); s != nil {
 		def, text = s[1], text[:len(text)-len(s[0])]
 	} else if d := f.DefValue; d != "" && d != "0" && d != "false" {
-		def = d
+		def = d // from the environment, when set there
+	}
+	if strings.Contains(def, "://") {
+		def = redactURL(def) // a password in DATABASE_URL stays out of help
 	}
 	if typ == "value" { // a typed setting parsed by a function: name it by its default
 		if _, err := time.ParseDuration(def); err == nil && def != "" && def != "0" {
