@@ -88,7 +88,7 @@ func (m *Main) auditExport(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		src := &metered{Exportable: app.NewAudit(store), bar: m.newMeter(quiet, "audit export", max(head-f.AfterPosition, 0), unitEvents), from: f.AfterPosition}
+		src := &metered{Exportable: app.NewAudit(store), bar: m.newMeter(quiet, "audit export", max(head-f.AfterPosition, 0)), from: f.AfterPosition}
 		defer src.bar.stop()
 		n, err = api.Export(ctx, src, f, media, bw, func() error { return nil }, func() error { return nil })
 		if err == nil {

@@ -96,7 +96,7 @@ func (m *Main) auditVerify(ctx context.Context, args []string) error {
 	from := max(a.from, 1)
 	opts.Progress = func(reached, last int64) {
 		if bar == nil {
-			bar = m.newMeter(a.quiet, "audit verify", last-from+1, unitEvents)
+			bar = m.newMeter(a.quiet, "audit verify", last-from+1)
 		}
 		bar.set(reached - from + 1)
 	}

@@ -44,7 +44,7 @@ func (m *Main) runExport(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		bar := m.newMeter(quiet, "export", total, unitEvents)
+		bar := m.newMeter(quiet, "export", total)
 		defer bar.stop()
 		for {
 			recs, err := store.ReadAll(ctx, last, exportBatch)
@@ -106,11 +106,7 @@ func (m *Main) runImport(ctx context.Context, args []string) error {
 		}
 		defer f.Close()
 	}
-	size := int64(-1) // the bytes to read, when the input is a file
-	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-		size = st.Size()
-	}
-	r := &countingReader{r: f}
+	total := exportLength(f)
 	var imported, skipped, personal int64
 	var res eventstore.VerifyResult
 	err := m.withService(ctx, func(_ *app.Service, store Store) error {
@@ -118,12 +114,12 @@ func (m *Main) runImport(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		x := eventstore.NewExportReader(r, 1, eventstore.GenesisHash)
-		bar := m.newMeter(quiet, "import", size, unitBytes)
+		x := eventstore.NewExportReader(f, 1, eventstore.GenesisHash)
+		bar := m.newMeter(quiet, "import", total)
 		defer bar.stop()
 		for {
+			bar.set(skipped + imported)
 			recs, err := x.Next(exportBatch)
-			bar.set(r.n)
 			if errors.Is(err, io.EOF) {
 				bar.finish()
 				break
@@ -173,18 +169,6 @@ func (m *Main) runImport(ctx context.Context, args []string) error {
 
 // quietUsage is the text of --quiet.
 const quietUsage = "show no progress and no closing summary on stderr (progress is shown only when stderr is a terminal)"
-
-// countingReader counts the bytes read through it.
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
 
 // writePersonal writes the personal data kept beside the log as JSON Lines.
 func (m *Main) writePersonal(ctx context.Context, store Store, path string) error {

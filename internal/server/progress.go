@@ -1,6 +1,8 @@
 package server
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -17,18 +19,10 @@ type meter struct {
 	bar *progressbar.ProgressBar
 }
 
-// meterUnit is what a meter counts.
-type meterUnit int
-
-const (
-	unitEvents meterUnit = iota
-	unitBytes
-)
-
-// newMeter returns a meter on stderr for work of total units (-1:
-// unknown), or nil when quiet is set or stderr is not a terminal, so that
+// newMeter returns a meter on stderr for total events (-1: unknown, a
+// spinner counting them), or nil when quiet is set or stderr is not a terminal, so that
 // scripts and logs never see progress.
-func (m *Main) newMeter(quiet bool, what string, total int64, unit meterUnit) *meter {
+func (m *Main) newMeter(quiet bool, what string, total int64) *meter {
 	if quiet || total == 0 || !m.isTerminal(m.Stderr) {
 		return nil
 	}
@@ -43,11 +37,7 @@ func (m *Main) newMeter(quiet bool, what string, total int64, unit meterUnit) *m
 		progressbar.OptionThrottle(200 * time.Millisecond),
 		progressbar.OptionSetRenderBlankState(true),
 		progressbar.OptionOnCompletion(func() { fmt.Fprintln(m.Stderr) }),
-	}
-	if unit == unitBytes {
-		opts = append(opts, progressbar.OptionShowBytes(true))
-	} else {
-		opts = append(opts, progressbar.OptionSetItsString("events"))
+		progressbar.OptionSetItsString("events"),
 	}
 	return &meter{bar: progressbar.NewOptions64(total, opts...)}
 }
@@ -86,4 +76,26 @@ func (m *Main) isTerminal(w io.Writer) bool {
 	}
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// exportLength is how many events the export in f holds, read from the
+// position of its last line when f is a regular file; -1 otherwise.
+func exportLength(f *os.File) int64 {
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() || st.Size() == 0 {
+		return -1
+	}
+	off := max(st.Size()-1<<20, 0) // an event line is far shorter than 1 MiB
+	tail := make([]byte, st.Size()-off)
+	if _, err := f.ReadAt(tail, off); err != nil {
+		return -1
+	}
+	tail = bytes.TrimRight(tail, "\n")
+	var last struct {
+		Position int64 `json:"position"`
+	}
+	if err := json.Unmarshal(tail[bytes.LastIndexByte(tail, '\n')+1:], &last); err != nil || last.Position < 1 {
+		return -1
+	}
+	return last.Position
 }
