@@ -17,24 +17,20 @@ import (
 // runAudit is the auditors' CLI. It reads the database directly, so a
 // reviewer with read access and no admin key can use it.
 func (m *Main) runAudit(ctx context.Context, args []string) error {
-	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-		fmt.Fprint(m.Stdout, usage)
-		return nil
+	sub, args, err := m.subcommand("audit", args)
+	if err != nil {
+		return err
 	}
-	if len(args) == 0 {
-		return &ExitError{Code: 2, Err: errors.New("audit needs a subcommand: verify, export, erase-personal or rotate-key")}
-	}
-	switch args[0] {
+	switch sub {
 	case "verify":
-		return m.auditVerify(ctx, args[1:])
+		return m.auditVerify(ctx, args)
 	case "export":
-		return m.auditExport(ctx, args[1:])
+		return m.auditExport(ctx, args)
 	case "erase-personal":
-		return m.auditErase(ctx, args[1:])
-	case "rotate-key":
-		return m.auditRotateKey(ctx, args[1:])
+		return m.auditErase(ctx, args)
+	default: // rotate-key
+		return m.auditRotateKey(ctx, args)
 	}
-	return &ExitError{Code: 2, Err: fmt.Errorf("unknown audit subcommand %q: want verify, export, erase-personal or rotate-key", args[0])}
 }
 
 func (m *Main) auditExport(ctx context.Context, args []string) error {
@@ -42,6 +38,7 @@ func (m *Main) auditExport(ctx context.Context, args []string) error {
 		f           eventstore.Filter
 		from, to    string
 		format, out string
+		quiet       bool
 	)
 	if _, err := m.flags("audit export", "sessiond audit export [--user ID] [--session ID] [--type T] [--actor A] [--from T] [--to T] [--format csv|ndjson] [--out FILE] [flags]", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&f.UserID, "user", "", "only events of this user")
@@ -53,6 +50,7 @@ func (m *Main) auditExport(ctx context.Context, args []string) error {
 		fs.Int64Var(&f.AfterPosition, "after-position", 0, "only events after this position")
 		fs.StringVar(&format, "format", "csv", "csv or ndjson")
 		fs.StringVar(&out, "out", "-", "file to write (- for stdout)")
+		fs.BoolVar(&quiet, "quiet", false, quietUsage)
 	}); err != nil {
 		return err
 	}
@@ -86,8 +84,16 @@ func (m *Main) auditExport(ctx context.Context, args []string) error {
 	media := map[string]string{"csv": api.MediaCSV, "ndjson": api.MediaNDJSON}[format]
 	var n int
 	err = m.withService(ctx, func(svc *app.Service, store Store) error {
-		var err error
-		n, err = api.Export(ctx, app.NewAudit(store), f, media, bw, func() error { return nil }, func() error { return nil })
+		head, _, err := store.Head(ctx)
+		if err != nil {
+			return err
+		}
+		src := &metered{Exportable: app.NewAudit(store), bar: m.newMeter(quiet, "audit export", max(head-f.AfterPosition, 0)), from: f.AfterPosition}
+		defer src.bar.stop()
+		n, err = api.Export(ctx, src, f, media, bw, func() error { return nil }, func() error { return nil })
+		if err == nil {
+			src.bar.finish()
+		}
 		if rerr := recordCLIRead(ctx, svc, domain.AuditRead{Operation: "export", Filters: api.FilterMap(f), Format: format, Rows: int64(n), Complete: err == nil}); err == nil {
 			err = rerr
 		}
@@ -102,8 +108,27 @@ func (m *Main) auditExport(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("audit export: %w", err)
 	}
-	fmt.Fprintf(m.Stderr, "exported %d events\n", n)
+	if !quiet {
+		fmt.Fprintf(m.Stderr, "exported %d events\n", n)
+	}
 	return nil
+}
+
+// metered is an export source that shows how far through the log it has
+// read: the bar counts the log's events passed, matching or not.
+type metered struct {
+	api.Exportable
+	bar  *meter
+	from int64 // the position before the first one read
+}
+
+func (s *metered) Events(ctx context.Context, f eventstore.Filter, fn func(*eventstore.Recorded) error) error {
+	return s.Exportable.Events(ctx, f, func(e *eventstore.Recorded) error {
+		if e.Position%512 == 0 { // a bar update costs about 0.5 µs
+			s.bar.set(e.Position - s.from)
+		}
+		return fn(e)
+	})
 }
 
 // auditErase erases personal data (source IPs, user agents) kept beside

@@ -16,11 +16,9 @@ import (
 // current one (--audit-key-file), so checkpoints signed by either verify.
 func (m *Main) auditRotateKey(ctx context.Context, args []string) error {
 	var next string
-	if _, err := m.commandFlags("audit rotate-key", "sessiond audit rotate-key --new-key-file FILE [flags]", args,
-		map[string]string{"database-url": "", "data-dir": "", "log-level": "",
-			"audit-key-file": "the current audit key, which endorses the new one (SESSIOND_AUDIT_KEY_FILE)"}, func(fs *flag.FlagSet) {
-			fs.StringVar(&next, "new-key-file", "", "the new audit key (Ed25519 PKCS#8 PEM); generated with mode 0600 if it does not exist")
-		}); err != nil {
+	if _, err := m.flags("audit rotate-key", "sessiond audit rotate-key --new-key-file FILE [flags]", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&next, "new-key-file", "", "the new audit key (Ed25519 PKCS#8 PEM); generated with mode 0600 if it does not exist")
+	}); err != nil {
 		return err
 	}
 	if next == "" {

@@ -51,11 +51,12 @@ type verifyArgs struct {
 	grace         time.Duration
 	logOnly       bool
 	format        string
+	quiet         bool
 }
 
 func (m *Main) auditVerify(ctx context.Context, args []string) error {
 	var a verifyArgs
-	if _, err := m.commandFlags("audit verify", "sessiond audit verify [flags]", args, verifyFlags, func(fs *flag.FlagSet) {
+	if _, err := m.flags("audit verify", "sessiond audit verify [flags]", args, func(fs *flag.FlagSet) {
 		fs.Int64Var(&a.from, "from", 1, "first position to check")
 		fs.Int64Var(&a.to, "to", 0, "last position to check (0: the head)")
 		fs.StringVar(&a.expect, "expect-hash", "", "hex hash recorded earlier for position --to (or the head): fail unless the log still has it")
@@ -67,6 +68,7 @@ func (m *Main) auditVerify(ctx context.Context, args []string) error {
 		fs.DurationVar(&a.grace, "checkpoint-grace", time.Minute, "how late a checkpoint may follow once --checkpoint-every events or --checkpoint-interval passed without one")
 		fs.BoolVar(&a.logOnly, "log-only", false, "check only the log: skip the read model and the personal data")
 		fs.StringVar(&a.format, "format", "text", "text or json")
+		fs.BoolVar(&a.quiet, "quiet", false, quietUsage)
 	}); err != nil {
 		return err
 	}
@@ -90,7 +92,16 @@ func (m *Main) auditVerify(ctx context.Context, args []string) error {
 		}
 		opts.Model, opts.Personal = rows, db.store
 	}
+	var bar *meter
+	from := max(a.from, 1)
+	opts.Progress = func(reached, last int64) {
+		if bar == nil {
+			bar = m.newMeter(a.quiet, "audit verify", last-from+1)
+		}
+		bar.set(reached - from + 1)
+	}
 	rep, err := app.VerifyAudit(ctx, db.store, opts)
+	bar.finish()
 	if err != nil {
 		return fmt.Errorf("verify: %w", err)
 	}
@@ -203,36 +214,4 @@ func fetchDoc(ctx context.Context, source string) ([]byte, error) {
 		return nil, fmt.Errorf("%s answered %s", source, resp.Status)
 	}
 	return io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-}
-
-// commandFlags is flags for a command whose help lists only its own
-// flags and the configuration settings in keep (with the usage text given
-// there, or serve's when empty).
-func (m *Main) commandFlags(name, synopsis string, args []string, keep map[string]string, extra func(*flag.FlagSet)) (*flag.FlagSet, error) {
-	shown := map[string]bool{}
-	probe := flag.NewFlagSet(name, flag.ContinueOnError)
-	extra(probe)
-	probe.VisitAll(func(f *flag.Flag) { shown[f.Name] = true })
-	for k := range keep {
-		shown[k] = true
-	}
-	return m.flags(name, synopsis, args, func(fs *flag.FlagSet) {
-		extra(fs)
-		fs.Usage = func() {
-			fmt.Fprintf(m.Stderr, "Usage: %s\n\nFlags:\n", synopsis)
-			list := flag.NewFlagSet(name, flag.ContinueOnError)
-			list.SetOutput(m.Stderr)
-			fs.VisitAll(func(f *flag.Flag) {
-				if !shown[f.Name] {
-					return
-				}
-				usage := f.Usage
-				if u := keep[f.Name]; u != "" {
-					usage = u
-				}
-				list.Var(f.Value, f.Name, usage)
-			})
-			list.PrintDefaults()
-		}
-	})
 }

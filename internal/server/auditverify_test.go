@@ -74,7 +74,7 @@ func TestAuditVerifyHelp(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	help := errOut.String()
+	help := out.String() // help goes to stdout
 	for _, want := range []string{"-witness", "-witness-dir", "-audit-keys", "-allow-unsigned", "-log-only", "-format", "-database-url", "-data-dir", "-checkpoint-every"} {
 		if !strings.Contains(help, want+" ") && !strings.Contains(help, want+"\n") {
 			t.Errorf("help lacks %s", want)

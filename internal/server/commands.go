@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"strings"
@@ -54,15 +53,10 @@ func cliMeta() app.Meta {
 }
 
 func (m *Main) runKeys(ctx context.Context, args []string) error {
-	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-		fmt.Fprint(m.Stdout, usage)
-		return nil
+	sub, args, err := m.subcommand("keys", args)
+	if err != nil {
+		return err
 	}
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		fmt.Fprint(m.Stderr, usage)
-		return &ExitError{Code: 2, Err: errors.New("keys needs a subcommand: create, list or revoke")}
-	}
-	sub, args := args[0], args[1:]
 	switch sub {
 	case "create":
 		var name, owner, scopes string
@@ -73,9 +67,12 @@ func (m *Main) runKeys(ctx context.Context, args []string) error {
 		}); err != nil {
 			return err
 		}
+		if strings.TrimSpace(name) == "" {
+			return usageError("keys create needs --name (see sessiond keys create --help)")
+		}
 		parsed, err := domain.ParseScopes(scopes)
 		if err != nil {
-			return fmt.Errorf("--scopes: %s", domain.ErrorMessage(err))
+			return usageError("--scopes: %s", domain.ErrorMessage(err))
 		}
 		return m.withService(ctx, func(svc *app.Service, _ Store) error {
 			k, secret, err := svc.CreateOwnedKey(ctx, cliMeta(), name, owner, parsed)
@@ -123,7 +120,7 @@ func (m *Main) runKeys(ctx context.Context, args []string) error {
 		if id == "" && fs.NArg() == 1 {
 			id = fs.Arg(0)
 		} else if id == "" || fs.NArg() != 0 {
-			return &ExitError{Code: 2, Err: errors.New("keys revoke needs exactly one key ID")}
+			return usageError("keys revoke needs exactly one key ID")
 		}
 		return m.withService(ctx, func(svc *app.Service, _ Store) error {
 			if err := svc.RevokeKey(ctx, cliMeta(), id); err != nil {
@@ -132,9 +129,8 @@ func (m *Main) runKeys(ctx context.Context, args []string) error {
 			fmt.Fprintf(m.Stdout, "revoked admin key %s\n", id)
 			return nil
 		})
-	default:
-		return &ExitError{Code: 2, Err: fmt.Errorf("unknown keys subcommand %q", sub)}
 	}
+	return nil
 }
 
 // cliError renders application errors as their message.

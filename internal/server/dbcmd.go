@@ -18,13 +18,8 @@ import (
 // runDB runs `sessiond db grant`: give a PostgreSQL role exactly what
 // serve needs (serveGrants), as the owner of the tables.
 func (m *Main) runDB(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] != "grant" {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprint(m.Stdout, usage)
-			return nil
-		}
-		fmt.Fprint(m.Stderr, usage)
-		return &ExitError{Code: 2, Err: errors.New("db needs a subcommand: grant")}
+	if _, _, err := m.subcommand("db", args); err != nil {
+		return err
 	}
 	var (
 		role, schema, passwordFile string

@@ -22,9 +22,11 @@ const exportBatch = 1000
 // column of every event, in position order, hashes in hex.
 func (m *Main) runExport(ctx context.Context, args []string) error {
 	var out, personalOut string
-	if _, err := m.flags("export", "sessiond export [--out FILE] [--personal-out FILE] [flags]", args, func(fs *flag.FlagSet) {
+	var quiet bool
+	if _, err := m.flags("export", "sessiond export [--out FILE] [--personal-out FILE] [--quiet] [flags]", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&out, "out", "-", "file to write (- for stdout)")
 		fs.StringVar(&personalOut, "personal-out", "", "also write the personal data kept beside the log (IPs, user agents) to this file")
+		fs.BoolVar(&quiet, "quiet", false, quietUsage)
 	}); err != nil {
 		return err
 	}
@@ -38,6 +40,12 @@ func (m *Main) runExport(ctx context.Context, args []string) error {
 	var n, last int64
 	var head []byte
 	err = m.withService(ctx, func(_ *app.Service, store Store) error {
+		total, _, err := store.Head(ctx)
+		if err != nil {
+			return err
+		}
+		bar := m.newMeter(quiet, "export", total)
+		defer bar.stop()
 		for {
 			recs, err := store.ReadAll(ctx, last, exportBatch)
 			if err != nil {
@@ -50,10 +58,12 @@ func (m *Main) runExport(ctx context.Context, args []string) error {
 				last, head = recs[i].Position, recs[i].Hash
 				n++
 			}
+			bar.set(n)
 			if len(recs) < exportBatch {
 				break
 			}
 		}
+		bar.finish()
 		if personalOut == "" {
 			return nil
 		}
@@ -68,7 +78,9 @@ func (m *Main) runExport(ctx context.Context, args []string) error {
 	if err := done(); err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
-	fmt.Fprintf(m.Stderr, "exported %d events (positions 1 to %d), head hash %x\n", n, last, head)
+	if !quiet {
+		fmt.Fprintf(m.Stderr, "exported %d events (positions 1 to %d), head hash %x\n", n, last, head)
+	}
 	return nil
 }
 
@@ -78,21 +90,23 @@ func (m *Main) runExport(ctx context.Context, args []string) error {
 // resumes after it; a store holding anything else is refused.
 func (m *Main) runImport(ctx context.Context, args []string) error {
 	var in, personalIn string
-	if _, err := m.flags("import", "sessiond import [--in FILE] [--personal-in FILE] [flags]", args, func(fs *flag.FlagSet) {
+	var quiet bool
+	if _, err := m.flags("import", "sessiond import [--in FILE] [--personal-in FILE] [--quiet] [flags]", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&in, "in", "-", "export to read (- for stdin)")
 		fs.StringVar(&personalIn, "personal-in", "", "also import personal data written by export --personal-out")
+		fs.BoolVar(&quiet, "quiet", false, quietUsage)
 	}); err != nil {
 		return err
 	}
-	var r io.Reader = os.Stdin
+	f := os.Stdin
 	if in != "-" {
-		f, err := os.Open(in)
-		if err != nil {
+		var err error
+		if f, err = os.Open(in); err != nil {
 			return fmt.Errorf("--in: %w", err)
 		}
 		defer f.Close()
-		r = f
 	}
+	total := exportLength(f)
 	var imported, skipped, personal int64
 	var res eventstore.VerifyResult
 	err := m.withService(ctx, func(_ *app.Service, store Store) error {
@@ -100,10 +114,14 @@ func (m *Main) runImport(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		x := eventstore.NewExportReader(r, 1, eventstore.GenesisHash)
+		x := eventstore.NewExportReader(f, 1, eventstore.GenesisHash)
+		bar := m.newMeter(quiet, "import", total)
+		defer bar.stop()
 		for {
+			bar.set(skipped + imported)
 			recs, err := x.Next(exportBatch)
 			if errors.Is(err, io.EOF) {
+				bar.finish()
 				break
 			}
 			if err != nil {
@@ -148,6 +166,9 @@ func (m *Main) runImport(ctx context.Context, args []string) error {
 	}
 	return nil
 }
+
+// quietUsage is the text of --quiet.
+const quietUsage = "show no progress and no closing summary on stderr (progress is shown only when stderr is a terminal)"
 
 // writePersonal writes the personal data kept beside the log as JSON Lines.
 func (m *Main) writePersonal(ctx context.Context, store Store, path string) error {

@@ -2,8 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -28,6 +26,9 @@ type Main struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	Getenv func(string) string
+	// IsTerminal says whether progress may be shown on a stream; nil
+	// asks the operating system.
+	IsTerminal func(io.Writer) bool
 
 	Config Config
 	Logger *slog.Logger
@@ -57,8 +58,8 @@ Usage:
                                                export matching events straight from the database
   sessiond audit erase-personal --before T | --actor K
                                                erase stored IPs and user agents; the log is unchanged
-  sessiond export [--out FILE]                 write the event log as JSON Lines
-  sessiond import [--in FILE]                  append an export to this store's log
+  sessiond export [--out FILE] [--quiet]       write the event log as JSON Lines
+  sessiond import [--in FILE] [--quiet]        append an export to this store's log
   sessiond bench [--target URL --key K | --embedded] [--clients N] [--sessions N]
            [--rate R] [--verifiers N] [--report FILE.html]
                                                load-test the revoke path; with --database-url,
@@ -68,7 +69,10 @@ Usage:
   sessiond ssf-receive --transmitter URL --aud AUD [--listen ADDR] [--authorization V]
                                                a Shared Signals push receiver printing validated SETs
 
-Every command takes the configuration flags; "sessiond COMMAND --help" lists them.
+"sessiond COMMAND --help" shows a command's own flags and the settings it reads.
+On a terminal, audit verify, audit export, export and import show their
+progress on stderr; --quiet turns it off.
+Exit status: 0 done; 1 failed (audit verify: a break found); 2 usage error.
 `
 
 // Run runs the command in args (without the program name) until it ends or
@@ -104,39 +108,6 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return nil
 	default:
 		fmt.Fprint(m.Stderr, usage)
-		return &ExitError{Code: 2, Err: fmt.Errorf("unknown command %q", cmd)}
+		return usageError("unknown command %q", cmd)
 	}
-}
-
-// flags makes a FlagSet for a command with the configuration flags bound
-// and parses args into it. extra registers command-specific flags.
-func (m *Main) flags(name, synopsis string, args []string, extra func(*flag.FlagSet)) (*flag.FlagSet, error) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(m.Stderr, "Usage: %s\n\nFlags:\n", synopsis)
-		fs.PrintDefaults()
-	}
-	getenv := m.Getenv
-	if getenv == nil {
-		getenv = os.Getenv
-	}
-	m.Config.bindFlags(fs, getenv)
-	if extra != nil {
-		extra(fs)
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, &ExitError{Code: 0, Err: err}
-		}
-		return nil, &ExitError{Code: 2, Err: err}
-	}
-	if err := m.Config.validate(); err != nil {
-		return nil, err
-	}
-	level, _ := m.Config.level()
-	if m.Logger == nil {
-		m.Logger = slog.New(slog.NewJSONHandler(m.Stderr, &slog.HandlerOptions{Level: level}))
-	}
-	return fs, nil
 }
