@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -108,12 +107,7 @@ func sessionOf(s *receiver.SET) string {
 // issuer, on PostgreSQL or on the embedded store.
 func ssfServer(t testing.TB, store string) *testServer {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeAddr(t)
 	issuer := "http://" + addr
 	if store == "sqlite" {
 		return startEmbeddedAt(t, t.TempDir(), addr)
