@@ -111,14 +111,26 @@ func (v *Verifier) markReady() { v.once.Do(func() { close(v.ready) }) }
 // handle applies one stream message.
 func (v *Verifier) handle(msg jetstream.Msg) {
 	if msg.Subject() == wire.SubjectHeartbeat {
-		v.clockMu.Lock()
-		v.apply(msg.Subject(), msg.Data(), v.cfg.now())
-		v.clockMu.Unlock()
+		v.onHeartbeat(msg.Data())
 	} else {
 		v.apply(msg.Subject(), msg.Data(), v.cfg.now())
 	}
 	if md, err := msg.Metadata(); err == nil && md.NumPending == 0 {
 		v.markReady()
+	}
+}
+
+// onHeartbeat applies a heartbeat received now, and advances the coarse
+// clock to its receive time: after the clock was set forward (or back
+// again after a step back), the coarse clock reads the old time until the
+// next tick, and staleness measured against it would read as nothing.
+func (v *Verifier) onHeartbeat(data []byte) {
+	v.clockMu.Lock()
+	defer v.clockMu.Unlock()
+	now := v.cfg.now()
+	v.apply(wire.SubjectHeartbeat, data, now)
+	if n := now.UnixNano(); n > v.now.Load() {
+		v.now.Store(n)
 	}
 }
 
