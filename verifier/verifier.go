@@ -185,15 +185,17 @@ func (v *Verifier) tick(ctx context.Context) {
 		case <-t.C:
 			v.clockMu.Lock()
 			now := v.cfg.now()
-			if back := last.Sub(now); back > 0 {
+			// Wall readings (UnixNano), as fresh is: Sub would compare the
+			// monotonic readings, which a stepped system clock does not move.
+			if back := last.UnixNano() - now.UnixNano(); back > 0 {
 				if f := v.fresh.Load(); f != 0 {
-					v.fresh.Store(f - int64(back))
+					v.fresh.Store(f - back)
 				}
 			}
 			v.clockMu.Unlock()
 			last = now
 			v.refresh(now)
-			if d := now.Sub(lastSweep); d >= time.Second || d < 0 { // d < 0: the clock was set back
+			if d := time.Duration(now.UnixNano() - lastSweep.UnixNano()); d >= time.Second || d < 0 { // d < 0: the clock was set back
 				v.set.sweep(now.UnixNano())
 				lastSweep = now
 			}
