@@ -97,6 +97,9 @@ type Sample struct {
 	Token     bool          // a token check through the middleware, not Check
 	Session   string
 	Answer    Answer
+	// Offset is how far the verifier's clock was from the real time (a
+	// clock jump); when it moved during the answer, the earliest reading.
+	Offset time.Duration
 }
 
 // Violation is a broken promise, in words.
@@ -122,6 +125,16 @@ const Slack = 250 * time.Millisecond
 // was behind). An answer for a session past its expiry is not judged by
 // Check (expired sessions are refused by the token's exp), but token
 // checks are judged until expiry plus the token leeway.
+//
+// Expiry is judged on the verifier's own clock (wall plus s.Offset), the
+// clock its exp check and its retention use: a verifier whose clock was
+// set back accepts tokens longer, and must keep their revocations as long.
+// A token of a revoked session is therefore never accepted by a verifier
+// claiming freshness past the revocation, whatever its clock says: its exp
+// check refuses the token before its revocation may be dropped. The
+// freshness claim is a duration (Staleness), so it is judged on the real
+// clock: a jumped clock does not excuse claiming more than the verifier
+// had.
 func CheckSample(s Sample, k Known, wall time.Time, leeway time.Duration) *Violation {
 	if s.Answer != Accepted || s.Staleness > s.Bound {
 		return nil
@@ -135,7 +148,7 @@ func CheckSample(s Sample, k Known, wall time.Time, leeway time.Duration) *Viola
 		if s.Token {
 			end = end.Add(leeway)
 		}
-		if !wall.Add(Slack).Before(end) {
+		if !wall.Add(s.Offset + Slack).Before(end) {
 			return nil
 		}
 	}
@@ -148,8 +161,8 @@ func CheckSample(s Sample, k Known, wall time.Time, leeway time.Duration) *Viola
 		what = "token check"
 	}
 	return &Violation{Promise: promise, Checker: what, Detail: fmt.Sprintf(
-		"verifier %s accepted session %s (%s) at t=%s claiming freshness (staleness %s ≤ bound %s); revocation known since t=%s: %s; expires %s",
-		s.Verifier, s.Session, what, dur(s.At), s.Staleness.Round(time.Millisecond), s.Bound, dur(k.At), k.Why,
+		"verifier %s accepted session %s (%s) at t=%s claiming freshness (staleness %s ≤ bound %s, clock offset %v); revocation known since t=%s: %s; expires %s",
+		s.Verifier, s.Session, what, dur(s.At), s.Staleness.Round(time.Millisecond), s.Bound, s.Offset, dur(k.At), k.Why,
 		k.Expires.Format(time.RFC3339Nano))}
 }
 

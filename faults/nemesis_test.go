@@ -27,10 +27,18 @@ const (
 	verifierCut     faultKind = "verifier NATS blackhole"
 	slowNetwork     faultKind = "slow network"
 	rebuild         faultKind = "projection rebuild"
+	clockJump       faultKind = "clock jump"
 )
 
 var allFaults = []faultKind{killReplica, killLeader, pgRestart, pgBlackhole, natsBlackhole, natsRestart,
-	verifierRestart, verifierCut, slowNetwork, rebuild}
+	verifierRestart, verifierCut, slowNetwork, rebuild, clockJump}
+
+// Clock jumps move a verifier's clock by 1 s to maxJump, forward or back:
+// often past the 2 s staleness bound.
+const (
+	minJump = time.Second
+	maxJump = 10 * time.Second
+)
 
 // fault is one step of a schedule: after Gap, inject Kind on Target for
 // Hold, then heal.
@@ -40,7 +48,9 @@ type fault struct {
 	Target  int // a replica or verifier index; -1 for all replicas
 	Hold    time.Duration
 	Latency time.Duration
-	Crash   bool // PostgreSQL restart: immediate (crash) rather than fast
+	Crash   bool          // PostgreSQL restart: immediate (crash) rather than fast
+	Jump    time.Duration // clock jump: how far the verifier's clock moves (negative: back)
+	Cut     bool          // clock jump: the verifier's feed is cut for the hold too
 }
 
 func (f fault) String() string {
@@ -54,6 +64,11 @@ func (f fault) String() string {
 		}
 	case verifierRestart, verifierCut:
 		s += fmt.Sprintf(" (verifier %d)", f.Target)
+	case clockJump:
+		s += fmt.Sprintf(" (verifier %d) %+v", f.Target, f.Jump)
+		if f.Cut {
+			s += ", feed cut"
+		}
 	case pgRestart:
 		if f.Crash {
 			s += " (immediate)"
@@ -83,6 +98,7 @@ func schedule(seed uint64, n, replicas, verifiers int, long bool) []fault {
 		kinds = append(kinds, p...)
 	}
 	out := make([]fault, n)
+	jumps, backs := 0, 0
 	for i := range out {
 		f := fault{
 			Gap:  time.Duration(200+rng.IntN(800)) * time.Millisecond,
@@ -97,6 +113,18 @@ func schedule(seed uint64, n, replicas, verifiers int, long bool) []fault {
 			f.Latency = time.Duration(20+rng.IntN(300)) * time.Millisecond
 		case verifierRestart, verifierCut:
 			f.Target = rng.IntN(verifiers)
+		case clockJump:
+			// Forward and back alternate, odd seeds starting forward, so a
+			// short schedule with one jump still covers both ways across
+			// seeds; every other jump back also cuts the feed.
+			f.Target = rng.IntN(verifiers)
+			f.Jump = minJump + time.Duration(rng.Int64N(int64(maxJump-minJump)+1))
+			if (seed+uint64(jumps))%2 == 0 {
+				f.Jump = -f.Jump
+				f.Cut = backs%2 == 0
+				backs++
+			}
+			jumps++
 		case pgRestart:
 			f.Crash = rng.IntN(2) == 0
 		case pgLongBlackhole:
@@ -239,6 +267,27 @@ func (n *nemesis) inject(f fault) func() {
 		return func() {
 			n.unblind(e)
 			e.proxy.Heal()
+		}
+	case clockJump:
+		// The verifier's clock moves, held, then comes back. With Cut its
+		// feed is cut at the same moment, so nothing it claims after it
+		// can be true: a verifier set back must not count the step as
+		// freshness (the blind check), one set forward must not drop what
+		// a token could still need once the clock is back (the delivery
+		// check, on the verifier's clock).
+		e := n.edges[f.Target]
+		c.note("inject: %s", f)
+		if f.Cut {
+			n.blind(e)
+			e.proxy.Blackhole()
+		}
+		e.clock.Jump(f.Jump)
+		return func() {
+			e.clock.Restore()
+			if f.Cut {
+				n.unblind(e)
+				e.proxy.Heal()
+			}
 		}
 	case rebuild:
 		c.note("inject: %s", f)

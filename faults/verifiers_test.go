@@ -20,13 +20,17 @@ import (
 	"github.com/sessiond/sessiond/verifier"
 )
 
-// leeway is the verifiers' token leeway (the SDK's default).
-const leeway = 30 * time.Second
+// leeway is the verifiers' token leeway: as long as the largest clock
+// jump, so a jump forward sweeps revocations whose tokens pass their exp
+// check again once the clock is back (the SDK must still refuse them),
+// while Check, which keeps its promise for steps within the leeway, can
+// be held to it.
+const leeway = maxJump
 
 // edge is one verifier in the test process, behind its own NATS proxy,
-// closed and opened again by the nemesis. It checks every known
-// revocation continuously, with Check and with its token through the
-// middleware.
+// closed and opened again by the nemesis, on its own clock the nemesis
+// can jump. It checks every known revocation continuously, with Check and
+// with its token through the middleware.
 type edge struct {
 	name       string
 	failClosed bool
@@ -40,6 +44,8 @@ type edge struct {
 	mw  http.Handler
 	gen int
 
+	clock faults.Clock // the machine's clock: it outlives a verifier restart
+
 	checks, tokenChecks atomic.Int64
 	blindSince          atomic.Int64 // history time the nemesis cut its feed; 0 when not cut
 }
@@ -49,6 +55,7 @@ func (e *edge) opts() []verifier.Option {
 		verifier.WithJWKS(e.c.jwks), verifier.WithIssuer("http://sessiond.faults"),
 		verifier.WithLeeway(leeway), verifier.WithLoadTimeout(10 * time.Second),
 		verifier.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
+		verifier.WithClock(e.clock.Now),
 	}
 	if e.failClosed {
 		return append(o, verifier.WithFailClosed(bound))
@@ -116,24 +123,30 @@ func (e *edge) run(stop <-chan struct{}) {
 }
 
 // pass judges one round of answers: the staleness is read first, so every
-// answer after it reflects a state at least as new as the claim.
+// answer after it reflects a state at least as new as the claim. Each
+// answer is judged with the verifier clock's earliest offset around it.
 func (e *edge) pass(v *verifier.Verifier, mw http.Handler, gen int) {
 	name := fmt.Sprintf("%s#%d", e.name, gen)
+	off := e.clock.Offset()
 	at := e.c.hist.Now()
 	st := v.Staleness()
 	wall := time.Now()
+	offset := func() time.Duration { o := e.clock.Offset(); off = min(off, o); return off }
 	if bv := faults.CheckBlind(name, at, st, bound, e.blindSince.Load()); bv != nil {
 		e.c.violate(*bv, e.name, "blind")
 	}
 	for _, k := range e.c.know.All() {
 		ans := answerOf(v.Check(k.Session))
 		e.checks.Add(1)
-		e.judge(faults.Sample{Verifier: name, At: at, Staleness: st, Bound: bound, Session: k.Session, Answer: ans}, k, wall)
+		e.judge(faults.Sample{Verifier: name, At: at, Staleness: st, Bound: bound, Session: k.Session, Answer: ans,
+			Offset: offset()}, k, wall)
 		if !strings.HasPrefix(k.Session, "x") {
 			continue
 		}
 		tok := e.ss.token(k.Session)
-		if tok == "" || (!k.Expires.IsZero() && wall.After(k.Expires.Add(leeway+time.Second))) {
+		// Presented until it cannot pass even on a clock set back by the
+		// largest jump.
+		if tok == "" || (!k.Expires.IsZero() && wall.After(k.Expires.Add(leeway+maxJump+time.Second))) {
 			continue
 		}
 		req := httptest.NewRequest("GET", "/", nil)
@@ -142,7 +155,7 @@ func (e *edge) pass(v *verifier.Verifier, mw http.Handler, gen int) {
 		mw.ServeHTTP(rec, req)
 		e.tokenChecks.Add(1)
 		e.judge(faults.Sample{Verifier: name, At: at, Staleness: st, Bound: bound, Token: true, Session: k.Session,
-			Answer: tokenAnswer(rec)}, k, wall)
+			Answer: tokenAnswer(rec), Offset: offset()}, k, wall)
 	}
 }
 

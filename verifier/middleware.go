@@ -36,14 +36,19 @@ func (v *Verifier) Middleware(next http.Handler) http.Handler {
 		panic("verifier: Middleware needs WithJWKS (signed tokens) or WithSessionID")
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var id string
+		var (
+			id     string
+			claims Claims
+			at     = v.now.Load() // the instant revocation is judged at
+		)
 		if v.tokens != nil {
 			tok, ok := bearer(r)
 			if !ok {
 				WriteError(w, http.StatusUnauthorized, CodeTokenInvalid, "a session token is required: Authorization: Bearer <token>")
 				return
 			}
-			c, err := v.tokens.verify(r.Context(), tok, v.cfg.now())
+			now := v.cfg.now()
+			c, err := v.tokens.verify(r.Context(), tok, now, v.set.forgotten())
 			switch {
 			case errors.Is(err, ErrTokenExpired):
 				WriteError(w, http.StatusUnauthorized, CodeTokenExpired, "the session token has expired")
@@ -52,7 +57,7 @@ func (v *Verifier) Middleware(next http.Handler) http.Handler {
 				WriteError(w, http.StatusUnauthorized, CodeTokenInvalid, "the session token is not valid")
 				return
 			}
-			id = c.SessionID
+			id, claims, at = c.SessionID, c, min(at, now.UnixNano()) // never later than the exp check's instant
 			r = r.WithContext(context.WithValue(r.Context(), claimsKey{}, c))
 		} else {
 			var err error
@@ -61,7 +66,13 @@ func (v *Verifier) Middleware(next http.Handler) http.Handler {
 				return
 			}
 		}
-		switch err := v.Check(id); {
+		err := v.check(id, at)
+		if err == nil && v.tokens != nil && v.tokens.forgotten(claims, v.set.forgotten()) {
+			// Dropped by a sweep between the exp check and the lookup.
+			WriteError(w, http.StatusUnauthorized, CodeTokenExpired, "the session token has expired")
+			return
+		}
+		switch {
 		case err == nil:
 			next.ServeHTTP(w, r)
 		case errors.Is(err, ErrRevoked):

@@ -114,4 +114,14 @@ func SessionIDHeader(name string) func(*http.Request) (string, error) {
 // WithClock sets the verifier's clock (default time.Now): the receive time
 // of messages, staleness, the expiry of revocations and of tokens. Tests
 // and fault injection use it to move time.
+//
+// The clock may be stepped. Set forward, the verifier only gets staler
+// (heartbeats are trusted no later than their own at). Set back, it does
+// not count the step as freshness: the freshness point moves back with it
+// at the next tick. Revocations it dropped while the clock read later stay
+// covered for tokens: a token whose exp plus leeway is at or before the
+// latest one dropped is refused as expired (see VerifyToken). Check has no
+// exp to go by: after a step back longer than the leeway, it may answer
+// nil for a revoked session whose expiry, on the new clock, is still
+// ahead.
 func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }

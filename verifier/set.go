@@ -27,6 +27,11 @@ type set struct {
 
 	mu     sync.Mutex // writers
 	cursor [2]int     // where the next sweep starts, per table
+
+	// forgot is the latest instant of an entry the set dropped (or was
+	// never given because it had passed): a session whose instant is at or
+	// before it may have been revoked without the set knowing any more.
+	forgot atomic.Int64
 }
 
 // sweepChunk bounds how many slots one sweep visits per table. Each
@@ -152,6 +157,20 @@ func (s *set) add(id string, exp int64) bool {
 	return true
 }
 
+// forget raises the forgotten horizon to until.
+func (s *set) forget(until int64) {
+	for {
+		f := s.forgot.Load()
+		if until <= f || s.forgot.CompareAndSwap(f, until) {
+			return
+		}
+	}
+}
+
+// forgotten returns the forgotten horizon (unix nanoseconds; 0 if nothing
+// was dropped).
+func (s *set) forgotten() int64 { return s.forgot.Load() }
+
 func (s *set) len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -171,6 +190,7 @@ func (s *set) sweep(now int64) int {
 		i := s.cursor[k] % len(t.slots)
 		for range min(sweepChunk, len(t.slots)) {
 			if e := t.slots[i].exp.Load(); e != 0 && e < now {
+				s.forget(e) // before the removal, so a reader that misses the entry sees it
 				t.begin()
 				t.remove(i) // an entry after it may have moved into i: look again
 				t.end()

@@ -45,13 +45,17 @@ type tokenCheck struct {
 	cache map[[32]byte]Claims
 }
 
-func (t *tokenCheck) verify(ctx context.Context, token string, now time.Time) (Claims, error) {
+// verify checks token at now. A token whose exp plus leeway is at or
+// before forgot (the set's forgotten horizon) is refused as expired
+// whatever now says: its session's revocation may have been dropped when
+// the clock read later than now does (the clock was set back since).
+func (t *tokenCheck) verify(ctx context.Context, token string, now time.Time, forgot int64) (Claims, error) {
 	h := sha256.Sum256([]byte(token))
 	t.mu.RLock()
 	c, ok := t.cache[h]
 	t.mu.RUnlock()
 	if ok {
-		if !now.Before(c.Expiry.Add(t.leeway)) {
+		if !now.Before(c.Expiry.Add(t.leeway)) || t.forgotten(c, forgot) {
 			return Claims{}, ErrTokenExpired
 		}
 		return c, nil
@@ -60,6 +64,9 @@ func (t *tokenCheck) verify(ctx context.Context, token string, now time.Time) (C
 	if err != nil {
 		return Claims{}, err
 	}
+	if t.forgotten(c, forgot) {
+		return Claims{}, ErrTokenExpired
+	}
 	t.mu.Lock()
 	if len(t.cache) >= maxCachedTokens {
 		clear(t.cache)
@@ -67,6 +74,12 @@ func (t *tokenCheck) verify(ctx context.Context, token string, now time.Time) (C
 	t.cache[h] = c
 	t.mu.Unlock()
 	return c, nil
+}
+
+// forgotten reports whether c's revocation, if any, may have been dropped:
+// its last instant (exp plus leeway) is at or before the horizon forgot.
+func (t *tokenCheck) forgotten(c Claims, forgot int64) bool {
+	return forgot != 0 && c.Expiry.Add(t.leeway).UnixNano() <= forgot
 }
 
 func (t *tokenCheck) verifySlow(ctx context.Context, token string, now time.Time) (Claims, error) {
@@ -100,12 +113,15 @@ func (t *tokenCheck) verifySlow(ctx context.Context, token string, now time.Time
 // VerifyToken checks a session token's signature against the JWKS, then
 // exp, nbf, aud and iss (with the configured leeway), and returns its
 // claims. It does not check revocation: Check(claims.SessionID) does.
+// A token is also refused as expired when the verifier has dropped
+// revocations kept as long as it (its clock read later before and was set
+// back since): it can no longer tell whether that session was revoked.
 // It needs WithJWKS.
 func (v *Verifier) VerifyToken(ctx context.Context, token string) (Claims, error) {
 	if v.tokens == nil {
 		return Claims{}, errors.New("verifier: no JWKS configured (WithJWKS)")
 	}
-	return v.tokens.verify(ctx, token, v.cfg.now())
+	return v.tokens.verify(ctx, token, v.cfg.now(), v.set.forgotten())
 }
 
 // bearer returns the token of an "Authorization: Bearer" header.

@@ -33,6 +33,11 @@ type Verifier struct {
 	staleOK atomic.Uint64 // fail-open Checks answered while stale
 	stale   atomic.Bool
 
+	// clockMu orders the freshness point's updates from heartbeats with
+	// its move back when the clock is set back (tick), so a heartbeat
+	// timed on the old clock is never stored after that move.
+	clockMu sync.Mutex
+
 	tokens *tokenCheck // nil without WithJWKS
 
 	cc     jetstream.ConsumeContext
@@ -105,9 +110,27 @@ func (v *Verifier) markReady() { v.once.Do(func() { close(v.ready) }) }
 
 // handle applies one stream message.
 func (v *Verifier) handle(msg jetstream.Msg) {
-	v.apply(msg.Subject(), msg.Data(), v.cfg.now())
+	if msg.Subject() == wire.SubjectHeartbeat {
+		v.onHeartbeat(msg.Data())
+	} else {
+		v.apply(msg.Subject(), msg.Data(), v.cfg.now())
+	}
 	if md, err := msg.Metadata(); err == nil && md.NumPending == 0 {
 		v.markReady()
+	}
+}
+
+// onHeartbeat applies a heartbeat received now, and advances the coarse
+// clock to its receive time: after the clock was set forward (or back
+// again after a step back), the coarse clock reads the old time until the
+// next tick, and staleness measured against it would read as nothing.
+func (v *Verifier) onHeartbeat(data []byte) {
+	v.clockMu.Lock()
+	defer v.clockMu.Unlock()
+	now := v.cfg.now()
+	v.apply(wire.SubjectHeartbeat, data, now)
+	if n := now.UnixNano(); n > v.now.Load() {
+		v.now.Store(n)
 	}
 }
 
@@ -125,6 +148,8 @@ func (v *Verifier) apply(subject string, data []byte, received time.Time) {
 		// Kept as long as a token of the session can pass its exp check.
 		if until := r.KeepUntil(v.cfg.leeway).UnixNano(); until >= received.UnixNano() {
 			v.set.add(r.SessionID, until)
+		} else {
+			v.set.forget(until) // its tokens are refused as expired from now on
 		}
 		if v.cfg.observe != nil {
 			v.cfg.observe(r)
@@ -143,20 +168,34 @@ func (v *Verifier) apply(subject string, data []byte, received time.Time) {
 }
 
 // tick advances the coarse clock, sweeps expired entries and tracks
-// staleness.
+// staleness. A clock set back (a reading earlier than the previous tick's)
+// moves the freshness point back by the step, so the step never counts as
+// time the feed was fresh; a clock set forward only makes the verifier
+// staler, until a heartbeat timed on the new clock arrives.
 func (v *Verifier) tick(ctx context.Context) {
 	defer v.wg.Done()
 	t := time.NewTicker(v.cfg.tick)
 	defer t.Stop()
 	lastSweep := v.cfg.now()
+	last := lastSweep
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			v.clockMu.Lock()
 			now := v.cfg.now()
+			// Wall readings (UnixNano), as fresh is: Sub would compare the
+			// monotonic readings, which a stepped system clock does not move.
+			if back := last.UnixNano() - now.UnixNano(); back > 0 {
+				if f := v.fresh.Load(); f != 0 {
+					v.fresh.Store(f - back)
+				}
+			}
+			v.clockMu.Unlock()
+			last = now
 			v.refresh(now)
-			if d := now.Sub(lastSweep); d >= time.Second || d < 0 { // d < 0: the clock was set back
+			if d := time.Duration(now.UnixNano() - lastSweep.UnixNano()); d >= time.Second || d < 0 { // d < 0: the clock was set back
 				v.set.sweep(now.UnixNano())
 				lastSweep = now
 			}
@@ -186,8 +225,10 @@ func (v *Verifier) refresh(now time.Time) {
 // Check returns nil if the session may proceed, ErrRevoked if it has been
 // revoked, or ErrStale if fail-closed is configured and the feed is older
 // than its bound. It is safe for concurrent use and does not allocate.
-func (v *Verifier) Check(sessionID string) error {
-	now := v.now.Load()
+func (v *Verifier) Check(sessionID string) error { return v.check(sessionID, v.now.Load()) }
+
+// check is Check at the instant now (unix nanoseconds).
+func (v *Verifier) check(sessionID string, now int64) error {
 	if v.set.revoked(sessionID, now) {
 		v.revoked.Add(1)
 		return ErrRevoked
