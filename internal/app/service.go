@@ -29,6 +29,8 @@ type Log interface {
 // Reads is the read model the service queries.
 type Reads interface {
 	UserExists(ctx context.Context, userID string) (bool, error)
+	// Session returns one session, or nil if there is none.
+	Session(ctx context.Context, sessionID string) (*projections.SessionRow, error)
 	ListSessions(ctx context.Context, f projections.ListFilter) ([]projections.SessionRow, error)
 	ActiveSessionIDs(ctx context.Context, userID string, now time.Time) ([]string, error)
 	AdminKeys(ctx context.Context) ([]projections.KeyRow, error)
