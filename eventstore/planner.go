@@ -83,6 +83,7 @@ func (p *Planner) Add(appends []StreamAppend) ([]Recorded, error) {
 				Type:          e.Type,
 				Data:          e.Data,
 				Metadata:      e.Metadata,
+				Event:         e.Event,
 				RecordedAt:    p.Now,
 				PrevHash:      prev,
 			}

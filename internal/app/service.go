@@ -88,7 +88,7 @@ func (s *Service) streamAppend(meta Meta, streamID string, expected int64, event
 		if err != nil {
 			return sa, err
 		}
-		sa.Events[i] = eventstore.Proposed{Type: typ, Data: data, Metadata: md}
+		sa.Events[i] = eventstore.Proposed{Type: typ, Data: data, Metadata: md, Event: e}
 	}
 	return sa, nil
 }
