@@ -6,8 +6,8 @@ import (
 	"github.com/sessiond/sessiond/domain"
 )
 
-// sessionCacheSize bounds the sessions whose state a Service remembers:
-// about 200 bytes each, so some 20 MB at most.
+// sessionCacheSize bounds the sessions whose state a Service remembers,
+// a few hundred bytes each plus their client metadata.
 const sessionCacheSize = 100_000
 
 // sessionCache remembers the last state this process saw of recently
