@@ -44,7 +44,6 @@ type Service struct {
 	slog  *slog.Logger
 	keys  *KeyTable // authentication's source; see WithKeys
 	busy  inflight  // idempotency keys being worked on
-	cache sessionCache
 }
 
 // New returns a Service. clock may be nil for time.Now.
@@ -55,7 +54,7 @@ func New(log Log, reads Reads, clock func() time.Time, logger *slog.Logger) *Ser
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Service{log: log, reads: reads, clock: clock, slog: logger, cache: newSessionCache()}
+	return &Service{log: log, reads: reads, clock: clock, slog: logger}
 }
 
 // Meta describes who asked for a change and how; it becomes the metadata

@@ -66,22 +66,17 @@ func (s *Service) Start(ctx context.Context, meta Meta, cmd domain.StartSession)
 		view, err := s.asRecorded(ctx, *orig)
 		return view, err == nil, err
 	}
-	generated := cmd.SessionID == ""
-	if generated {
+	if cmd.SessionID == "" {
 		id, err := uuid.NewV7()
 		if err != nil {
 			return Session{}, false, err
 		}
 		cmd.SessionID = id.String()
 	}
-	for attempt := range maxAttempts {
-		var sess *domain.Session
-		// A session id generated here names no session yet: nothing to
-		// read (the append's expected version 0 still guards it).
-		if !generated || attempt > 0 {
-			if sess, err = s.snapshot(ctx, cmd.SessionID); err != nil {
-				return Session{}, false, err
-			}
+	for range maxAttempts {
+		sess, err := s.snapshot(ctx, cmd.SessionID)
+		if err != nil {
+			return Session{}, false, err
 		}
 		if sess != nil && meta.Idempotency != nil {
 			// The session exists: it may be this request's own, recorded
@@ -128,7 +123,6 @@ func (s *Service) Start(ctx context.Context, meta Meta, cmd domain.StartSession)
 			return view, err == nil, err
 		}
 		started, _ := domain.RestoreSession([]domain.Event{*ev})
-		s.cache.put(started)
 		return viewOf(started, now), true, nil
 	}
 	return Session{}, false, domain.Errorf(domain.CodeConflict, "session %s is changing too fast; retry", cmd.SessionID)
@@ -164,12 +158,10 @@ func (s *Service) Revoke(ctx context.Context, meta Meta, userID, sessionID, reas
 		return s.revokedAs(ctx, *orig)
 	}
 	cmd := domain.RevokeSession{UserID: userID, SessionID: sessionID, Actor: meta.Actor, Reason: reason}
-	for attempt := range maxAttempts {
-		sess := s.cache.get(sessionID)
-		if sess == nil || attempt > 0 {
-			if sess, err = s.snapshot(ctx, sessionID); err != nil {
-				return Revocation{}, err
-			}
+	for range maxAttempts {
+		sess, err := s.snapshot(ctx, sessionID)
+		if err != nil {
+			return Revocation{}, err
 		}
 		now := s.clock()
 		d, err := domain.DecideRevoke(sess, cmd, now)
@@ -189,7 +181,6 @@ func (s *Service) Revoke(ctx context.Context, meta Meta, userID, sessionID, reas
 		withIDs(meta, []eventstore.StreamAppend{sa})
 		recs, err := s.log.Append(ctx, sa)
 		if conflictRetry(err) {
-			s.cache.drop(sessionID)
 			continue
 		}
 		if err != nil {
@@ -204,7 +195,6 @@ func (s *Service) Revoke(ctx context.Context, meta Meta, userID, sessionID, reas
 			return s.revokedAs(ctx, recs[0])
 		}
 		revoked, _ := domain.RestoreSession(append(eventsOf(sess), *d.Event))
-		s.cache.put(revoked)
 		return Revocation{Session: viewOf(revoked, now), Event: &recs[0]}, nil
 	}
 	return Revocation{}, domain.Errorf(domain.CodeConflict, "session %s is changing too fast; retry", sessionID)

@@ -39,6 +39,5 @@ func (s *Service) snapshot(ctx context.Context, sessionID string) (*domain.Sessi
 	if err != nil {
 		return nil, fmt.Errorf("read model: %w", err)
 	}
-	s.cache.put(sess)
 	return sess, nil
 }
