@@ -17,11 +17,16 @@ type Revoked = wire.Revocation
 // verifier/wire.
 type Heartbeat = wire.Heartbeat
 
-// revokedMessage builds the payload of a recorded SessionRevoked.
+// revokedMessage builds the payload of a recorded SessionRevoked, from
+// the appender's decoded event when it is at hand (the immediate path),
+// else by decoding the stored data.
 func revokedMessage(r *eventstore.Recorded) (Revoked, error) {
-	e, err := domain.DecodeEvent(r.Type, r.Data)
-	if err != nil {
-		return Revoked{}, fmt.Errorf("position %d: %w", r.Position, err)
+	e, ok := r.Event.(domain.Event)
+	if !ok {
+		var err error
+		if e, err = domain.DecodeEvent(r.Type, r.Data); err != nil {
+			return Revoked{}, fmt.Errorf("position %d: %w", r.Position, err)
+		}
 	}
 	ev, ok := e.(domain.SessionRevoked)
 	if !ok {

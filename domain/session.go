@@ -260,3 +260,34 @@ func hasNUL(v any) bool {
 // normalize puts times in UTC at microsecond precision, the precision the
 // stores keep, so a value reads back exactly as it was decided.
 func normalize(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// SessionSnapshot is a session's state as a read model keeps it, at the
+// stream version Version.
+type SessionSnapshot struct {
+	ID         string
+	UserID     string
+	StartedAt  time.Time
+	ExpiresAt  time.Time
+	Metadata   json.RawMessage
+	Revocation *Revocation // nil when not revoked
+	Version    int64
+}
+
+// SessionFromSnapshot rebuilds a session from a snapshot, so a decision
+// need not replay the stream; the version makes an append from it fail
+// with a conflict when the stream has moved on since.
+func SessionFromSnapshot(s SessionSnapshot) (*Session, error) {
+	min := int64(1)
+	if s.Revocation != nil {
+		min = 2
+	}
+	if s.ID == "" || s.UserID == "" || s.Version < min {
+		return nil, fmt.Errorf("session snapshot %q: inconsistent (user %q, version %d)", s.ID, s.UserID, s.Version)
+	}
+	out := &Session{id: s.ID, userID: s.UserID, startedAt: s.StartedAt, expiresAt: s.ExpiresAt, metadata: s.Metadata, version: s.Version}
+	if s.Revocation != nil {
+		r := *s.Revocation
+		out.revocation = &r
+	}
+	return out, nil
+}

@@ -2,6 +2,7 @@ package domain_test
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -539,5 +540,35 @@ func TestDecideRevokeAll(t *testing.T) {
 				t.Errorf("events = %+v with a validation error", evs)
 			}
 		})
+	}
+}
+
+// TestSessionFromSnapshot: a snapshot rebuilds the session a replay would,
+// at its version; an inconsistent one is refused.
+func TestSessionFromSnapshot(t *testing.T) {
+	started := domain.SessionStarted{SessionID: "s1", UserID: "u1", StartedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	revoked := domain.SessionRevoked{SessionID: "s1", UserID: "u1", RevokedAt: t0.Add(time.Minute), ExpiresAt: t0.Add(time.Hour),
+		RevokedBy: domain.Actor{KeyID: "k1", KeyName: "ops"}, Reason: "stolen"}
+	replayed, err := domain.RestoreSession([]domain.Event{started, revoked})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev := *replayed.Revocation()
+	snap, err := domain.SessionFromSnapshot(domain.SessionSnapshot{ID: "s1", UserID: "u1", StartedAt: t0, ExpiresAt: t0.Add(time.Hour),
+		Revocation: &rev, Version: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(snap, replayed) {
+		t.Errorf("from the snapshot %+v, replayed %+v", snap, replayed)
+	}
+	for name, bad := range map[string]domain.SessionSnapshot{
+		"no user":       {ID: "s1", Version: 1},
+		"no version":    {ID: "s1", UserID: "u1"},
+		"revoked at v1": {ID: "s1", UserID: "u1", Revocation: &rev, Version: 1},
+	} {
+		if _, err := domain.SessionFromSnapshot(bad); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
 	}
 }

@@ -90,6 +90,7 @@ func (p *Planner) add(appends []StreamAppend) ([]Recorded, error) {
 				Type:          e.Type,
 				Data:          e.Data,
 				Metadata:      e.Metadata,
+				Event:         e.Event,
 				RecordedAt:    p.Now,
 				PrevHash:      prev,
 			}

@@ -17,6 +17,10 @@ type Proposed struct {
 	Type     string
 	Data     json.RawMessage // a JSON object
 	Metadata json.RawMessage // a JSON object; nil means {}
+	// Event is, optionally, the value Data encodes (a domain event),
+	// carried to the Recorded so that readers in this process need not
+	// decode Data again. It is never stored or hashed.
+	Event any `json:"-"`
 }
 
 // StreamAppend proposes events for one stream. ExpectedVersion is the
@@ -76,6 +80,9 @@ type Recorded struct {
 	RecordedAt    time.Time
 	PrevHash      []byte
 	Hash          []byte
+	// Event is the appender's decoded form of Data (Proposed.Event) on
+	// the events an Append returns; nil on events read from storage.
+	Event any `json:"-"`
 }
 
 // Statement is one SQL statement with its arguments, as produced by the

@@ -29,6 +29,8 @@ type Log interface {
 // Reads is the read model the service queries.
 type Reads interface {
 	UserExists(ctx context.Context, userID string) (bool, error)
+	// Session returns one session, or nil if there is none.
+	Session(ctx context.Context, sessionID string) (*projections.SessionRow, error)
 	ListSessions(ctx context.Context, f projections.ListFilter) ([]projections.SessionRow, error)
 	ActiveSessionIDs(ctx context.Context, userID string, now time.Time) ([]string, error)
 	AdminKeys(ctx context.Context) ([]projections.KeyRow, error)
@@ -89,7 +91,7 @@ func (s *Service) streamAppend(meta Meta, streamID string, expected int64, event
 		if err != nil {
 			return sa, err
 		}
-		sa.Events[i] = eventstore.Proposed{Type: typ, Data: data, Metadata: md}
+		sa.Events[i] = eventstore.Proposed{Type: typ, Data: data, Metadata: md, Event: e}
 	}
 	return sa, nil
 }

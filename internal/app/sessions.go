@@ -74,16 +74,24 @@ func (s *Service) Start(ctx context.Context, meta Meta, cmd domain.StartSession)
 		cmd.SessionID = id.String()
 	}
 	for range maxAttempts {
-		sess, history, err := s.loadSession(ctx, cmd.SessionID)
+		sess, err := s.snapshot(ctx, cmd.SessionID)
 		if err != nil {
 			return Session{}, false, err
 		}
-		if orig, err := ownEvent(history, meta); err != nil || orig != nil {
+		if sess != nil && meta.Idempotency != nil {
+			// The session exists: it may be this request's own, recorded
+			// by a concurrent retry on another replica; the log tells.
+			_, history, err := s.loadSession(ctx, cmd.SessionID)
 			if err != nil {
 				return Session{}, false, err
 			}
-			view, err := s.asRecorded(ctx, *orig)
-			return view, err == nil, err
+			if orig, err := ownEvent(history, meta); err != nil || orig != nil {
+				if err != nil {
+					return Session{}, false, err
+				}
+				view, err := s.asRecorded(ctx, *orig)
+				return view, err == nil, err
+			}
 		}
 		now := s.clock()
 		ev, err := domain.DecideStart(sess, cmd, now)
@@ -154,15 +162,9 @@ func (s *Service) Revoke(ctx context.Context, meta Meta, userID, sessionID, reas
 	}
 	cmd := domain.RevokeSession{UserID: userID, SessionID: sessionID, Actor: meta.Actor, Reason: reason}
 	for range maxAttempts {
-		sess, history, err := s.loadSession(ctx, sessionID)
+		sess, err := s.snapshot(ctx, sessionID)
 		if err != nil {
 			return Revocation{}, err
-		}
-		if orig, err := ownEvent(history, meta); err != nil || orig != nil {
-			if err != nil {
-				return Revocation{}, err
-			}
-			return s.revokedAs(ctx, *orig)
 		}
 		now := s.clock()
 		d, err := domain.DecideRevoke(sess, cmd, now)
@@ -173,14 +175,7 @@ func (s *Service) Revoke(ctx context.Context, meta Meta, userID, sessionID, reas
 			return Revocation{}, err
 		}
 		if d.Event == nil {
-			res := Revocation{Session: viewOf(sess, now), AlreadyRevoked: true}
-			for i := range history {
-				if history[i].Type == domain.TypeSessionRevoked {
-					res.Original = &history[i]
-					break
-				}
-			}
-			return res, nil
+			return s.alreadyRevoked(ctx, meta, sessionID, sess, now)
 		}
 		sa, err := s.streamAppend(meta, d.Event.StreamID(), sess.Version(), *d.Event)
 		if err != nil {
@@ -206,6 +201,32 @@ func (s *Service) Revoke(ctx context.Context, meta Meta, userID, sessionID, reas
 		return Revocation{Session: viewOf(revoked, now), Event: &recs[0]}, nil
 	}
 	return Revocation{}, domain.Errorf(domain.CodeConflict, "session %s is changing too fast; retry", sessionID)
+}
+
+// alreadyRevoked answers the revocation of a revoked session: the
+// session as the read model shows it (sess), and the original
+// SessionRevoked from the log, for the caller to broadcast again. When
+// that event is this request's own (a concurrent retry with the same
+// Idempotency-Key recorded it), it answers as the first request did.
+func (s *Service) alreadyRevoked(ctx context.Context, meta Meta, sessionID string, sess *domain.Session, now time.Time) (Revocation, error) {
+	_, history, err := s.loadSession(ctx, sessionID)
+	if err != nil {
+		return Revocation{}, err
+	}
+	if orig, err := ownEvent(history, meta); err != nil || orig != nil {
+		if err != nil {
+			return Revocation{}, err
+		}
+		return s.revokedAs(ctx, *orig)
+	}
+	res := Revocation{Session: viewOf(sess, now), AlreadyRevoked: true}
+	for i := range history {
+		if history[i].Type == domain.TypeSessionRevoked {
+			res.Original = &history[i]
+			break
+		}
+	}
+	return res, nil
 }
 
 // revokedAs answers a repeated revocation: the session as rec, its

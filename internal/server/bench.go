@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -26,6 +27,7 @@ func (m *Main) runBench(ctx context.Context, args []string) error {
 		embedded bool
 		report   string
 		yardSecs float64
+		cpuProf  string
 	)
 	if _, err := m.flags("bench", "sessiond bench [--target URL --key KEY | --embedded] [--clients N] [--sessions N] [--rate R] [--verifiers N] [--report FILE.html]", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&cfg.Target, "target", "", "base URL of a running sessiond (needs --key)")
@@ -37,6 +39,7 @@ func (m *Main) runBench(ctx context.Context, args []string) error {
 		fs.IntVar(&cfg.Verifiers, "verifiers", 1, "verifiers following NATS (with --target: at --nats-url)")
 		fs.StringVar(&report, "report", "", "write a self-contained HTML report with plots to this file")
 		fs.Float64Var(&yardSecs, "yardstick-seconds", 10, "how long the INSERT yardstick runs (with --database-url)")
+		fs.StringVar(&cpuProf, "cpuprofile", "", "write a CPU profile of this process (with --embedded: server and load generator) to this file")
 	}); err != nil {
 		return err
 	}
@@ -47,6 +50,13 @@ func (m *Main) runBench(ctx context.Context, args []string) error {
 	cfg.NATSURL = m.Config.NATSURL
 	cfg.YardstickTime = time.Duration(yardSecs * float64(time.Second))
 	cfg.Store = "as configured at the target"
+	if cpuProf != "" {
+		stop, err := startCPUProfile(cpuProf)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	if embedded {
 		stop, err := m.benchServer(ctx, &cfg)
 		if err != nil {
@@ -74,6 +84,23 @@ func (m *Main) runBench(ctx context.Context, args []string) error {
 	return nil
 }
 
+// startCPUProfile profiles this process's CPU into path until the
+// returned func is called.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
+}
+
 // benchServer starts a sessiond in this process for --embedded: on a
 // scratch database of --database-url (created and dropped here), or on
 // SQLite in a temp dir; NATS embedded on a free port. It creates an admin
@@ -90,7 +117,8 @@ func (m *Main) benchServer(ctx context.Context, cfg *bench.Config) (stop func(),
 		}
 	}
 	vars := map[string]string{"SESSIOND_DATA_DIR": filepath.Join(dir, "data"), "SESSIOND_NATS_LISTEN": "127.0.0.1:0",
-		"SESSIOND_HTTP_ADDR": "127.0.0.1:0", "SESSIOND_LOG_LEVEL": "warn"}
+		"SESSIOND_HTTP_ADDR": "127.0.0.1:0", "SESSIOND_LOG_LEVEL": "warn",
+		"SESSIOND_KEY_RATE": "0"} // the load generator is one admin key: no per-key limit
 	cfg.Store = "SQLite (embedded)"
 	if cfg.DatabaseURL != "" {
 		scratch, drop, err := scratchDatabase(ctx, cfg.DatabaseURL)
