@@ -159,10 +159,15 @@ func TestEmbeddedKill9(t *testing.T) {
 		return cmd, logs, "http://" + addr
 	}
 	cmd, logs, url := start()
-	key := keyPattern.FindString(logs.String())
-	if key == "" {
-		t.Fatalf("no first-run key:\n%s", logs.String())
-	}
+	// The key is printed before the server serves, but reaches this
+	// process through a pipe: wait for it to arrive.
+	var key string
+	checkFor(t, 10*time.Second, func() error {
+		if key = keyPattern.FindString(logs.String()); key == "" {
+			return fmt.Errorf("no first-run key yet:\n%s", logs.String())
+		}
+		return nil
+	})
 	s := &testServer{t: t, URL: url, Data: dataDir}
 	const sessions = 300
 	for i := range sessions {
