@@ -241,7 +241,7 @@ func (s *testServer) key(name string, scopes ...string) string {
 	if len(scopes) == 0 {
 		scopes = []string{"sessions:read", "sessions:write", "sessions:revoke", "audit:read", "personal:read"}
 	}
-	out := s.cli("keys", "create", "--name", name, "--scopes", strings.Join(scopes, ","))
+	out := s.cli("keys", "create", "--name", name, "--owner", name+"@example.test", "--scopes", strings.Join(scopes, ","))
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	return lines[len(lines)-1]
 }

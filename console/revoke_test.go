@@ -71,7 +71,7 @@ func TestConsoleRevoke(t *testing.T) {
 	tb.do(chromedp.Click(chromedp.ID("story-link")), chromedp.WaitVisible(chromedp.ID("timeline")))
 	tb.shot("story")
 	revocation := tb.text("#timeline li.event-revoked")
-	for _, want := range []string{"SessionRevoked", "ops", "stolen laptop", "127.0.0.1"} {
+	for _, want := range []string{"SessionRevoked", "ops", "owner ops@example.test", "stolen laptop", "127.0.0.1"} {
 		if !strings.Contains(revocation, want) {
 			t.Errorf("timeline's revocation %q lacks %q", revocation, want)
 		}

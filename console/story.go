@@ -18,6 +18,8 @@ type entry struct {
 	At            time.Time
 	ActorName     string
 	ActorID       string
+	ActorKind     string // "key", "person", "cli" or "system"
+	ActorOwner    string // a key's owner, when it has one
 	Reason        string
 	RequestID     string
 	CorrelationID string
@@ -91,7 +93,8 @@ func entryOf(r *eventstore.Recorded, p app.Personal, showPersonal bool) entry {
 	e := entry{Position: r.Position, Type: r.Type, At: r.RecordedAt, Data: r.Data, Revocation: r.Type == domain.TypeSessionRevoked}
 	var m eventMeta
 	_ = json.Unmarshal(r.Metadata, &m) // metadata is the service's own JSON
-	e.ActorName, e.ActorID, e.RequestID, e.CorrelationID = m.Actor.KeyName, m.Actor.KeyID, m.RequestID, m.CorrelationID
+	e.ActorName, e.ActorID, e.RequestID, e.CorrelationID = m.Actor.Label(), m.Actor.ID(), m.RequestID, m.CorrelationID
+	e.ActorKind, e.ActorOwner = actorKind(m.Actor), m.Actor.Owner
 	var d struct {
 		Reason string `json:"reason"`
 	}
@@ -103,4 +106,15 @@ func entryOf(r *eventstore.Recorded, p app.Personal, showPersonal bool) entry {
 	}
 	e.Hash = hexOf(r.Hash)
 	return e
+}
+
+// actorKind names the kind of actor for people reading the timeline.
+func actorKind(a domain.Actor) string {
+	switch a.Kind {
+	case "", domain.ActorKey:
+		return "key"
+	case domain.ActorOIDC:
+		return "person"
+	}
+	return a.Kind
 }
