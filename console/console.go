@@ -39,6 +39,9 @@ type Options struct {
 	BroadcastPosition func(ctx context.Context) (int64, error)
 	// Verify checks the whole log; see Verify and DefaultVerify.
 	Verify Verify
+	// Witnesses, when set, reads the checkpoints each witness outside the
+	// database holds, for the integrity page.
+	Witnesses func(ctx context.Context) ([]app.WitnessCopy, error)
 	// IdleTimeout ends a console session after this long without a
 	// request; default 15 minutes. MaxAge ends it regardless; default 12h.
 	IdleTimeout time.Duration

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,6 +23,15 @@ type integrityView struct {
 	Checkpoint   *domain.AuditCheckpoint
 	CheckpointAt int64
 	Last         *jobStatus // the newest verification on this server
+	Witnesses    []witnessView
+	WitnessError string // why the witnesses could not be read, in words
+}
+
+// witnessView is what one witness outside the database holds.
+type witnessView struct {
+	Name   string
+	Held   int  // checkpoints it holds
+	Newest bool // it holds the newest checkpoint of the log
 }
 
 // integrity is GET /console/integrity: the head, the newest signed
@@ -40,6 +50,19 @@ func (c *Console) integrity(w http.ResponseWriter, r *http.Request) {
 	if v.Checkpoint, v.CheckpointAt, err = c.audit.LatestCheckpoint(r.Context()); err != nil {
 		c.fail(w, r, err)
 		return
+	}
+	if c.opts.Witnesses != nil {
+		copies, err := c.opts.Witnesses(r.Context())
+		if err != nil {
+			v.WitnessError = err.Error()
+		}
+		for _, w := range copies {
+			wv := witnessView{Name: w.Name, Held: len(w.Checkpoints)}
+			if v.Checkpoint != nil {
+				wv.Newest = slices.Contains(w.Checkpoints, v.Checkpoint.Signature)
+			}
+			v.Witnesses = append(v.Witnesses, wv)
+		}
 	}
 	c.render(w, r, http.StatusOK, "integrity", v)
 }

@@ -16,7 +16,7 @@ import (
 // signed checkpoint; "verify now" reports an intact log as intact, and a
 // deliberately tampered database as broken, naming the position.
 func TestConsoleIntegrity(t *testing.T) {
-	srv := startServer(t, "SESSIOND_CHECKPOINT_EVERY", "5")
+	srv := startServer(t, "SESSIOND_CHECKPOINT_EVERY", "5", "SESSIOND_WITNESS_DIR", t.TempDir())
 	key := srv.key("ops")
 	for i := range 6 {
 		srv.start(key, "dave", fmt.Sprintf("t-%d", i))
@@ -47,6 +47,21 @@ func TestConsoleIntegrity(t *testing.T) {
 	if got := tb.text("#checkpoint"); !strings.Contains(got, "Signs position") {
 		t.Fatalf("checkpoint section = %q", got)
 	}
+	// The checkpoints are witnessed in the JetStream stream and the witness
+	// dir, out of the log's outbox: reload until the newest is there too.
+	waitFor(t, func() error {
+		tb.open("/console/integrity")
+		got := tb.text("#witnesses")
+		for _, want := range []string{"NATS stream AUDIT_CHECKPOINTS: holds", "witness dir", "the newest is among them"} {
+			if !strings.Contains(got, want) {
+				return fmt.Errorf("witnesses section %q lacks %q", got, want)
+			}
+		}
+		if strings.Count(got, "the newest is among them") != 2 {
+			return fmt.Errorf("witnesses section %q: want both witnesses holding the newest", got)
+		}
+		return nil
+	})
 	tb.shot("integrity")
 
 	if got := tb.verifyNow("intact"); !strings.Contains(got, "INTACT") {

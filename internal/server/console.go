@@ -3,8 +3,11 @@ package server
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/sessiond/sessiond/api"
@@ -17,7 +20,7 @@ import (
 
 // withConsole serves the web console at /console/ beside the API, and
 // returns the function that stops its session sweeper.
-func withConsole(apiHandler http.Handler, svc *app.Service, store Store, bd api.Broadcaster, verify func(context.Context) (app.VerifyOptions, error), idle time.Duration, log *slog.Logger) (http.Handler, func()) {
+func withConsole(apiHandler http.Handler, svc *app.Service, store Store, bd api.Broadcaster, verify func(context.Context) (app.VerifyOptions, error), witnesses func(context.Context) ([]app.WitnessCopy, error), idle time.Duration, log *slog.Logger) (http.Handler, func()) {
 	c := console.New(console.Options{
 		Service:     svc,
 		Audit:       app.NewAudit(store),
@@ -26,6 +29,7 @@ func withConsole(apiHandler http.Handler, svc *app.Service, store Store, bd api.
 			return store.LoadCheckpoint(ctx, broadcast.CheckpointName)
 		},
 		Verify:      console.DefaultVerify(store, verify),
+		Witnesses:   witnesses,
 		IdleTimeout: idle,
 		Logger:      log,
 	})
@@ -45,22 +49,18 @@ func withConsole(apiHandler http.Handler, svc *app.Service, store Store, bd api.
 // consoleVerifyOptions is what the console's "verify now" checks: what
 // `sessiond audit verify` checks on this host, trusting this server's own
 // audit key, with the session-token keys for checkpoints older than the
-// audit key, the witness dir when one is set, the read model and the
-// personal data.
-func (m *Main) consoleVerifyOptions(db *backend, audit auditkey.Keys, tokenJWKS []byte) func(context.Context) (app.VerifyOptions, error) {
+// audit key, the witnesses (the NATS stream, and the witness dir when one
+// is set), the read model and the personal data.
+func (m *Main) consoleVerifyOptions(db *backend, audit auditkey.Keys, tokenJWKS []byte, witnesses func(context.Context) ([]app.WitnessCopy, error)) func(context.Context) (app.VerifyOptions, error) {
 	return func(ctx context.Context) (app.VerifyOptions, error) {
 		o := app.VerifyOptions{Now: time.Now(), Anchors: audit,
 			Policy: app.Policy{Every: m.Config.CheckpointEvery, Interval: m.Config.CheckpointInterval, Grace: time.Minute}}
 		if legacy, err := auditkey.ParseJWKS(tokenJWKS); err == nil {
 			o.Legacy = legacy
 		}
-		if d := m.Config.WitnessDir; d != "" {
-			cps, err := witness.ReadDir(d)
-			if err != nil {
-				return o, err
-			}
-			o.Witnesses = append(o.Witnesses, app.WitnessCopy{Name: "witness dir " + d, Checkpoints: cps})
-		}
+		// A witness that cannot be read is left out here; the integrity page
+		// says which and why.
+		o.Witnesses, _ = witnesses(ctx)
 		if rows, ok := db.reads.(app.ModelRows); ok {
 			o.Model, o.Personal = rows, db.store
 		}
@@ -73,4 +73,28 @@ func trustOnly(pub ed25519.PublicKey) auditkey.Keys {
 	k := auditkey.Keys{}
 	k.Add(pub)
 	return k
+}
+
+// consoleWitnesses reads what the witnesses hold for the integrity page:
+// the JetStream stream on the NATS sessiond broadcasts to, and the witness
+// dir when one is set.
+func (m *Main) consoleWitnesses(natsURL string) func(context.Context) ([]app.WitnessCopy, error) {
+	return func(ctx context.Context) ([]app.WitnessCopy, error) {
+		var out []app.WitnessCopy
+		var errs []error
+		first, _, _ := strings.Cut(natsURL, ",")
+		if cps, err := readNATSWitness(ctx, strings.TrimSpace(first)); err == nil {
+			out = append(out, app.WitnessCopy{Name: "NATS stream " + witness.StreamName, Checkpoints: cps})
+		} else {
+			errs = append(errs, fmt.Errorf("NATS stream %s: %v", witness.StreamName, err))
+		}
+		if d := m.Config.WitnessDir; d != "" {
+			if cps, err := witness.ReadDir(d); err == nil {
+				out = append(out, app.WitnessCopy{Name: "witness dir " + d, Checkpoints: cps})
+			} else {
+				errs = append(errs, fmt.Errorf("witness dir %s: %v", d, err))
+			}
+		}
+		return out, errors.Join(errs...)
+	}
 }

@@ -177,7 +177,7 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 		Ready:          allReady(db.ready, keys.Ready),
 		Logger:         log.With("subsystem", "api"),
 	})
-	handler, stopConsole := withConsole(apiHandler, svc, db.store, bd, m.consoleVerifyOptions(db, trustOnly(auditSigner.Public()), issuer.JWKS()), m.Config.ConsoleIdle, log.With("subsystem", "console"))
+	handler, stopConsole := withConsole(apiHandler, svc, db.store, bd, m.consoleVerifyOptions(db, trustOnly(auditSigner.Public()), issuer.JWKS(), m.consoleWitnesses(natsURL)), m.consoleWitnesses(natsURL), m.Config.ConsoleIdle, log.With("subsystem", "console"))
 	stopRest := stopCP
 	stopCP = func() { stopConsole(); stopRest() }
 	abort := func() {
