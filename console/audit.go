@@ -78,6 +78,12 @@ func (c *Console) auditLog(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		personal, err = api.Redacting(c.audit, current(r).can(domain.ScopePersonalRead)).Reveal(r.Context(), recs)
 	}
+	if err == nil {
+		// A page of the audit trail is recorded before it is shown, as the
+		// API's are.
+		err = c.svc.RecordRead(r.Context(), c.meta(r, current(r)), domain.AuditRead{Operation: "query", Via: "console",
+			Filters: api.FilterMap(f), Format: "html", Rows: int64(len(recs)), Complete: true})
+	}
 	if err != nil {
 		e := c.errorOf(r, err)
 		c.renderView(w, r, e.Status, "audit", view{Page: v, Error: e})
@@ -141,6 +147,13 @@ func (c *Console) export(w http.ResponseWriter, r *http.Request) {
 	if err != nil && !started {
 		c.fail(w, r, err)
 		return
+	}
+	// The export is recorded once its rows went out; if that cannot be
+	// recorded, the download is cut short rather than left unrecorded.
+	rerr := c.svc.RecordRead(r.Context(), c.meta(r, current(r)), domain.AuditRead{Operation: "export", Via: "console",
+		Filters: api.FilterMap(f), Format: r.URL.Query().Get("format"), Rows: int64(rows), Complete: err == nil})
+	if err == nil {
+		err = rerr
 	}
 	if err != nil {
 		c.log.WarnContext(r.Context(), "console audit export aborted", "err", err, "rows", rows, "requestId", requestID(r))

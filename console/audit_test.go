@@ -114,6 +114,16 @@ func TestConsoleAuditLog(t *testing.T) {
 	if v := tb.cspViolations(); len(v) > 0 {
 		t.Fatalf("CSP violations: %q", v)
 	}
+	// The console's reads of the audit trail are in it too: the pages
+	// shown and the CSV downloaded, each with the console's actor.
+	waitFor(t, func() error {
+		pages := srv.count(`type = 'AuditRead' AND data->>'via' = 'console' AND data->>'operation' = 'query' AND metadata->'actor'->>'keyName' = 'ops'`)
+		exports := srv.count(`type = 'AuditRead' AND data->>'via' = 'console' AND data->>'operation' = 'export' AND data->>'format' = 'csv' AND (data->>'rows')::int = 55`)
+		if pages < 2 || exports != 1 {
+			return fmt.Errorf("%d console audit pages and %d CSV exports recorded; want 2+ and 1", pages, exports)
+		}
+		return nil
+	})
 
 	tb.open("/console/audit/as-of?userId=bob&at=" + url.QueryEscape(from.Format(time.RFC3339Nano)))
 	if got := tb.text("#asof"); !strings.Contains(got, "early-2") || strings.Contains(got, "in-0") {

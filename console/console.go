@@ -27,6 +27,7 @@ type Service interface {
 	RevokeAll(ctx context.Context, meta app.Meta, userID, reason string) ([]app.Session, []eventstore.Recorded, error)
 	Get(ctx context.Context, userID, sessionID string) (app.Session, []eventstore.Recorded, error)
 	List(ctx context.Context, f projections.ListFilter) ([]app.Session, string, error)
+	RecordRead(ctx context.Context, meta app.Meta, read domain.AuditRead) error
 }
 
 // Options configure the console.

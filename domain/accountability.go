@@ -61,10 +61,11 @@ type AccessDenied struct {
 const MaxDeniedSamples = 10
 
 // AuditRead records that someone read the audit trail: one page of an
-// audit query, an export, or a verification, through the API or the CLI.
+// audit query, an export, or a verification, through the API, the CLI or
+// the web console.
 type AuditRead struct {
 	Operation string            `json:"operation"` // "query", "export" or "verify"
-	Via       string            `json:"via"`       // "api" or "cli"
+	Via       string            `json:"via"`       // "api", "cli" or "console"
 	Filters   map[string]string `json:"filters,omitempty"`
 	Format    string            `json:"format,omitempty"` // "json", "ndjson" or "csv"
 	Rows      int64             `json:"rows"`             // events returned, exported or verified
