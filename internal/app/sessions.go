@@ -293,6 +293,7 @@ func (s *Service) RevokeAll(ctx context.Context, meta Meta, userID, reason strin
 		}
 		return s.revokedAllAs(ctx, recs)
 	}
+	userKnown := false
 	for range maxAttempts {
 		now := s.clock()
 		ids, err := s.reads.ActiveSessionIDs(ctx, userID, now)
@@ -300,10 +301,19 @@ func (s *Service) RevokeAll(ctx context.Context, meta Meta, userID, reason strin
 			return nil, nil, storeError(err)
 		}
 		if len(ids) == 0 {
+			if userKnown {
+				// The user was known before this read, and users are never
+				// forgotten: "known, nothing active" held at this read.
+				return nil, nil, nil
+			}
 			if err := s.userOrSessionNotFound(ctx, userID, nil); err != nil {
 				return nil, nil, err
 			}
-			return nil, nil, nil
+			// The user became known after the first read, perhaps by a
+			// start committed in between: read the sessions again, so the
+			// answer never pairs "known" with a read that predates it.
+			userKnown = true
+			continue
 		}
 		sessions := make([]*domain.Session, 0, len(ids))
 		for _, id := range ids {

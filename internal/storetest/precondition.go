@@ -139,3 +139,33 @@ func testRevokeAllRace(t *testing.T, h Harness) {
 		t.Errorf("a-2's stream holds no SessionRevoked")
 	}
 }
+
+// testRevokeAllFirstStart: a user's first session, committed between a
+// revoke-all's read of the user's active sessions (none yet) and its check
+// that the user exists, is revoked too. The answer never pairs "the user
+// is known" with a read taken before they were (a 200 revoking nothing
+// while a session was active), and never says the user is unknown.
+func testRevokeAllFirstStart(t *testing.T, h Harness) {
+	s := h.Store
+	reads := &hookedReads{Reads: h.Reads}
+	svc := app.New(s, reads, func() time.Time { return preNow }, nil)
+	meta := app.Meta{Actor: preActor, RequestID: "first"}
+	reads.after = func() {
+		if _, _, err := svc.Start(ctx(t), meta, domain.StartSession{UserID: "bea", SessionID: "b-1", ExpiresAt: preNow.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	views, _, err := svc.RevokeAll(ctx(t), meta, "bea", "all")
+	if err != nil {
+		t.Fatalf("revoke-all = %v, want b-1 revoked (the user became known during it)", err)
+	}
+	if reads.after != nil {
+		t.Fatal("the hook never ran")
+	}
+	if len(views) != 1 || views[0].SessionID != "b-1" {
+		t.Errorf("revoke-all revoked %v, want [b-1]: the user's first session started during it", views)
+	}
+	if left, err := h.Reads.ActiveSessionIDs(ctx(t), "bea", preNow); err != nil || len(left) != 0 {
+		t.Errorf("active after revoke-all = %v, %v; want none", left, err)
+	}
+}

@@ -107,6 +107,7 @@ func Run(t *testing.T, factory Factory) {
 		{"PersonalWithAppend", testPersonalWithAppend},
 		{"Precondition", testPrecondition},
 		{"RevokeAllRace", testRevokeAllRace},
+		{"RevokeAllFirstStart", testRevokeAllFirstStart},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
