@@ -1,14 +1,13 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
+	"github.com/sessiond/sessiond/internal/testlog"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,22 +15,7 @@ import (
 	"github.com/sessiond/sessiond/internal/waitfor"
 )
 
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type lockedBuffer = testlog.Buffer
 
 // TestClientGone: a client that disconnects while its request waits on
 // the store is not an internal error: nothing is logged at error level,

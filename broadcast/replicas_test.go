@@ -3,9 +3,9 @@ package broadcast_test
 import (
 	"context"
 	"fmt"
+	"github.com/sessiond/sessiond/internal/testlog"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,22 +17,7 @@ import (
 	"github.com/sessiond/sessiond/internal/waitfor"
 )
 
-type logBuf struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type logBuf = testlog.Buffer
 
 func jsFor(t *testing.T, url string) jetstream.JetStream {
 	t.Helper()

@@ -8,14 +8,13 @@
 package ingresstest
 
 import (
-	"bytes"
 	"fmt"
+	"github.com/sessiond/sessiond/internal/testlog"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -118,22 +117,7 @@ func start(tb testing.TB, cmd *exec.Cmd, addr string) *Process {
 	return p
 }
 
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type syncBuffer = testlog.Buffer
 
 // writeFile writes content to dir/name and returns its path.
 func writeFile(tb testing.TB, dir, name, content string) string {

@@ -53,7 +53,8 @@ var rules = map[string][]string{
 	"internal/natstest":    {"internal/waitfor"},
 	"internal/netfault":    {},
 	"internal/waitfor":     {},
-	"internal/ingresstest": {"internal/waitfor"},
+	"internal/testlog":     {},
+	"internal/ingresstest": {"internal/testlog", "internal/waitfor"},
 	"internal/openapitest": {"api"},
 	"internal/storetest":   {"domain", "eventstore", "eventstore/consumer", "internal/app", "internal/waitfor", "projections"},
 	"internal/deploy":      {},
@@ -64,7 +65,7 @@ var rules = map[string][]string{
 
 // stdlibOnly are packages that may import nothing outside the standard
 // library (and the module packages their rule allows).
-var stdlibOnly = []string{"domain", "verifier/wire", "internal/waitfor", "internal/netfault"}
+var stdlibOnly = []string{"domain", "verifier/wire", "internal/waitfor", "internal/netfault", "internal/testlog"}
 
 type pkg struct {
 	ImportPath string

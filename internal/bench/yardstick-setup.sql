@@ -1,4 +1,4 @@
--- A table shaped like sessiond's events table, for scripts/pgbench.sh.
+-- A table shaped like sessiond's events table, for scripts/pgbench.sh and sessiond bench (embedded).
 DROP TABLE IF EXISTS bench_events;
 CREATE TABLE bench_events (
     position       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
