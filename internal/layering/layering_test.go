@@ -49,8 +49,9 @@ var rules = map[string][]string{
 	"cmd/sessiond":       {"internal/server"},
 	"cmd/edgeverify":     {"internal/edge"},
 	// Test harnesses.
-	"internal/pgtest":      {},
-	"internal/natstest":    {"internal/waitfor"},
+	"internal/pgtest":      {"internal/freeport"},
+	"internal/freeport":    {},
+	"internal/natstest":    {"internal/freeport", "internal/waitfor"},
 	"internal/netfault":    {},
 	"internal/waitfor":     {},
 	"internal/testlog":     {},
@@ -65,7 +66,7 @@ var rules = map[string][]string{
 
 // stdlibOnly are packages that may import nothing outside the standard
 // library (and the module packages their rule allows).
-var stdlibOnly = []string{"domain", "verifier/wire", "internal/waitfor", "internal/netfault", "internal/testlog"}
+var stdlibOnly = []string{"domain", "internal/freeport", "verifier/wire", "internal/waitfor", "internal/netfault", "internal/testlog"}
 
 type pkg struct {
 	ImportPath string

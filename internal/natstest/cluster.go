@@ -3,9 +3,9 @@ package natstest
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,8 +13,12 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/sessiond/sessiond/internal/freeport"
 	"github.com/sessiond/sessiond/internal/waitfor"
 )
+
+// leafSeq names leaf nodes uniquely within the test binary.
+var leafSeq atomic.Int64
 
 // Domain is the JetStream domain of the cluster. Leaf nodes map their
 // clients' JetStream API to it (default_js_domain), so verifiers behind a
@@ -30,16 +34,16 @@ type Cluster struct {
 	leafs []string // leaf node listen URLs of the nodes
 }
 
-// freePort reserves a free TCP port on 127.0.0.1 for a moment. Routes and
-// leaf remotes need every node's ports before any node starts.
+// freePort picks a port for a server. Routes and leaf remotes need every
+// node's ports before any node starts, and restarts reuse them, so they
+// come from below the kernel's ephemeral range (see internal/freeport).
 func freePort(tb testing.TB) int {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freeport.Pick()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 // StartCluster starts an n-node JetStream cluster named "sessiond" and
@@ -148,8 +152,8 @@ func (c *Cluster) StartLeaf(tb testing.TB) *Server {
 		remotes = append(remotes, parsed)
 	}
 	s := &Server{tb: tb, opts: server.Options{
-		ServerName: fmt.Sprintf("leaf-%d", freePort(tb)),
-		Host:       "127.0.0.1", Port: -1,
+		ServerName: fmt.Sprintf("leaf-%d", leafSeq.Add(1)),
+		Host:       "127.0.0.1", Port: freePort(tb),
 		// Clients of the leaf use the hub's JetStream as if it were local.
 		JsAccDefaultDomain: map[string]string{server.DEFAULT_GLOBAL_ACCOUNT: Domain},
 		LeafNode: server.LeafNodeOpts{
@@ -159,7 +163,6 @@ func (c *Cluster) StartLeaf(tb testing.TB) *Server {
 		NoLog: true, NoSigs: true,
 	}}
 	s.run()
-	s.opts.Port = s.Port()
 	tb.Cleanup(s.Stop)
 	s.WaitLeafConnected(tb)
 	return s
@@ -184,8 +187,8 @@ func (c *Cluster) StartMirrorLeaf(tb testing.TB, stream string) *Server {
 		remotes = append(remotes, parsed)
 	}
 	s := &Server{tb: tb, opts: server.Options{
-		ServerName: fmt.Sprintf("edge-%d", freePort(tb)),
-		Host:       "127.0.0.1", Port: -1,
+		ServerName: fmt.Sprintf("edge-%d", leafSeq.Add(1)),
+		Host:       "127.0.0.1", Port: freePort(tb),
 		JetStream: true, JetStreamDomain: EdgeDomain, StoreDir: tb.TempDir(),
 		LeafNode: server.LeafNodeOpts{
 			ReconnectInterval: 100 * time.Millisecond,
@@ -194,7 +197,6 @@ func (c *Cluster) StartMirrorLeaf(tb testing.TB, stream string) *Server {
 		NoLog: true, NoSigs: true,
 	}}
 	s.run()
-	s.opts.Port = s.Port()
 	tb.Cleanup(s.Stop)
 	s.WaitLeafConnected(tb)
 	nc, err := nats.Connect(s.URL())

@@ -19,16 +19,15 @@ type Server struct {
 	srv  *server.Server
 }
 
-// Start runs a JetStream-enabled server on 127.0.0.1 with a random port and
-// a temporary store, shut down when tb ends.
+// Start runs a JetStream-enabled server on 127.0.0.1 with a random port
+// (kept across restarts) and a temporary store, shut down when tb ends.
 func Start(tb testing.TB) *Server {
 	tb.Helper()
 	s := &Server{tb: tb, opts: server.Options{
-		Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: tb.TempDir(),
+		Host: "127.0.0.1", Port: freePort(tb), JetStream: true, StoreDir: tb.TempDir(),
 		NoLog: true, NoSigs: true,
 	}}
 	s.run()
-	s.opts.Port = s.Port() // restarts reuse it
 	tb.Cleanup(s.Stop)
 	return s
 }
@@ -56,7 +55,9 @@ func (s *Server) run() {
 	}
 	go srv.Start()
 	if !srv.ReadyForConnections(10 * time.Second) {
-		s.tb.Fatal("nats-server did not start")
+		srv.Shutdown()
+		s.tb.Fatalf("nats-server %s did not start listening on 127.0.0.1:%d (cluster %d, leaf %d)",
+			opts.ServerName, opts.Port, opts.Cluster.Port, opts.LeafNode.Port)
 	}
 	s.srv = srv
 }

@@ -2,7 +2,6 @@ package pgtest
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -10,6 +9,8 @@ import (
 	"sort"
 	"strconv"
 	"testing"
+
+	"github.com/sessiond/sessiond/internal/freeport"
 )
 
 // startThrowaway initialises and starts a private cluster on a free port
@@ -104,11 +105,6 @@ func findBin() (string, error) {
 	return "", fmt.Errorf("no PostgreSQL binaries (initdb) on PATH or in /usr/lib/postgresql/*/bin")
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+// freePort is a port outside the kernel's ephemeral range, so a restart of
+// the server on it does not race the machine's outgoing connections.
+func freePort() (int, error) { return freeport.Pick() }
