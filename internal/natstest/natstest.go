@@ -54,7 +54,7 @@ func (s *Server) run() {
 		s.tb.Fatalf("nats-server: %v", err)
 	}
 	go srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
+	if !srv.ReadyForConnections(30 * time.Second) {
 		srv.Shutdown()
 		s.tb.Fatalf("nats-server %s did not start listening on 127.0.0.1:%d (cluster %d, leaf %d)",
 			opts.ServerName, opts.Port, opts.Cluster.Port, opts.LeafNode.Port)
