@@ -47,6 +47,12 @@ type Verifier struct {
 	once   sync.Once
 }
 
+// The consumer's pull request lifetime and idle heartbeat (see New).
+const (
+	pullExpiry    = 10 * time.Second
+	pullHeartbeat = time.Second
+)
+
 // New loads the current revocation set from the stream and then follows
 // it. It returns once the set is loaded (or fails when ctx ends or the
 // load timeout passes).
@@ -86,7 +92,13 @@ func New(ctx context.Context, nc *nats.Conn, opts ...Option) (*Verifier, error) 
 	if err != nil {
 		return nil, fmt.Errorf("verifier: consumer: %w", err)
 	}
-	if v.cc, err = cons.Consume(v.handle); err != nil {
+	// Pull requests that expire after pullExpiry and idle heartbeats every
+	// pullHeartbeat: when the server holding the consumer dies, nats.go
+	// notices two missed heartbeats and recreates the ordered consumer
+	// elsewhere in about 2 s, not the 10 s of its defaults. The relay's
+	// own heartbeat flows every second, so idle heartbeats are rarely sent.
+	if v.cc, err = cons.Consume(v.handle,
+		jetstream.PullExpiry(pullExpiry), jetstream.PullHeartbeat(pullHeartbeat)); err != nil {
 		return nil, fmt.Errorf("verifier: consume: %w", err)
 	}
 	bg, cancel := context.WithCancel(context.Background())
