@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/sessiond/sessiond/domain"
-	"github.com/sessiond/sessiond/eventstore"
 	"github.com/sessiond/sessiond/internal/app"
 )
 
@@ -106,7 +105,7 @@ func (s *Server) recordRead(r *http.Request, read domain.AuditRead) error {
 }
 
 // FilterMap renders audit filters as the AuditRead event records them.
-func FilterMap(f eventstore.Filter) map[string]string {
+func FilterMap(f app.AuditFilter) map[string]string {
 	m := map[string]string{}
 	for k, v := range map[string]string{"userId": f.UserID, "sessionId": f.SessionID, "type": f.Type, "actor": f.Actor} {
 		if v != "" {
@@ -138,7 +137,7 @@ func canSeePersonal(r *http.Request) bool {
 // reveal resolves the personal data of recs for the request's key: the
 // values with personal:read, otherwise Redacted in place of every value
 // still held (erased ones stay null either way).
-func (s *Server) reveal(r *http.Request, recs []eventstore.Recorded) ([]app.Personal, error) {
+func (s *Server) reveal(r *http.Request, recs []app.Event) ([]app.Personal, error) {
 	if s.audit == nil {
 		return nil, nil
 	}
@@ -157,11 +156,11 @@ type redacting struct {
 	show bool
 }
 
-func (x redacting) Events(ctx context.Context, f eventstore.Filter, fn func(*eventstore.Recorded) error) error {
+func (x redacting) Events(ctx context.Context, f app.AuditFilter, fn func(*app.Event) error) error {
 	return x.src.Events(ctx, f, fn)
 }
 
-func (x redacting) Reveal(ctx context.Context, recs []eventstore.Recorded) ([]app.Personal, error) {
+func (x redacting) Reveal(ctx context.Context, recs []app.Event) ([]app.Personal, error) {
 	ps, err := x.src.Reveal(ctx, recs)
 	if err != nil || x.show {
 		return ps, err

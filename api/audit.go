@@ -18,10 +18,10 @@ import (
 
 // Audit answers the audit routes from the log.
 type Audit interface {
-	Events(ctx context.Context, f eventstore.Filter, fn func(*eventstore.Recorded) error) error
+	Events(ctx context.Context, f app.AuditFilter, fn func(*app.Event) error) error
 	Head(ctx context.Context) (int64, []byte, error)
 	SessionsAsOf(ctx context.Context, userID string, asOf time.Time) ([]app.Session, error)
-	Reveal(ctx context.Context, recs []eventstore.Recorded) ([]app.Personal, error)
+	Reveal(ctx context.Context, recs []app.Event) ([]app.Personal, error)
 	LatestCheckpoint(ctx context.Context) (*domain.AuditCheckpoint, int64, error)
 }
 
@@ -78,16 +78,16 @@ type CheckpointDTO struct {
 }
 
 // AuditRecord renders an event as the audit API shows it.
-func AuditRecord(r *eventstore.Recorded, p app.Personal) AuditEventDTO {
+func AuditRecord(r *app.Event, p app.Personal) AuditEventDTO {
 	return AuditEventDTO{Personal: p, Position: r.Position, EventID: r.EventID.String(), Type: r.Type, StreamID: r.StreamID,
 		Version: r.StreamVersion, RecordedAt: r.RecordedAt.UTC().Format(eventstore.TimeFormat), Data: r.Data,
 		Metadata: r.Metadata, PrevHash: hex.EncodeToString(r.PrevHash), Hash: hex.EncodeToString(r.Hash)}
 }
 
 // auditFilter parses the audit query parameters.
-func auditFilter(r *http.Request) (eventstore.Filter, error) {
+func auditFilter(r *http.Request) (app.AuditFilter, error) {
 	q := r.URL.Query()
-	f := eventstore.Filter{UserID: q.Get("userId"), SessionID: q.Get("sessionId"), Type: q.Get("type"), Actor: q.Get("actor")}
+	f := app.AuditFilter{UserID: q.Get("userId"), SessionID: q.Get("sessionId"), Type: q.Get("type"), Actor: q.Get("actor")}
 	if f.UserID != "" {
 		if err := domain.ValidateUserID(f.UserID); err != nil {
 			return f, err
@@ -144,8 +144,8 @@ func (s *Server) auditEvents(w http.ResponseWriter, r *http.Request) {
 	f.Limit = defaultAuditLimit
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > eventstore.MaxAuditPage {
-			s.writeError(w, r, domain.Errorf(domain.CodeValidation, "limit must be 1 to %d", eventstore.MaxAuditPage))
+		if err != nil || n < 1 || n > app.MaxAuditPage {
+			s.writeError(w, r, domain.Errorf(domain.CodeValidation, "limit must be 1 to %d", app.MaxAuditPage))
 			return
 		}
 		f.Limit = n
@@ -157,8 +157,8 @@ func (s *Server) auditEvents(w http.ResponseWriter, r *http.Request) {
 	// the last page says so (next: null) even when it is full.
 	limit := f.Limit
 	f.Limit++
-	var recs []eventstore.Recorded
-	err = s.audit.Events(ctx, f, func(e *eventstore.Recorded) error {
+	var recs []app.Event
+	err = s.audit.Events(ctx, f, func(e *app.Event) error {
 		recs = append(recs, *e)
 		return nil
 	})
@@ -197,7 +197,7 @@ func (s *Server) auditEvents(w http.ResponseWriter, r *http.Request) {
 // chunk of rows, and the write deadline moves on as chunks go out, so an
 // export of millions of events runs in flat memory for as long as it
 // takes.
-func (s *Server) exportEvents(w http.ResponseWriter, r *http.Request, f eventstore.Filter, format string) {
+func (s *Server) exportEvents(w http.ResponseWriter, r *http.Request, f app.AuditFilter, format string) {
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", format+"; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="sessiond-audit.%s"`, map[string]string{MediaNDJSON: "ndjson", MediaCSV: "csv"}[format]))

@@ -33,7 +33,7 @@ type csvMeta struct {
 // CSVRecord renders one event as a CSV row. Every text cell is made safe
 // for spreadsheets (SafeCell), so a reason or user agent such as
 // "=HYPERLINK(...)" is shown, never evaluated.
-func CSVRecord(e *eventstore.Recorded, p app.Personal) []string {
+func CSVRecord(e *app.Event, p app.Personal) []string {
 	var d csvFields
 	var m csvMeta
 	_ = json.Unmarshal(e.Data, &d)

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/sessiond/sessiond/domain"
-	"github.com/sessiond/sessiond/eventstore"
 	"github.com/sessiond/sessiond/internal/app"
 )
 
@@ -101,7 +100,7 @@ func sessionDTOs(list []app.Session) []SessionDTO {
 	return out
 }
 
-func eventDTOs(recs []eventstore.Recorded, personal []app.Personal) []EventDTO {
+func eventDTOs(recs []app.Event, personal []app.Personal) []EventDTO {
 	out := make([]EventDTO, len(recs))
 	for i, r := range recs {
 		out[i] = EventDTO{Position: r.Position, EventID: r.EventID.String(), Type: r.Type, Version: r.StreamVersion,

@@ -6,14 +6,13 @@ import (
 	"encoding/json"
 	"io"
 
-	"github.com/sessiond/sessiond/eventstore"
 	"github.com/sessiond/sessiond/internal/app"
 )
 
 // Exportable is what an export reads: the events and their personal data.
 type Exportable interface {
-	Events(ctx context.Context, f eventstore.Filter, fn func(*eventstore.Recorded) error) error
-	Reveal(ctx context.Context, recs []eventstore.Recorded) ([]app.Personal, error)
+	Events(ctx context.Context, f app.AuditFilter, fn func(*app.Event) error) error
+	Reveal(ctx context.Context, recs []app.Event) ([]app.Personal, error)
 }
 
 // exportChunk is how many rows an export holds at a time.
@@ -24,23 +23,23 @@ const exportChunk = 500
 // memory stays bounded by the chunk however many events match. start runs
 // before the first byte, afterChunk after each chunk is written. It
 // returns the number of rows written.
-func Export(ctx context.Context, src Exportable, f eventstore.Filter, format string, w io.Writer, start, afterChunk func() error) (int, error) {
+func Export(ctx context.Context, src Exportable, f app.AuditFilter, format string, w io.Writer, start, afterChunk func() error) (int, error) {
 	var (
-		write   func(*eventstore.Recorded, app.Personal) error
+		write   func(*app.Event, app.Personal) error
 		flush   func() error
 		header  = func() error { return nil }
 		started bool
 		rows    int
-		chunk   []eventstore.Recorded
+		chunk   []app.Event
 	)
 	if format == MediaCSV {
 		cw := csv.NewWriter(w)
 		header = func() error { return cw.Write(CSVHeader) }
-		write = func(e *eventstore.Recorded, p app.Personal) error { return cw.Write(CSVRecord(e, p)) }
+		write = func(e *app.Event, p app.Personal) error { return cw.Write(CSVRecord(e, p)) }
 		flush = func() error { cw.Flush(); return cw.Error() }
 	} else {
 		enc := json.NewEncoder(w)
-		write = func(e *eventstore.Recorded, p app.Personal) error { return enc.Encode(AuditRecord(e, p)) }
+		write = func(e *app.Event, p app.Personal) error { return enc.Encode(AuditRecord(e, p)) }
 		flush = func() error { return nil }
 	}
 	begin := func() error {
@@ -67,7 +66,7 @@ func Export(ctx context.Context, src Exportable, f eventstore.Filter, format str
 		}
 		return afterChunk()
 	}
-	err := src.Events(ctx, f, func(e *eventstore.Recorded) error {
+	err := src.Events(ctx, f, func(e *app.Event) error {
 		if !started {
 			if err := begin(); err != nil {
 				return err

@@ -3,7 +3,6 @@ package api
 import (
 	"net/http"
 
-	"github.com/sessiond/sessiond/eventstore"
 	"github.com/sessiond/sessiond/internal/app"
 )
 
@@ -14,4 +13,4 @@ func SessionDTOOf(s app.Session) SessionDTO { return sessionDTO(s) }
 // AuditFilterOf parses the query parameters of GET /audit/events into a
 // filter, with the API's validation, so another front-end that takes the
 // same parameters selects exactly the same events.
-func AuditFilterOf(r *http.Request) (eventstore.Filter, error) { return auditFilter(r) }
+func AuditFilterOf(r *http.Request) (app.AuditFilter, error) { return auditFilter(r) }

@@ -10,8 +10,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/sessiond/sessiond/domain"
-	"github.com/sessiond/sessiond/eventstore"
-	"github.com/sessiond/sessiond/projections"
+	"github.com/sessiond/sessiond/internal/app"
 )
 
 // pathIDs returns the validated, unescaped {id} and, if present,
@@ -72,12 +71,12 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 		outcome = "already_revoked"
 	}
 	revocations.WithLabelValues(outcome).Inc()
-	var recs []eventstore.Recorded
+	var recs []app.Event
 	switch {
 	case res.Event != nil:
-		recs = []eventstore.Recorded{*res.Event}
+		recs = []app.Event{*res.Event}
 	case res.Original != nil:
-		recs = []eventstore.Recorded{*res.Original} // broadcast again: a retry also retries the broadcast
+		recs = []app.Event{*res.Original} // broadcast again: a retry also retries the broadcast
 	}
 	writeJSON(w, http.StatusOK, RevokeResponse{
 		SessionDTO:     sessionDTO(res.Session),
@@ -89,7 +88,7 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 // broadcast publishes fresh revocations at once, waiting a short bound for
 // JetStream's ack; without a Broadcaster, or past the bound, the relay
 // delivers them later ("pending").
-func (s *Server) broadcast(r *http.Request, recs []eventstore.Recorded) BroadcastDTO {
+func (s *Server) broadcast(r *http.Request, recs []app.Event) BroadcastDTO {
 	if len(recs) > 0 && s.bc != nil && s.bc.PublishNow(r.Context(), recs) {
 		return BroadcastDTO{Status: "published"}
 	}
@@ -246,7 +245,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	f := projections.ListFilter{UserID: userID, Status: q.Get("status"), After: q.Get("after"), Limit: defaultListLimit}
+	f := app.ListFilter{UserID: userID, Status: q.Get("status"), After: q.Get("after"), Limit: defaultListLimit}
 	switch f.Status {
 	case "":
 		f.Status = "all"

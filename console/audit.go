@@ -10,7 +10,6 @@ import (
 
 	"github.com/sessiond/sessiond/api"
 	"github.com/sessiond/sessiond/domain"
-	"github.com/sessiond/sessiond/eventstore"
 	"github.com/sessiond/sessiond/internal/app"
 )
 
@@ -69,8 +68,8 @@ func (c *Console) auditLog(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.Limit = auditPageSize
-	var recs []eventstore.Recorded
-	err = c.audit.Events(r.Context(), f, func(e *eventstore.Recorded) error {
+	var recs []app.Event
+	err = c.audit.Events(r.Context(), f, func(e *app.Event) error {
 		recs = append(recs, *e)
 		return nil
 	})
@@ -109,7 +108,7 @@ func (c *Console) auditLog(w http.ResponseWriter, r *http.Request) {
 }
 
 // idsOf lifts the user and session ids out of an event's data.
-func idsOf(r *eventstore.Recorded) (user, session string) {
+func idsOf(r *app.Event) (user, session string) {
 	var d struct {
 		UserID    string `json:"userId"`
 		SessionID string `json:"sessionId"`

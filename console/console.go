@@ -8,9 +8,7 @@ import (
 
 	"github.com/sessiond/sessiond/api"
 	"github.com/sessiond/sessiond/domain"
-	"github.com/sessiond/sessiond/eventstore"
 	"github.com/sessiond/sessiond/internal/app"
-	"github.com/sessiond/sessiond/projections"
 )
 
 // Prefix is where the console is mounted.
@@ -24,9 +22,9 @@ type Service interface {
 	RecordConsoleSignIn(ctx context.Context, meta app.Meta, e domain.ConsoleSignedIn) error
 	RecordConsoleSignOut(ctx context.Context, meta app.Meta, e domain.ConsoleSignedOut) error
 	Revoke(ctx context.Context, meta app.Meta, userID, sessionID, reason string) (app.Revocation, error)
-	RevokeAll(ctx context.Context, meta app.Meta, userID, reason string) ([]app.Session, []eventstore.Recorded, error)
-	Get(ctx context.Context, userID, sessionID string) (app.Session, []eventstore.Recorded, error)
-	List(ctx context.Context, f projections.ListFilter) ([]app.Session, string, error)
+	RevokeAll(ctx context.Context, meta app.Meta, userID, reason string) ([]app.Session, []app.Event, error)
+	Get(ctx context.Context, userID, sessionID string) (app.Session, []app.Event, error)
+	List(ctx context.Context, f app.ListFilter) ([]app.Session, string, error)
 	RecordRead(ctx context.Context, meta app.Meta, read domain.AuditRead) error
 }
 

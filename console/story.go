@@ -7,7 +7,6 @@ import (
 
 	"github.com/sessiond/sessiond/api"
 	"github.com/sessiond/sessiond/domain"
-	"github.com/sessiond/sessiond/eventstore"
 	"github.com/sessiond/sessiond/internal/app"
 )
 
@@ -89,7 +88,7 @@ func (c *Console) story(w http.ResponseWriter, r *http.Request) {
 	c.render(w, r, http.StatusOK, "story", v)
 }
 
-func entryOf(r *eventstore.Recorded, p app.Personal, showPersonal bool) entry {
+func entryOf(r *app.Event, p app.Personal, showPersonal bool) entry {
 	e := entry{Position: r.Position, Type: r.Type, At: r.RecordedAt, Data: r.Data, Revocation: r.Type == domain.TypeSessionRevoked}
 	var m eventMeta
 	_ = json.Unmarshal(r.Metadata, &m) // metadata is the service's own JSON

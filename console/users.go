@@ -6,9 +6,7 @@ import (
 
 	"github.com/sessiond/sessiond/api"
 	"github.com/sessiond/sessiond/domain"
-	"github.com/sessiond/sessiond/eventstore"
 	"github.com/sessiond/sessiond/internal/app"
-	"github.com/sessiond/sessiond/projections"
 )
 
 // pageSize is how many sessions the users page lists at a time.
@@ -40,7 +38,7 @@ func (c *Console) users(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, http.StatusOK, "users", v)
 		return
 	}
-	list, next, err := c.svc.List(r.Context(), projections.ListFilter{UserID: v.User, Status: v.Status, After: q.Get("after"), Limit: pageSize})
+	list, next, err := c.svc.List(r.Context(), app.ListFilter{UserID: v.User, Status: v.Status, After: q.Get("after"), Limit: pageSize})
 	if err != nil {
 		e := c.errorOf(r, err)
 		c.renderView(w, r, e.Status, "users", view{Page: v, Error: e})
@@ -78,12 +76,12 @@ func (c *Console) revoke(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	var recs []eventstore.Recorded
+	var recs []app.Event
 	switch {
 	case res.Event != nil:
-		recs = []eventstore.Recorded{*res.Event}
+		recs = []app.Event{*res.Event}
 	case res.Original != nil:
-		recs = []eventstore.Recorded{*res.Original}
+		recs = []app.Event{*res.Original}
 	}
 	out := &api.RevokeResponse{SessionDTO: api.SessionDTOOf(res.Session), AlreadyRevoked: res.AlreadyRevoked, Broadcast: c.broadcast(r, recs)}
 	c.render(w, r, http.StatusOK, "revoked", revokedView{User: user, SessionID: sid, Reason: reason, One: out})
@@ -127,7 +125,7 @@ func validRevoke(user, sid, reason string) error {
 
 // broadcast publishes fresh revocations at once, as the API does, and
 // says whether JetStream acknowledged them in time.
-func (c *Console) broadcast(r *http.Request, recs []eventstore.Recorded) api.BroadcastDTO {
+func (c *Console) broadcast(r *http.Request, recs []app.Event) api.BroadcastDTO {
 	if len(recs) > 0 && c.opts.Broadcaster != nil && c.opts.Broadcaster.PublishNow(r.Context(), recs) {
 		return api.BroadcastDTO{Status: "published"}
 	}
