@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"mime"
 	"net/http"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"github.com/sessiond/sessiond/domain"
-	"github.com/sessiond/sessiond/eventstore"
 	"github.com/sessiond/sessiond/internal/app"
 )
 
@@ -25,35 +23,11 @@ type Audit interface {
 	LatestCheckpoint(ctx context.Context) (*domain.AuditCheckpoint, int64, error)
 }
 
-// Export media types.
-const (
-	MediaNDJSON = "application/x-ndjson"
-	MediaCSV    = "text/csv"
-)
-
 const defaultAuditLimit = 100
-
-// AuditEventDTO is one event as the audit API shows it.
-type AuditEventDTO struct {
-	Position   int64           `json:"position"`
-	EventID    string          `json:"eventId"`
-	Type       string          `json:"type"`
-	StreamID   string          `json:"streamId"`
-	Version    int64           `json:"streamVersion"`
-	RecordedAt string          `json:"recordedAt"`
-	Data       json.RawMessage `json:"data"`
-	Metadata   json.RawMessage `json:"metadata"`
-	PrevHash   string          `json:"prevHash"`
-	Hash       string          `json:"hash"`
-	// Personal resolves metadata's personal-data references ("pd:…"):
-	// field name to value, null once erased. Metadata itself is shown as
-	// stored, since that is what the hash covers.
-	Personal app.Personal `json:"personal,omitempty"`
-}
 
 // AuditPage answers GET /audit/events as JSON.
 type AuditPage struct {
-	Events []AuditEventDTO `json:"events"`
+	Events []app.AuditEvent `json:"events"`
 	// Next is the afterPosition of the next page, or null on the last.
 	Next *int64 `json:"next"`
 }
@@ -75,13 +49,6 @@ type CheckpointDTO struct {
 	SignedAt      time.Time `json:"signedAt"`
 	KeyID         string    `json:"keyId"`
 	Signature     string    `json:"signature"`
-}
-
-// AuditRecord renders an event as the audit API shows it.
-func AuditRecord(r *app.Event, p app.Personal) AuditEventDTO {
-	return AuditEventDTO{Personal: p, Position: r.Position, EventID: r.EventID.String(), Type: r.Type, StreamID: r.StreamID,
-		Version: r.StreamVersion, RecordedAt: r.RecordedAt.UTC().Format(eventstore.TimeFormat), Data: r.Data,
-		Metadata: r.Metadata, PrevHash: hex.EncodeToString(r.PrevHash), Hash: hex.EncodeToString(r.Hash)}
 }
 
 // auditFilter parses the audit query parameters.
@@ -124,7 +91,7 @@ func auditFilter(r *http.Request) (app.AuditFilter, error) {
 func exportFormat(r *http.Request) string {
 	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
 		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
-		if err == nil && (mt == MediaNDJSON || mt == MediaCSV) {
+		if err == nil && (mt == app.MediaNDJSON || mt == app.MediaCSV) {
 			return mt
 		}
 	}
@@ -176,9 +143,9 @@ func (s *Server) auditEvents(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	page := AuditPage{Events: make([]AuditEventDTO, len(recs))}
+	page := AuditPage{Events: make([]app.AuditEvent, len(recs))}
 	for i := range recs {
-		page.Events[i] = AuditRecord(&recs[i], personal[i])
+		page.Events[i] = app.AuditEventOf(&recs[i], personal[i])
 	}
 	if n := len(page.Events); more {
 		last := page.Events[n-1].Position
@@ -186,7 +153,7 @@ func (s *Server) auditEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	// The read is recorded before it is answered: a page that cannot be
 	// recorded is not shown.
-	if err := s.recordRead(r, domain.AuditRead{Operation: "query", Filters: FilterMap(f), Format: "json", Rows: int64(len(recs)), Complete: true}); err != nil {
+	if err := s.recordRead(r, domain.AuditRead{Operation: "query", Filters: app.FilterMap(f), Format: "json", Rows: int64(len(recs)), Complete: true}); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -200,9 +167,9 @@ func (s *Server) auditEvents(w http.ResponseWriter, r *http.Request) {
 func (s *Server) exportEvents(w http.ResponseWriter, r *http.Request, f app.AuditFilter, format string) {
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", format+"; charset=utf-8")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="sessiond-audit.%s"`, map[string]string{MediaNDJSON: "ndjson", MediaCSV: "csv"}[format]))
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="sessiond-audit.%s"`, map[string]string{app.MediaNDJSON: "ndjson", app.MediaCSV: "csv"}[format]))
 	started := false
-	rows, err := Export(r.Context(), redacting{s.audit, canSeePersonal(r)}, f, format, w, func() error {
+	rows, err := app.ExportAudit(r.Context(), app.Redacting(s.audit, canSeePersonal(r)), f, format, w, func() error {
 		started = true
 		w.WriteHeader(http.StatusOK)
 		return nil
@@ -217,8 +184,8 @@ func (s *Server) exportEvents(w http.ResponseWriter, r *http.Request, f app.Audi
 	// Recorded once the rows are out (their number is known only then);
 	// an export that cannot be recorded is cut short like a failed one,
 	// so the client never holds an unrecorded complete export.
-	short := map[string]string{MediaNDJSON: "ndjson", MediaCSV: "csv"}[format]
-	rerr := s.recordRead(r, domain.AuditRead{Operation: "export", Filters: FilterMap(f), Format: short, Rows: int64(rows), Complete: err == nil})
+	short := map[string]string{app.MediaNDJSON: "ndjson", app.MediaCSV: "csv"}[format]
+	rerr := s.recordRead(r, domain.AuditRead{Operation: "export", Filters: app.FilterMap(f), Format: short, Rows: int64(rows), Complete: err == nil})
 	if err == nil && rerr != nil {
 		err = rerr
 	}

@@ -67,7 +67,7 @@ type EventDTO struct {
 	Data       json.RawMessage `json:"data"`
 	Metadata   json.RawMessage `json:"metadata"`
 	// Personal resolves metadata's personal-data references; see
-	// AuditEventDTO.
+	// app.AuditEvent.
 	Personal app.Personal `json:"personal,omitempty"`
 }
 

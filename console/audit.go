@@ -75,13 +75,13 @@ func (c *Console) auditLog(w http.ResponseWriter, r *http.Request) {
 	})
 	var personal []app.Personal
 	if err == nil {
-		personal, err = api.Redacting(c.audit, current(r).can(domain.ScopePersonalRead)).Reveal(r.Context(), recs)
+		personal, err = app.Redacting(c.audit, current(r).can(domain.ScopePersonalRead)).Reveal(r.Context(), recs)
 	}
 	if err == nil {
 		// A page of the audit trail is recorded before it is shown, as the
 		// API's are.
 		err = c.svc.RecordRead(r.Context(), c.meta(r, current(r)), domain.AuditRead{Operation: "query", Via: "console",
-			Filters: api.FilterMap(f), Format: "html", Rows: int64(len(recs)), Complete: true})
+			Filters: app.FilterMap(f), Format: "html", Rows: int64(len(recs)), Complete: true})
 	}
 	if err != nil {
 		e := c.errorOf(r, err)
@@ -120,7 +120,7 @@ func idsOf(r *app.Event) (user, session string) {
 // export streams every event matching the filters as CSV or NDJSON: the
 // same writer, columns and file the API's export uses.
 func (c *Console) export(w http.ResponseWriter, r *http.Request) {
-	format := map[string]string{"csv": api.MediaCSV, "ndjson": api.MediaNDJSON}[r.URL.Query().Get("format")]
+	format := map[string]string{"csv": app.MediaCSV, "ndjson": app.MediaNDJSON}[r.URL.Query().Get("format")]
 	if format == "" {
 		c.fail(w, r, domain.Errorf(domain.CodeValidation, "format must be csv or ndjson"))
 		return
@@ -132,8 +132,8 @@ func (c *Console) export(w http.ResponseWriter, r *http.Request) {
 	}
 	rc := http.NewResponseController(w)
 	started := false
-	src := api.Redacting(c.audit, current(r).can(domain.ScopePersonalRead))
-	rows, err := api.Export(r.Context(), src, f, format, w, func() error {
+	src := app.Redacting(c.audit, current(r).can(domain.ScopePersonalRead))
+	rows, err := app.ExportAudit(r.Context(), src, f, format, w, func() error {
 		started = true
 		w.Header().Set("Content-Type", format+"; charset=utf-8")
 		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="sessiond-audit.%s"`, r.URL.Query().Get("format")))
@@ -150,7 +150,7 @@ func (c *Console) export(w http.ResponseWriter, r *http.Request) {
 	// The export is recorded once its rows went out; if that cannot be
 	// recorded, the download is cut short rather than left unrecorded.
 	rerr := c.svc.RecordRead(r.Context(), c.meta(r, current(r)), domain.AuditRead{Operation: "export", Via: "console",
-		Filters: api.FilterMap(f), Format: r.URL.Query().Get("format"), Rows: int64(rows), Complete: err == nil})
+		Filters: app.FilterMap(f), Format: r.URL.Query().Get("format"), Rows: int64(rows), Complete: err == nil})
 	if err == nil {
 		err = rerr
 	}
