@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sessiond/sessiond/domain"
+	"github.com/sessiond/sessiond/internal/apiwire"
 	"github.com/sessiond/sessiond/internal/app"
 )
 
@@ -51,42 +52,6 @@ type CheckpointDTO struct {
 	Signature     string    `json:"signature"`
 }
 
-// auditFilter parses the audit query parameters.
-func auditFilter(r *http.Request) (app.AuditFilter, error) {
-	q := r.URL.Query()
-	f := app.AuditFilter{UserID: q.Get("userId"), SessionID: q.Get("sessionId"), Type: q.Get("type"), Actor: q.Get("actor")}
-	if f.UserID != "" {
-		if err := domain.ValidateUserID(f.UserID); err != nil {
-			return f, err
-		}
-	}
-	if f.SessionID != "" {
-		if err := domain.ValidateSessionID(f.SessionID); err != nil {
-			return f, err
-		}
-	}
-	if len(f.Type) > 64 || len(f.Actor) > 256 {
-		return f, domain.Errorf(domain.CodeValidation, "type is at most 64 and actor at most 256 characters")
-	}
-	for name, dst := range map[string]*time.Time{"from": &f.From, "to": &f.To} {
-		if v := q.Get(name); v != "" {
-			t, err := time.Parse(time.RFC3339Nano, v)
-			if err != nil {
-				return f, domain.Errorf(domain.CodeValidation, "%s must be an RFC 3339 time, e.g. 2026-03-01T14:03:00Z", name)
-			}
-			*dst = t
-		}
-	}
-	if v := q.Get("afterPosition"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
-			return f, domain.Errorf(domain.CodeValidation, "afterPosition must be a non-negative integer")
-		}
-		f.AfterPosition = n
-	}
-	return f, nil
-}
-
 // exportFormat picks NDJSON or CSV from Accept, or "" for a JSON page.
 func exportFormat(r *http.Request) string {
 	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
@@ -99,7 +64,7 @@ func exportFormat(r *http.Request) string {
 }
 
 func (s *Server) auditEvents(w http.ResponseWriter, r *http.Request) {
-	f, err := auditFilter(r)
+	f, err := apiwire.AuditFilter(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -245,12 +210,12 @@ func (s *Server) listAsOf(w http.ResponseWriter, r *http.Request, userID string,
 		}
 		page = append(page, sess)
 	}
-	resp := ListResponse{}
+	resp := apiwire.ListResponse{}
 	if len(page) > limit {
 		page = page[:limit]
 		next := page[limit-1].SessionID
 		resp.Next = &next
 	}
-	resp.Sessions = sessionDTOs(page)
+	resp.Sessions = apiwire.SessionDTOs(page)
 	writeJSON(w, http.StatusOK, resp)
 }

@@ -8,8 +8,8 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/sessiond/sessiond/api"
 	"github.com/sessiond/sessiond/domain"
+	"github.com/sessiond/sessiond/internal/apiwire"
 	"github.com/sessiond/sessiond/internal/app"
 )
 
@@ -61,7 +61,7 @@ func (c *Console) auditLog(w http.ResponseWriter, r *http.Request) {
 	// Encoded by url.Values, so safe as a URL's query.
 	v.First = template.URL(v.Filter.Encode())
 	v.Export = v.First
-	f, err := api.AuditFilterOf(r)
+	f, err := apiwire.AuditFilter(r)
 	if err != nil {
 		e := c.errorOf(r, err)
 		c.renderView(w, r, e.Status, "audit", view{Page: v, Error: e})
@@ -125,7 +125,7 @@ func (c *Console) export(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, domain.Errorf(domain.CodeValidation, "format must be csv or ndjson"))
 		return
 	}
-	f, err := api.AuditFilterOf(r)
+	f, err := apiwire.AuditFilter(r)
 	if err != nil {
 		c.fail(w, r, err)
 		return
@@ -165,7 +165,7 @@ type asOfView struct {
 	At       string
 	When     time.Time
 	Sessions []app.Session
-	Answer   *api.ListResponse
+	Answer   *apiwire.ListResponse
 }
 
 // asOf is GET /console/audit/as-of: a user's sessions as they stood at a
@@ -196,9 +196,9 @@ func (c *Console) asOf(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.When, v.Sessions = at, list
-	v.Answer = &api.ListResponse{Sessions: make([]api.SessionDTO, len(list))}
+	v.Answer = &apiwire.ListResponse{Sessions: make([]apiwire.SessionDTO, len(list))}
 	for i, s := range list {
-		v.Answer.Sessions[i] = api.SessionDTOOf(s)
+		v.Answer.Sessions[i] = apiwire.SessionDTOOf(s)
 	}
 	c.render(w, r, http.StatusOK, "asof", v)
 }

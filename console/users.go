@@ -4,8 +4,8 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/sessiond/sessiond/api"
 	"github.com/sessiond/sessiond/domain"
+	"github.com/sessiond/sessiond/internal/apiwire"
 	"github.com/sessiond/sessiond/internal/app"
 )
 
@@ -18,7 +18,7 @@ type usersView struct {
 	Statuses []string
 	Sessions []app.Session
 	Next     string // cursor of the next page
-	Answer   *api.ListResponse
+	Answer   *apiwire.ListResponse
 }
 
 // users finds a user and lists their sessions (GET /console/users).
@@ -45,9 +45,9 @@ func (c *Console) users(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.Sessions, v.Next = list, next
-	v.Answer = &api.ListResponse{Sessions: make([]api.SessionDTO, len(list))}
+	v.Answer = &apiwire.ListResponse{Sessions: make([]apiwire.SessionDTO, len(list))}
 	for i, s := range list {
-		v.Answer.Sessions[i] = api.SessionDTOOf(s)
+		v.Answer.Sessions[i] = apiwire.SessionDTOOf(s)
 	}
 	if next != "" {
 		v.Answer.Next = &next
@@ -60,8 +60,8 @@ type revokedView struct {
 	User      string
 	SessionID string // "" for revoke-all
 	Reason    string
-	One       *api.RevokeResponse
-	All       *api.RevokeAllResponse
+	One       *apiwire.RevokeResponse
+	All       *apiwire.RevokeAllResponse
 }
 
 // revoke revokes one session with a reason.
@@ -83,7 +83,7 @@ func (c *Console) revoke(w http.ResponseWriter, r *http.Request) {
 	case res.Original != nil:
 		recs = []app.Event{*res.Original}
 	}
-	out := &api.RevokeResponse{SessionDTO: api.SessionDTOOf(res.Session), AlreadyRevoked: res.AlreadyRevoked, Broadcast: c.broadcast(r, recs)}
+	out := &apiwire.RevokeResponse{SessionDTO: apiwire.SessionDTOOf(res.Session), AlreadyRevoked: res.AlreadyRevoked, Broadcast: c.broadcast(r, recs)}
 	c.render(w, r, http.StatusOK, "revoked", revokedView{User: user, SessionID: sid, Reason: reason, One: out})
 }
 
@@ -101,9 +101,9 @@ func (c *Console) revokeAll(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	out := &api.RevokeAllResponse{Revoked: len(list), Sessions: make([]api.SessionDTO, len(list)), Broadcast: c.broadcast(r, recs)}
+	out := &apiwire.RevokeAllResponse{Revoked: len(list), Sessions: make([]apiwire.SessionDTO, len(list)), Broadcast: c.broadcast(r, recs)}
 	for i, s := range list {
-		out.Sessions[i] = api.SessionDTOOf(s)
+		out.Sessions[i] = apiwire.SessionDTOOf(s)
 	}
 	if len(recs) > 0 {
 		out.CorrelationID = m.CorrelationID
@@ -125,11 +125,11 @@ func validRevoke(user, sid, reason string) error {
 
 // broadcast publishes fresh revocations at once, as the API does, and
 // says whether JetStream acknowledged them in time.
-func (c *Console) broadcast(r *http.Request, recs []app.Event) api.BroadcastDTO {
+func (c *Console) broadcast(r *http.Request, recs []app.Event) apiwire.BroadcastDTO {
 	if len(recs) > 0 && c.opts.Broadcaster != nil && c.opts.Broadcaster.PublishNow(r.Context(), recs) {
-		return api.BroadcastDTO{Status: "published"}
+		return apiwire.BroadcastDTO{Status: "published"}
 	}
-	return api.BroadcastDTO{Status: "pending"}
+	return apiwire.BroadcastDTO{Status: "pending"}
 }
 
 // storyURL is the console path of a session's story.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sessiond/sessiond/api"
 	"github.com/sessiond/sessiond/eventstore"
+	"github.com/sessiond/sessiond/internal/apiwire"
 	"github.com/sessiond/sessiond/internal/app"
 )
 
@@ -230,7 +231,7 @@ func TestAuditAsOf(t *testing.T) {
 			if r.Status != 200 {
 				t.Fatalf("%s = %d %s", q, r.Status, r.Body)
 			}
-			var l api.ListResponse
+			var l apiwire.ListResponse
 			json.Unmarshal(r.Body, &l)
 			var out []string
 			for _, x := range l.Sessions {
