@@ -3,11 +3,9 @@ package api
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/sessiond/sessiond/domain"
-	"github.com/sessiond/sessiond/eventstore"
 	"github.com/sessiond/sessiond/internal/app"
 )
 
@@ -105,29 +103,6 @@ func (s *Server) recordRead(r *http.Request, read domain.AuditRead) error {
 	return rr.RecordRead(r.Context(), meta(r), read)
 }
 
-// FilterMap renders audit filters as the AuditRead event records them.
-func FilterMap(f eventstore.Filter) map[string]string {
-	m := map[string]string{}
-	for k, v := range map[string]string{"userId": f.UserID, "sessionId": f.SessionID, "type": f.Type, "actor": f.Actor} {
-		if v != "" {
-			m[k] = v
-		}
-	}
-	if !f.From.IsZero() {
-		m["from"] = f.From.UTC().Format(time.RFC3339Nano)
-	}
-	if !f.To.IsZero() {
-		m["to"] = f.To.UTC().Format(time.RFC3339Nano)
-	}
-	if f.AfterPosition > 0 {
-		m["afterPosition"] = strconv.FormatInt(f.AfterPosition, 10)
-	}
-	if f.Limit > 0 {
-		m["limit"] = strconv.Itoa(f.Limit)
-	}
-	return m
-}
-
 // canSeePersonal reports whether the request's key may see raw IPs and
 // user agents.
 func canSeePersonal(r *http.Request) bool {
@@ -138,41 +113,9 @@ func canSeePersonal(r *http.Request) bool {
 // reveal resolves the personal data of recs for the request's key: the
 // values with personal:read, otherwise Redacted in place of every value
 // still held (erased ones stay null either way).
-func (s *Server) reveal(r *http.Request, recs []eventstore.Recorded) ([]app.Personal, error) {
+func (s *Server) reveal(r *http.Request, recs []app.Event) ([]app.Personal, error) {
 	if s.audit == nil {
 		return nil, nil
 	}
-	return redacting{s.audit, canSeePersonal(r)}.Reveal(r.Context(), recs)
-}
-
-// Redacting wraps src so that, unless show, every personal value still
-// held reads Redacted: what a key without personal:read may see. The
-// console uses it so its pages and exports follow the API's rule.
-func Redacting(src Exportable, show bool) Exportable { return redacting{src, show} }
-
-// redacting is an Exportable that hides personal data from keys without
-// personal:read.
-type redacting struct {
-	src  Exportable
-	show bool
-}
-
-func (x redacting) Events(ctx context.Context, f eventstore.Filter, fn func(*eventstore.Recorded) error) error {
-	return x.src.Events(ctx, f, fn)
-}
-
-func (x redacting) Reveal(ctx context.Context, recs []eventstore.Recorded) ([]app.Personal, error) {
-	ps, err := x.src.Reveal(ctx, recs)
-	if err != nil || x.show {
-		return ps, err
-	}
-	red := domain.Redacted
-	for _, p := range ps {
-		for k, v := range p {
-			if v != nil {
-				p[k] = &red
-			}
-		}
-	}
-	return ps, nil
+	return app.Redacting(s.audit, canSeePersonal(r)).Reveal(r.Context(), recs)
 }

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"mime"
 	"net/http"
@@ -12,48 +11,24 @@ import (
 	"time"
 
 	"github.com/sessiond/sessiond/domain"
-	"github.com/sessiond/sessiond/eventstore"
+	"github.com/sessiond/sessiond/internal/apiwire"
 	"github.com/sessiond/sessiond/internal/app"
 )
 
 // Audit answers the audit routes from the log.
 type Audit interface {
-	Events(ctx context.Context, f eventstore.Filter, fn func(*eventstore.Recorded) error) error
+	Events(ctx context.Context, f app.AuditFilter, fn func(*app.Event) error) error
 	Head(ctx context.Context) (int64, []byte, error)
 	SessionsAsOf(ctx context.Context, userID string, asOf time.Time) ([]app.Session, error)
-	Reveal(ctx context.Context, recs []eventstore.Recorded) ([]app.Personal, error)
+	Reveal(ctx context.Context, recs []app.Event) ([]app.Personal, error)
 	LatestCheckpoint(ctx context.Context) (*domain.AuditCheckpoint, int64, error)
 }
 
-// Export media types.
-const (
-	MediaNDJSON = "application/x-ndjson"
-	MediaCSV    = "text/csv"
-)
-
 const defaultAuditLimit = 100
-
-// AuditEventDTO is one event as the audit API shows it.
-type AuditEventDTO struct {
-	Position   int64           `json:"position"`
-	EventID    string          `json:"eventId"`
-	Type       string          `json:"type"`
-	StreamID   string          `json:"streamId"`
-	Version    int64           `json:"streamVersion"`
-	RecordedAt string          `json:"recordedAt"`
-	Data       json.RawMessage `json:"data"`
-	Metadata   json.RawMessage `json:"metadata"`
-	PrevHash   string          `json:"prevHash"`
-	Hash       string          `json:"hash"`
-	// Personal resolves metadata's personal-data references ("pd:…"):
-	// field name to value, null once erased. Metadata itself is shown as
-	// stored, since that is what the hash covers.
-	Personal app.Personal `json:"personal,omitempty"`
-}
 
 // AuditPage answers GET /audit/events as JSON.
 type AuditPage struct {
-	Events []AuditEventDTO `json:"events"`
+	Events []app.AuditEvent `json:"events"`
 	// Next is the afterPosition of the next page, or null on the last.
 	Next *int64 `json:"next"`
 }
@@ -77,54 +52,11 @@ type CheckpointDTO struct {
 	Signature     string    `json:"signature"`
 }
 
-// AuditRecord renders an event as the audit API shows it.
-func AuditRecord(r *eventstore.Recorded, p app.Personal) AuditEventDTO {
-	return AuditEventDTO{Personal: p, Position: r.Position, EventID: r.EventID.String(), Type: r.Type, StreamID: r.StreamID,
-		Version: r.StreamVersion, RecordedAt: r.RecordedAt.UTC().Format(eventstore.TimeFormat), Data: r.Data,
-		Metadata: r.Metadata, PrevHash: hex.EncodeToString(r.PrevHash), Hash: hex.EncodeToString(r.Hash)}
-}
-
-// auditFilter parses the audit query parameters.
-func auditFilter(r *http.Request) (eventstore.Filter, error) {
-	q := r.URL.Query()
-	f := eventstore.Filter{UserID: q.Get("userId"), SessionID: q.Get("sessionId"), Type: q.Get("type"), Actor: q.Get("actor")}
-	if f.UserID != "" {
-		if err := domain.ValidateUserID(f.UserID); err != nil {
-			return f, err
-		}
-	}
-	if f.SessionID != "" {
-		if err := domain.ValidateSessionID(f.SessionID); err != nil {
-			return f, err
-		}
-	}
-	if len(f.Type) > 64 || len(f.Actor) > 256 {
-		return f, domain.Errorf(domain.CodeValidation, "type is at most 64 and actor at most 256 characters")
-	}
-	for name, dst := range map[string]*time.Time{"from": &f.From, "to": &f.To} {
-		if v := q.Get(name); v != "" {
-			t, err := time.Parse(time.RFC3339Nano, v)
-			if err != nil {
-				return f, domain.Errorf(domain.CodeValidation, "%s must be an RFC 3339 time, e.g. 2026-03-01T14:03:00Z", name)
-			}
-			*dst = t
-		}
-	}
-	if v := q.Get("afterPosition"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
-			return f, domain.Errorf(domain.CodeValidation, "afterPosition must be a non-negative integer")
-		}
-		f.AfterPosition = n
-	}
-	return f, nil
-}
-
 // exportFormat picks NDJSON or CSV from Accept, or "" for a JSON page.
 func exportFormat(r *http.Request) string {
 	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
 		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
-		if err == nil && (mt == MediaNDJSON || mt == MediaCSV) {
+		if err == nil && (mt == app.MediaNDJSON || mt == app.MediaCSV) {
 			return mt
 		}
 	}
@@ -132,7 +64,7 @@ func exportFormat(r *http.Request) string {
 }
 
 func (s *Server) auditEvents(w http.ResponseWriter, r *http.Request) {
-	f, err := auditFilter(r)
+	f, err := apiwire.AuditFilter(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -144,8 +76,8 @@ func (s *Server) auditEvents(w http.ResponseWriter, r *http.Request) {
 	f.Limit = defaultAuditLimit
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > eventstore.MaxAuditPage {
-			s.writeError(w, r, domain.Errorf(domain.CodeValidation, "limit must be 1 to %d", eventstore.MaxAuditPage))
+		if err != nil || n < 1 || n > app.MaxAuditPage {
+			s.writeError(w, r, domain.Errorf(domain.CodeValidation, "limit must be 1 to %d", app.MaxAuditPage))
 			return
 		}
 		f.Limit = n
@@ -157,8 +89,8 @@ func (s *Server) auditEvents(w http.ResponseWriter, r *http.Request) {
 	// the last page says so (next: null) even when it is full.
 	limit := f.Limit
 	f.Limit++
-	var recs []eventstore.Recorded
-	err = s.audit.Events(ctx, f, func(e *eventstore.Recorded) error {
+	var recs []app.Event
+	err = s.audit.Events(ctx, f, func(e *app.Event) error {
 		recs = append(recs, *e)
 		return nil
 	})
@@ -176,9 +108,9 @@ func (s *Server) auditEvents(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	page := AuditPage{Events: make([]AuditEventDTO, len(recs))}
+	page := AuditPage{Events: make([]app.AuditEvent, len(recs))}
 	for i := range recs {
-		page.Events[i] = AuditRecord(&recs[i], personal[i])
+		page.Events[i] = app.AuditEventOf(&recs[i], personal[i])
 	}
 	if n := len(page.Events); more {
 		last := page.Events[n-1].Position
@@ -186,7 +118,7 @@ func (s *Server) auditEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	// The read is recorded before it is answered: a page that cannot be
 	// recorded is not shown.
-	if err := s.recordRead(r, domain.AuditRead{Operation: "query", Filters: FilterMap(f), Format: "json", Rows: int64(len(recs)), Complete: true}); err != nil {
+	if err := s.recordRead(r, domain.AuditRead{Operation: "query", Filters: app.FilterMap(f), Format: "json", Rows: int64(len(recs)), Complete: true}); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -197,12 +129,12 @@ func (s *Server) auditEvents(w http.ResponseWriter, r *http.Request) {
 // chunk of rows, and the write deadline moves on as chunks go out, so an
 // export of millions of events runs in flat memory for as long as it
 // takes.
-func (s *Server) exportEvents(w http.ResponseWriter, r *http.Request, f eventstore.Filter, format string) {
+func (s *Server) exportEvents(w http.ResponseWriter, r *http.Request, f app.AuditFilter, format string) {
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", format+"; charset=utf-8")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="sessiond-audit.%s"`, map[string]string{MediaNDJSON: "ndjson", MediaCSV: "csv"}[format]))
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="sessiond-audit.%s"`, map[string]string{app.MediaNDJSON: "ndjson", app.MediaCSV: "csv"}[format]))
 	started := false
-	rows, err := Export(r.Context(), redacting{s.audit, canSeePersonal(r)}, f, format, w, func() error {
+	rows, err := app.ExportAudit(r.Context(), app.Redacting(s.audit, canSeePersonal(r)), f, format, w, func() error {
 		started = true
 		w.WriteHeader(http.StatusOK)
 		return nil
@@ -217,8 +149,8 @@ func (s *Server) exportEvents(w http.ResponseWriter, r *http.Request, f eventsto
 	// Recorded once the rows are out (their number is known only then);
 	// an export that cannot be recorded is cut short like a failed one,
 	// so the client never holds an unrecorded complete export.
-	short := map[string]string{MediaNDJSON: "ndjson", MediaCSV: "csv"}[format]
-	rerr := s.recordRead(r, domain.AuditRead{Operation: "export", Filters: FilterMap(f), Format: short, Rows: int64(rows), Complete: err == nil})
+	short := map[string]string{app.MediaNDJSON: "ndjson", app.MediaCSV: "csv"}[format]
+	rerr := s.recordRead(r, domain.AuditRead{Operation: "export", Filters: app.FilterMap(f), Format: short, Rows: int64(rows), Complete: err == nil})
 	if err == nil && rerr != nil {
 		err = rerr
 	}
@@ -278,12 +210,12 @@ func (s *Server) listAsOf(w http.ResponseWriter, r *http.Request, userID string,
 		}
 		page = append(page, sess)
 	}
-	resp := ListResponse{}
+	resp := apiwire.ListResponse{}
 	if len(page) > limit {
 		page = page[:limit]
 		next := page[limit-1].SessionID
 		resp.Next = &next
 	}
-	resp.Sessions = sessionDTOs(page)
+	resp.Sessions = apiwire.SessionDTOs(page)
 	writeJSON(w, http.StatusOK, resp)
 }

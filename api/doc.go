@@ -4,7 +4,8 @@
 // table, request ids, limits, recovery, metrics and the OpenAPI document.
 //
 // It depends on domain, the application service (internal/app), the
-// eventstore and projections types that service's interface still names,
-// gorilla/mux, client_golang, uuid and x/time/rate; it must never import a
-// store, a database driver or NATS.
+// shapes and status table it shares with the console (internal/apiwire),
+// gorilla/mux, client_golang, uuid and x/time/rate; it must never import
+// the eventstore, projections, another adapter, a store, a database driver
+// or NATS.
 package api

@@ -6,29 +6,8 @@ import (
 	"net/http"
 
 	"github.com/sessiond/sessiond/domain"
+	"github.com/sessiond/sessiond/internal/apiwire"
 )
-
-// statusOf is the one table from error code to HTTP status.
-var statusOf = map[domain.Code]int{
-	domain.CodeValidation:           http.StatusBadRequest,
-	domain.CodeAdminSessionMissing:  http.StatusUnauthorized,
-	domain.CodeAdminSessionInvalid:  http.StatusUnauthorized,
-	domain.CodeForbidden:            http.StatusForbidden,
-	domain.CodeUserNotFound:         http.StatusNotFound,
-	domain.CodeSessionNotFound:      http.StatusNotFound,
-	domain.CodeKeyNotFound:          http.StatusNotFound,
-	domain.CodeStreamNotFound:       http.StatusNotFound,
-	domain.CodeRouteNotFound:        http.StatusNotFound,
-	domain.CodeMethodNotAllowed:     http.StatusMethodNotAllowed,
-	domain.CodeConflict:             http.StatusConflict,
-	domain.CodeIdempotencyKeyInUse:  http.StatusConflict,
-	domain.CodeIdempotencyKeyReused: http.StatusUnprocessableEntity,
-	domain.CodePayloadTooLarge:      http.StatusRequestEntityTooLarge,
-	domain.CodeRateLimited:          http.StatusTooManyRequests,
-	domain.CodeUnavailable:          http.StatusServiceUnavailable,
-	domain.CodeOutcomeUnknown:       http.StatusServiceUnavailable,
-	domain.CodeInternal:             http.StatusInternalServerError,
-}
 
 // ErrorResponse is the body of every non-2xx response (the seed's
 // ApiErrorResponseDto).
@@ -37,14 +16,6 @@ type ErrorResponse struct {
 	Error      string `json:"error"`
 	Message    string `json:"message"`
 	Code       string `json:"code"`
-}
-
-// StatusOf returns the HTTP status of an error code.
-func StatusOf(code domain.Code) int {
-	if s, ok := statusOf[code]; ok {
-		return s
-	}
-	return http.StatusInternalServerError
 }
 
 // StatusClientClosed is the status recorded (in metrics and the debug
@@ -64,7 +35,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	code := domain.ErrorCode(err)
-	status := StatusOf(code)
+	status := apiwire.StatusOf(code)
 	switch code {
 	case domain.CodeInternal:
 		s.log.ErrorContext(r.Context(), "internal error", "err", err, "method", r.Method, "path", r.URL.Path, "requestId", requestID(r.Context()))

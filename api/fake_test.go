@@ -6,9 +6,7 @@ import (
 	"time"
 
 	"github.com/sessiond/sessiond/domain"
-	"github.com/sessiond/sessiond/eventstore"
 	"github.com/sessiond/sessiond/internal/app"
-	"github.com/sessiond/sessiond/projections"
 )
 
 // fakeService is a pure stand-in for the application service: it applies
@@ -59,18 +57,18 @@ func (f *fakeService) Revoke(ctx context.Context, m app.Meta, userID, sessionID,
 	return app.Revocation{Session: v}, nil
 }
 
-func (f *fakeService) RevokeAll(_ context.Context, _ app.Meta, userID, reason string) ([]app.Session, []eventstore.Recorded, error) {
+func (f *fakeService) RevokeAll(_ context.Context, _ app.Meta, userID, reason string) ([]app.Session, []app.Event, error) {
 	if err := domain.ValidateReason(reason); err != nil {
 		return nil, nil, err
 	}
 	return []app.Session{f.session(userID, "s1")}, nil, nil
 }
 
-func (f *fakeService) Get(_ context.Context, userID, sessionID string) (app.Session, []eventstore.Recorded, error) {
+func (f *fakeService) Get(_ context.Context, userID, sessionID string) (app.Session, []app.Event, error) {
 	return f.session(userID, sessionID), nil, nil
 }
 
-func (f *fakeService) List(_ context.Context, fl projections.ListFilter) ([]app.Session, string, error) {
+func (f *fakeService) List(_ context.Context, fl app.ListFilter) ([]app.Session, string, error) {
 	return []app.Session{f.session(fl.UserID, "s1")}, "", nil
 }
 

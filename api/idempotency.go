@@ -1,15 +1,12 @@
 package api
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 
 	"github.com/dunglas/httpsfv"
 
 	"github.com/sessiond/sessiond/domain"
-	"github.com/sessiond/sessiond/eventstore"
 	"github.com/sessiond/sessiond/internal/app"
 )
 
@@ -38,21 +35,15 @@ func idempotency(r *http.Request, body any) (*app.Idempotency, error) {
 	if key == "" || len(key) > maxIdempotencyKey {
 		return nil, domain.Errorf(domain.CodeValidation, "Idempotency-Key must be 1 to %d characters", maxIdempotencyKey)
 	}
-	b, err := json.Marshal(body)
-	if err == nil {
-		b, err = eventstore.CanonicalJSON(b)
-	}
+	fp, err := app.Fingerprint(r.Method, r.URL.EscapedPath(), body)
 	if err != nil {
 		return nil, domain.Errorf(domain.CodeValidation, "the request body cannot be fingerprinted")
 	}
-	h := sha256.New()
-	h.Write([]byte(r.Method + "\n" + r.URL.EscapedPath() + "\n"))
-	h.Write(b)
-	return &app.Idempotency{Key: key, Request: hex.EncodeToString(h.Sum(nil))}, nil
+	return &app.Idempotency{Key: key, Request: fp}, nil
 }
 
 // correlationOf returns the correlation id recorded with recs.
-func correlationOf(recs []eventstore.Recorded) string {
+func correlationOf(recs []app.Event) string {
 	if len(recs) == 0 {
 		return ""
 	}

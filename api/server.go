@@ -13,9 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sessiond/sessiond/domain"
-	"github.com/sessiond/sessiond/eventstore"
 	"github.com/sessiond/sessiond/internal/app"
-	"github.com/sessiond/sessiond/projections"
 )
 
 // Service is what the API needs of the application service.
@@ -23,16 +21,16 @@ type Service interface {
 	Authenticate(ctx context.Context, key string) (*app.Principal, error)
 	Start(ctx context.Context, meta app.Meta, cmd domain.StartSession) (app.Session, bool, error)
 	Revoke(ctx context.Context, meta app.Meta, userID, sessionID, reason string) (app.Revocation, error)
-	RevokeAll(ctx context.Context, meta app.Meta, userID, reason string) ([]app.Session, []eventstore.Recorded, error)
-	Get(ctx context.Context, userID, sessionID string) (app.Session, []eventstore.Recorded, error)
-	List(ctx context.Context, f projections.ListFilter) ([]app.Session, string, error)
+	RevokeAll(ctx context.Context, meta app.Meta, userID, reason string) ([]app.Session, []app.Event, error)
+	Get(ctx context.Context, userID, sessionID string) (app.Session, []app.Event, error)
+	List(ctx context.Context, f app.ListFilter) ([]app.Session, string, error)
 }
 
 // Broadcaster publishes freshly recorded revocations at once and reports
 // whether JetStream acknowledged them within its bound. A nil Broadcaster
 // leaves every broadcast "pending" for the relay.
 type Broadcaster interface {
-	PublishNow(ctx context.Context, events []eventstore.Recorded) bool
+	PublishNow(ctx context.Context, events []app.Event) bool
 }
 
 // Tokens mints session tokens and publishes their keys.

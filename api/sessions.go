@@ -10,8 +10,8 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/sessiond/sessiond/domain"
-	"github.com/sessiond/sessiond/eventstore"
-	"github.com/sessiond/sessiond/projections"
+	"github.com/sessiond/sessiond/internal/apiwire"
+	"github.com/sessiond/sessiond/internal/app"
 )
 
 // pathIDs returns the validated, unescaped {id} and, if present,
@@ -72,15 +72,15 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 		outcome = "already_revoked"
 	}
 	revocations.WithLabelValues(outcome).Inc()
-	var recs []eventstore.Recorded
+	var recs []app.Event
 	switch {
 	case res.Event != nil:
-		recs = []eventstore.Recorded{*res.Event}
+		recs = []app.Event{*res.Event}
 	case res.Original != nil:
-		recs = []eventstore.Recorded{*res.Original} // broadcast again: a retry also retries the broadcast
+		recs = []app.Event{*res.Original} // broadcast again: a retry also retries the broadcast
 	}
-	writeJSON(w, http.StatusOK, RevokeResponse{
-		SessionDTO:     sessionDTO(res.Session),
+	writeJSON(w, http.StatusOK, apiwire.RevokeResponse{
+		SessionDTO:     apiwire.SessionDTOOf(res.Session),
 		AlreadyRevoked: res.AlreadyRevoked,
 		Broadcast:      s.broadcast(r, recs),
 	})
@@ -89,11 +89,11 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 // broadcast publishes fresh revocations at once, waiting a short bound for
 // JetStream's ack; without a Broadcaster, or past the bound, the relay
 // delivers them later ("pending").
-func (s *Server) broadcast(r *http.Request, recs []eventstore.Recorded) BroadcastDTO {
+func (s *Server) broadcast(r *http.Request, recs []app.Event) apiwire.BroadcastDTO {
 	if len(recs) > 0 && s.bc != nil && s.bc.PublishNow(r.Context(), recs) {
-		return BroadcastDTO{Status: "published"}
+		return apiwire.BroadcastDTO{Status: "published"}
 	}
-	return BroadcastDTO{Status: "pending"}
+	return apiwire.BroadcastDTO{Status: "pending"}
 }
 
 // revokeAll is DELETE /users/{id}/sessions.
@@ -124,7 +124,7 @@ func (s *Server) revokeAll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	revocations.WithLabelValues("revoked").Add(float64(len(list)))
-	resp := RevokeAllResponse{Revoked: len(list), Sessions: sessionDTOs(list), Broadcast: s.broadcast(r, recs)}
+	resp := apiwire.RevokeAllResponse{Revoked: len(list), Sessions: apiwire.SessionDTOs(list), Broadcast: s.broadcast(r, recs)}
 	if len(recs) > 0 {
 		resp.CorrelationID = correlationOf(recs) // the original's, when replayed
 	}
@@ -180,7 +180,7 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request) {
 	if created {
 		status = http.StatusCreated
 	}
-	resp := StartResponse{SessionDTO: sessionDTO(sess), Metadata: sess.Metadata}
+	resp := StartResponse{SessionDTO: apiwire.SessionDTOOf(sess), Metadata: sess.Metadata}
 	if s.opts.Tokens != nil && sess.Status == domain.StatusActive {
 		if resp.Token, err = s.opts.Tokens.Mint(sess.UserID, sess.SessionID, sess.ExpiresAt, time.Now()); err != nil {
 			s.writeError(w, r, err)
@@ -229,7 +229,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, SessionResponse{SessionDTO: sessionDTO(sess), Metadata: sess.Metadata, History: eventDTOs(recs, personal)})
+	writeJSON(w, http.StatusOK, SessionResponse{SessionDTO: apiwire.SessionDTOOf(sess), Metadata: sess.Metadata, History: eventDTOs(recs, personal)})
 }
 
 // Listing limits.
@@ -246,7 +246,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	f := projections.ListFilter{UserID: userID, Status: q.Get("status"), After: q.Get("after"), Limit: defaultListLimit}
+	f := app.ListFilter{UserID: userID, Status: q.Get("status"), After: q.Get("after"), Limit: defaultListLimit}
 	switch f.Status {
 	case "":
 		f.Status = "all"
@@ -277,7 +277,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	resp := ListResponse{Sessions: sessionDTOs(list)}
+	resp := apiwire.ListResponse{Sessions: apiwire.SessionDTOs(list)}
 	if next != "" {
 		resp.Next = &next
 	}

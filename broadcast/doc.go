@@ -14,5 +14,7 @@
 // the stream's duplicate window, so the checkpoint need not be a durable
 // commit per revocation.
 //
-// It depends on domain, eventstore and projections; never on api.
+// It depends on domain, the log core (eventstore, eventstore/consumer)
+// and the edge verifier's wire format (verifier/wire); never on
+// projections, internal/app or another adapter.
 package broadcast

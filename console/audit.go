@@ -8,9 +8,8 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/sessiond/sessiond/api"
 	"github.com/sessiond/sessiond/domain"
-	"github.com/sessiond/sessiond/eventstore"
+	"github.com/sessiond/sessiond/internal/apiwire"
 	"github.com/sessiond/sessiond/internal/app"
 )
 
@@ -62,27 +61,27 @@ func (c *Console) auditLog(w http.ResponseWriter, r *http.Request) {
 	// Encoded by url.Values, so safe as a URL's query.
 	v.First = template.URL(v.Filter.Encode())
 	v.Export = v.First
-	f, err := api.AuditFilterOf(r)
+	f, err := apiwire.AuditFilter(r)
 	if err != nil {
 		e := c.errorOf(r, err)
 		c.renderView(w, r, e.Status, "audit", view{Page: v, Error: e})
 		return
 	}
 	f.Limit = auditPageSize
-	var recs []eventstore.Recorded
-	err = c.audit.Events(r.Context(), f, func(e *eventstore.Recorded) error {
+	var recs []app.Event
+	err = c.audit.Events(r.Context(), f, func(e *app.Event) error {
 		recs = append(recs, *e)
 		return nil
 	})
 	var personal []app.Personal
 	if err == nil {
-		personal, err = api.Redacting(c.audit, current(r).can(domain.ScopePersonalRead)).Reveal(r.Context(), recs)
+		personal, err = app.Redacting(c.audit, current(r).can(domain.ScopePersonalRead)).Reveal(r.Context(), recs)
 	}
 	if err == nil {
 		// A page of the audit trail is recorded before it is shown, as the
 		// API's are.
 		err = c.svc.RecordRead(r.Context(), c.meta(r, current(r)), domain.AuditRead{Operation: "query", Via: "console",
-			Filters: api.FilterMap(f), Format: "html", Rows: int64(len(recs)), Complete: true})
+			Filters: app.FilterMap(f), Format: "html", Rows: int64(len(recs)), Complete: true})
 	}
 	if err != nil {
 		e := c.errorOf(r, err)
@@ -109,7 +108,7 @@ func (c *Console) auditLog(w http.ResponseWriter, r *http.Request) {
 }
 
 // idsOf lifts the user and session ids out of an event's data.
-func idsOf(r *eventstore.Recorded) (user, session string) {
+func idsOf(r *app.Event) (user, session string) {
 	var d struct {
 		UserID    string `json:"userId"`
 		SessionID string `json:"sessionId"`
@@ -121,20 +120,20 @@ func idsOf(r *eventstore.Recorded) (user, session string) {
 // export streams every event matching the filters as CSV or NDJSON: the
 // same writer, columns and file the API's export uses.
 func (c *Console) export(w http.ResponseWriter, r *http.Request) {
-	format := map[string]string{"csv": api.MediaCSV, "ndjson": api.MediaNDJSON}[r.URL.Query().Get("format")]
+	format := map[string]string{"csv": app.MediaCSV, "ndjson": app.MediaNDJSON}[r.URL.Query().Get("format")]
 	if format == "" {
 		c.fail(w, r, domain.Errorf(domain.CodeValidation, "format must be csv or ndjson"))
 		return
 	}
-	f, err := api.AuditFilterOf(r)
+	f, err := apiwire.AuditFilter(r)
 	if err != nil {
 		c.fail(w, r, err)
 		return
 	}
 	rc := http.NewResponseController(w)
 	started := false
-	src := api.Redacting(c.audit, current(r).can(domain.ScopePersonalRead))
-	rows, err := api.Export(r.Context(), src, f, format, w, func() error {
+	src := app.Redacting(c.audit, current(r).can(domain.ScopePersonalRead))
+	rows, err := app.ExportAudit(r.Context(), src, f, format, w, func() error {
 		started = true
 		w.Header().Set("Content-Type", format+"; charset=utf-8")
 		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="sessiond-audit.%s"`, r.URL.Query().Get("format")))
@@ -151,7 +150,7 @@ func (c *Console) export(w http.ResponseWriter, r *http.Request) {
 	// The export is recorded once its rows went out; if that cannot be
 	// recorded, the download is cut short rather than left unrecorded.
 	rerr := c.svc.RecordRead(r.Context(), c.meta(r, current(r)), domain.AuditRead{Operation: "export", Via: "console",
-		Filters: api.FilterMap(f), Format: r.URL.Query().Get("format"), Rows: int64(rows), Complete: err == nil})
+		Filters: app.FilterMap(f), Format: r.URL.Query().Get("format"), Rows: int64(rows), Complete: err == nil})
 	if err == nil {
 		err = rerr
 	}
@@ -166,7 +165,7 @@ type asOfView struct {
 	At       string
 	When     time.Time
 	Sessions []app.Session
-	Answer   *api.ListResponse
+	Answer   *apiwire.ListResponse
 }
 
 // asOf is GET /console/audit/as-of: a user's sessions as they stood at a
@@ -197,9 +196,9 @@ func (c *Console) asOf(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.When, v.Sessions = at, list
-	v.Answer = &api.ListResponse{Sessions: make([]api.SessionDTO, len(list))}
+	v.Answer = &apiwire.ListResponse{Sessions: make([]apiwire.SessionDTO, len(list))}
 	for i, s := range list {
-		v.Answer.Sessions[i] = api.SessionDTOOf(s)
+		v.Answer.Sessions[i] = apiwire.SessionDTOOf(s)
 	}
 	c.render(w, r, http.StatusOK, "asof", v)
 }

@@ -6,11 +6,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/sessiond/sessiond/api"
 	"github.com/sessiond/sessiond/domain"
-	"github.com/sessiond/sessiond/eventstore"
 	"github.com/sessiond/sessiond/internal/app"
-	"github.com/sessiond/sessiond/projections"
 )
 
 // Prefix is where the console is mounted.
@@ -24,17 +21,34 @@ type Service interface {
 	RecordConsoleSignIn(ctx context.Context, meta app.Meta, e domain.ConsoleSignedIn) error
 	RecordConsoleSignOut(ctx context.Context, meta app.Meta, e domain.ConsoleSignedOut) error
 	Revoke(ctx context.Context, meta app.Meta, userID, sessionID, reason string) (app.Revocation, error)
-	RevokeAll(ctx context.Context, meta app.Meta, userID, reason string) ([]app.Session, []eventstore.Recorded, error)
-	Get(ctx context.Context, userID, sessionID string) (app.Session, []eventstore.Recorded, error)
-	List(ctx context.Context, f projections.ListFilter) ([]app.Session, string, error)
+	RevokeAll(ctx context.Context, meta app.Meta, userID, reason string) ([]app.Session, []app.Event, error)
+	Get(ctx context.Context, userID, sessionID string) (app.Session, []app.Event, error)
+	List(ctx context.Context, f app.ListFilter) ([]app.Session, string, error)
 	RecordRead(ctx context.Context, meta app.Meta, read domain.AuditRead) error
+}
+
+// Audit is what the console reads of the audit trail: the same queries
+// the API answers from (an *app.Audit).
+type Audit interface {
+	Events(ctx context.Context, f app.AuditFilter, fn func(*app.Event) error) error
+	Head(ctx context.Context) (int64, []byte, error)
+	SessionsAsOf(ctx context.Context, userID string, asOf time.Time) ([]app.Session, error)
+	Reveal(ctx context.Context, recs []app.Event) ([]app.Personal, error)
+	LatestCheckpoint(ctx context.Context) (*domain.AuditCheckpoint, int64, error)
+}
+
+// Broadcaster publishes freshly recorded revocations at once and reports
+// whether JetStream acknowledged them within its bound, as it does for
+// the API.
+type Broadcaster interface {
+	PublishNow(ctx context.Context, events []app.Event) bool
 }
 
 // Options configure the console.
 type Options struct {
 	Service     Service
-	Audit       api.Audit       // the audit queries the API answers from
-	Broadcaster api.Broadcaster // optional: without it revocations are "pending"
+	Audit       Audit       // the audit queries the API answers from
+	Broadcaster Broadcaster // optional: without it revocations are "pending"
 	// BroadcastPosition is the position up to which the broadcast relay has
 	// published the log (its checkpoint); optional.
 	BroadcastPosition func(ctx context.Context) (int64, error)
@@ -56,7 +70,7 @@ type Options struct {
 type Console struct {
 	opts     Options
 	svc      Service
-	audit    api.Audit
+	audit    Audit
 	log      *slog.Logger
 	sessions *sessionStore
 	jobs     *verifyJobs

@@ -2,11 +2,12 @@
 // (html/template, embedded with the static files) for operators and
 // compliance reviewers, mounted at /console/.
 //
-// It is an adapter like api: it depends on domain, eventstore and the
-// application service (internal/app), and reuses the api package's
-// export writer and response types so that what it shows and streams is
-// what the API answers. It never calls the HTTP API, and nothing but the
-// server wiring imports it.
+// It is an HTTP adapter like api: it depends on domain, the application
+// service (internal/app), whose audit export it streams, and the
+// response shapes and status table it shares with the API
+// (internal/apiwire), so that what it shows and streams is what the API
+// answers. It never imports api, the eventstore or projections, never
+// calls the HTTP API, and nothing but the server wiring imports it.
 //
 // Sign-in exchanges an admin key for a server-side console session; the
 // browser only holds a random session cookie (HttpOnly, SameSite=Strict,

@@ -3,7 +3,6 @@ package console
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -14,7 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/sessiond/sessiond/domain"
-	"github.com/sessiond/sessiond/eventstore"
+	"github.com/sessiond/sessiond/internal/app"
 )
 
 type integrityView struct {
@@ -232,7 +231,7 @@ func (c *Console) verifyStatus(w http.ResponseWriter, r *http.Request) {
 // failureCode is the code of a verification error: an unreachable store
 // is UNAVAILABLE, anything else INTERNAL.
 func failureCode(err error) domain.Code {
-	if errors.Is(err, eventstore.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+	if app.Unavailable(err) {
 		return domain.CodeUnavailable
 	}
 	return domain.ErrorCode(err)

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sessiond/sessiond/api"
 	"github.com/sessiond/sessiond/domain"
+	"github.com/sessiond/sessiond/internal/apiwire"
 )
 
 //go:embed templates/*.html
@@ -163,7 +163,7 @@ func (c *Console) errorOf(r *http.Request, err error) *errorView {
 	case domain.CodeUnavailable:
 		c.log.WarnContext(r.Context(), "console: store unavailable", "err", err, "requestId", requestID(r))
 	}
-	return &errorView{Status: api.StatusOf(code), Code: string(code), Words: words[code], Message: domain.ErrorMessage(err)}
+	return &errorView{Status: apiwire.StatusOf(code), Code: string(code), Words: words[code], Message: domain.ErrorMessage(err)}
 }
 
 // fail answers with an error page in the error's HTTP status.

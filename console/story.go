@@ -5,9 +5,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/sessiond/sessiond/api"
 	"github.com/sessiond/sessiond/domain"
-	"github.com/sessiond/sessiond/eventstore"
+	"github.com/sessiond/sessiond/internal/apiwire"
 	"github.com/sessiond/sessiond/internal/app"
 )
 
@@ -33,7 +32,7 @@ type entry struct {
 
 type storyView struct {
 	Session      app.Session
-	Answer       api.SessionDTO
+	Answer       apiwire.SessionDTO
 	Entries      []entry
 	ShowPersonal bool // the key may read personal data (IPs, user agents): personal:read
 	// Broadcast: the relay's position, and whether it covers the
@@ -63,7 +62,7 @@ func (c *Console) story(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s := current(r)
-	v := storyView{Session: sess, Answer: api.SessionDTOOf(sess), ShowPersonal: s.can(domain.ScopePersonalRead),
+	v := storyView{Session: sess, Answer: apiwire.SessionDTOOf(sess), ShowPersonal: s.can(domain.ScopePersonalRead),
 		CanRevoke: s.can(domain.ScopeSessionsRevoke) && sess.Status == domain.StatusActive}
 	personal := make([]app.Personal, len(recs))
 	if v.ShowPersonal && c.audit != nil {
@@ -89,7 +88,7 @@ func (c *Console) story(w http.ResponseWriter, r *http.Request) {
 	c.render(w, r, http.StatusOK, "story", v)
 }
 
-func entryOf(r *eventstore.Recorded, p app.Personal, showPersonal bool) entry {
+func entryOf(r *app.Event, p app.Personal, showPersonal bool) entry {
 	e := entry{Position: r.Position, Type: r.Type, At: r.RecordedAt, Data: r.Data, Revocation: r.Type == domain.TypeSessionRevoked}
 	var m eventMeta
 	_ = json.Unmarshal(r.Metadata, &m) // metadata is the service's own JSON

@@ -4,11 +4,9 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/sessiond/sessiond/api"
 	"github.com/sessiond/sessiond/domain"
-	"github.com/sessiond/sessiond/eventstore"
+	"github.com/sessiond/sessiond/internal/apiwire"
 	"github.com/sessiond/sessiond/internal/app"
-	"github.com/sessiond/sessiond/projections"
 )
 
 // pageSize is how many sessions the users page lists at a time.
@@ -20,7 +18,7 @@ type usersView struct {
 	Statuses []string
 	Sessions []app.Session
 	Next     string // cursor of the next page
-	Answer   *api.ListResponse
+	Answer   *apiwire.ListResponse
 }
 
 // users finds a user and lists their sessions (GET /console/users).
@@ -40,16 +38,16 @@ func (c *Console) users(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, http.StatusOK, "users", v)
 		return
 	}
-	list, next, err := c.svc.List(r.Context(), projections.ListFilter{UserID: v.User, Status: v.Status, After: q.Get("after"), Limit: pageSize})
+	list, next, err := c.svc.List(r.Context(), app.ListFilter{UserID: v.User, Status: v.Status, After: q.Get("after"), Limit: pageSize})
 	if err != nil {
 		e := c.errorOf(r, err)
 		c.renderView(w, r, e.Status, "users", view{Page: v, Error: e})
 		return
 	}
 	v.Sessions, v.Next = list, next
-	v.Answer = &api.ListResponse{Sessions: make([]api.SessionDTO, len(list))}
+	v.Answer = &apiwire.ListResponse{Sessions: make([]apiwire.SessionDTO, len(list))}
 	for i, s := range list {
-		v.Answer.Sessions[i] = api.SessionDTOOf(s)
+		v.Answer.Sessions[i] = apiwire.SessionDTOOf(s)
 	}
 	if next != "" {
 		v.Answer.Next = &next
@@ -62,8 +60,8 @@ type revokedView struct {
 	User      string
 	SessionID string // "" for revoke-all
 	Reason    string
-	One       *api.RevokeResponse
-	All       *api.RevokeAllResponse
+	One       *apiwire.RevokeResponse
+	All       *apiwire.RevokeAllResponse
 }
 
 // revoke revokes one session with a reason.
@@ -78,14 +76,14 @@ func (c *Console) revoke(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	var recs []eventstore.Recorded
+	var recs []app.Event
 	switch {
 	case res.Event != nil:
-		recs = []eventstore.Recorded{*res.Event}
+		recs = []app.Event{*res.Event}
 	case res.Original != nil:
-		recs = []eventstore.Recorded{*res.Original}
+		recs = []app.Event{*res.Original}
 	}
-	out := &api.RevokeResponse{SessionDTO: api.SessionDTOOf(res.Session), AlreadyRevoked: res.AlreadyRevoked, Broadcast: c.broadcast(r, recs)}
+	out := &apiwire.RevokeResponse{SessionDTO: apiwire.SessionDTOOf(res.Session), AlreadyRevoked: res.AlreadyRevoked, Broadcast: c.broadcast(r, recs)}
 	c.render(w, r, http.StatusOK, "revoked", revokedView{User: user, SessionID: sid, Reason: reason, One: out})
 }
 
@@ -103,9 +101,9 @@ func (c *Console) revokeAll(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	out := &api.RevokeAllResponse{Revoked: len(list), Sessions: make([]api.SessionDTO, len(list)), Broadcast: c.broadcast(r, recs)}
+	out := &apiwire.RevokeAllResponse{Revoked: len(list), Sessions: make([]apiwire.SessionDTO, len(list)), Broadcast: c.broadcast(r, recs)}
 	for i, s := range list {
-		out.Sessions[i] = api.SessionDTOOf(s)
+		out.Sessions[i] = apiwire.SessionDTOOf(s)
 	}
 	if len(recs) > 0 {
 		out.CorrelationID = m.CorrelationID
@@ -127,11 +125,11 @@ func validRevoke(user, sid, reason string) error {
 
 // broadcast publishes fresh revocations at once, as the API does, and
 // says whether JetStream acknowledged them in time.
-func (c *Console) broadcast(r *http.Request, recs []eventstore.Recorded) api.BroadcastDTO {
+func (c *Console) broadcast(r *http.Request, recs []app.Event) apiwire.BroadcastDTO {
 	if len(recs) > 0 && c.opts.Broadcaster != nil && c.opts.Broadcaster.PublishNow(r.Context(), recs) {
-		return api.BroadcastDTO{Status: "published"}
+		return apiwire.BroadcastDTO{Status: "published"}
 	}
-	return api.BroadcastDTO{Status: "pending"}
+	return apiwire.BroadcastDTO{Status: "pending"}
 }
 
 // storyURL is the console path of a session's story.

@@ -3,7 +3,6 @@ package console
 import (
 	"context"
 
-	"github.com/sessiond/sessiond/eventstore"
 	"github.com/sessiond/sessiond/internal/app"
 )
 
@@ -19,15 +18,15 @@ type VerifyReport struct {
 	HeadHash    []byte
 	Checkpoints int  // signed checkpoints found matching the log
 	Unsigned    bool // checkpoint signatures were not checked (no keys)
-	Broken      *eventstore.Break
-	Breaks      []eventstore.Break // every problem found, in log order
+	Broken      *app.Break
+	Breaks      []app.Break // every problem found, in log order
 }
 
 // DefaultVerify is the console's verification: exactly what `sessiond
 // audit verify` checks (app.VerifyAudit: the chain, the audit key history,
 // every checkpoint and its link, the witnesses, the policy, the read model
 // and the personal data), with the options the server builds for it.
-func DefaultVerify(log eventstore.LogReader, options func(context.Context) (app.VerifyOptions, error)) Verify {
+func DefaultVerify(log app.LogReader, options func(context.Context) (app.VerifyOptions, error)) Verify {
 	return func(ctx context.Context, progress func(checked, total int64)) (VerifyReport, error) {
 		o, err := options(ctx)
 		if err != nil {

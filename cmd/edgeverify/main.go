@@ -1,7 +1,8 @@
 // Command edgeverify rejects revoked sessions at the edge: as a reverse
 // proxy in front of a service, or as the decision service behind an
 // ingress's auth subrequest (nginx, Traefik, Caddy, Envoy ext_authz over
-// HTTP or gRPC). See README.md, "Edge integrations".
+// HTTP or gRPC). See README.md, "Edge integrations". It imports only
+// internal/edge of this module.
 package main
 
 import (

@@ -1,4 +1,5 @@
 // Command sessiond is the event-sourced session authority. See README.md.
+// It imports only internal/server of this module, whose Main it runs.
 package main
 
 import (

@@ -3,6 +3,9 @@
 // mode, synchronous=FULL, so a returned Append is durable). Appends are
 // serialized by SQLite's write lock (BEGIN IMMEDIATE), which also orders
 // several processes or Store values on one file.
+//
+// It depends on eventstore and the SQLite driver only; never on domain or
+// projections (the read model's statements come in through Options).
 package sqlitestore
 
 import (

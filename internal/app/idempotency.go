@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"strconv"
 	"sync"
@@ -163,4 +165,21 @@ func (s *Service) asRecorded(ctx context.Context, rec eventstore.Recorded) (Sess
 		return Session{}, domain.Errorf(domain.CodeSessionNotFound, "stream %s holds no session", rec.StreamID)
 	}
 	return viewOf(sess, rec.RecordedAt), nil
+}
+
+// Fingerprint is an idempotent request's fingerprint (Idempotency.Request):
+// its method, path and decoded body, the body as canonical JSON so that
+// the same JSON with other spacing or member order is the same request.
+func Fingerprint(method, path string, body any) (string, error) {
+	b, err := json.Marshal(body)
+	if err == nil {
+		b, err = eventstore.CanonicalJSON(b)
+	}
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	h.Write([]byte(method + "\n" + path + "\n"))
+	h.Write(b)
+	return hex.EncodeToString(h.Sum(nil)), nil
 }

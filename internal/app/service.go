@@ -130,7 +130,7 @@ func storeError(err error) error {
 		return nil
 	case errors.Is(err, eventstore.ErrOutcomeUnknown):
 		return &outcomeUnknown{err}
-	case errors.Is(err, eventstore.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+	case Unavailable(err):
 		return &unavailable{err}
 	case errors.Is(err, eventstore.ErrInvalidAppend):
 		return domain.Errorf(domain.CodeValidation, "the request holds data that cannot be stored")

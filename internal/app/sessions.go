@@ -414,16 +414,16 @@ func (s *Service) Get(ctx context.Context, userID, sessionID string) (Session, [
 
 // List returns a page of a user's sessions and the cursor of the next page
 // ("" on the last page).
-func (s *Service) List(ctx context.Context, f projections.ListFilter) ([]Session, string, error) {
-	if err := domain.ValidateUserID(f.UserID); err != nil {
+func (s *Service) List(ctx context.Context, lf ListFilter) ([]Session, string, error) {
+	if err := domain.ValidateUserID(lf.UserID); err != nil {
 		return nil, "", err
 	}
-	if f.After != "" {
-		if err := domain.ValidateSessionID(f.After); err != nil {
+	if lf.After != "" {
+		if err := domain.ValidateSessionID(lf.After); err != nil {
 			return nil, "", domain.Errorf(domain.CodeValidation, "after must be a sessionId cursor")
 		}
 	}
-	f.Now = s.clock()
+	f := projections.ListFilter{UserID: lf.UserID, Status: lf.Status, After: lf.After, Limit: lf.Limit, Now: s.clock()}
 	limit := f.Limit
 	f.Limit++ // one more tells whether there is a next page
 	rows, err := s.reads.ListSessions(ctx, f)

@@ -1,6 +1,7 @@
 // Package freeport picks TCP ports for test servers that must know their
 // ports before they start (cluster routes, leaf remotes) or keep them
-// across a restart. It is for tests only.
+// across a restart. It is for tests only and imports only the standard
+// library.
 //
 // A port taken with "listen on :0" comes from the kernel's ephemeral range,
 // the same range every outgoing connection on the machine draws its source

@@ -4,7 +4,8 @@
 // .ci/run installs both; outside CI a machine without one skips the tests
 // that need it, in CI (CI set) it fails them.
 //
-// It imports only the standard library and internal/waitfor.
+// It imports only the standard library, internal/testlog and
+// internal/waitfor.
 package ingresstest
 
 import (

@@ -1,6 +1,7 @@
 // Package natstest runs a real, in-process nats-server with JetStream for
 // tests, on a random port, and can stop and restart it on the same port
-// and store. It is for tests only.
+// and store. It is for tests only; of this module it imports only
+// internal/freeport and internal/waitfor.
 package natstest
 
 import (

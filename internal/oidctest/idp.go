@@ -1,7 +1,8 @@
 // Package oidctest runs a real OpenID Provider (mockoidc: discovery,
 // JWKS, authorization and token endpoints) in a test, with the controls
 // the admin sign-in tests need: tokens with chosen claims signed by the
-// provider's current key, key rotation, and an outage switch.
+// provider's current key, key rotation, and an outage switch. It imports
+// nothing of the module.
 package oidctest
 
 import (

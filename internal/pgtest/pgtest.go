@@ -1,5 +1,5 @@
 // Package pgtest gives each test its own fresh PostgreSQL database. It is
-// for tests only.
+// for tests only; of this module it imports only internal/freeport.
 //
 // The server is TEST_DATABASE_URL when set; otherwise a local server on
 // 127.0.0.1:5432 or the Debian socket; otherwise a throwaway cluster started

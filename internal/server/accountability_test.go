@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessiond/sessiond/api"
 	"github.com/sessiond/sessiond/domain"
+	"github.com/sessiond/sessiond/internal/app"
 	"github.com/sessiond/sessiond/internal/pgtest"
 	"github.com/sessiond/sessiond/internal/waitfor"
 )
@@ -140,7 +140,7 @@ func TestAuditReadsRecorded(t *testing.T) {
 	s.start(ops, "alice", "r-1")
 	reader := s.key("reader", "audit:read")
 	auditPage(t, s, reader, "userId=alice")
-	if r := s.do("GET", "/auth/admin/api/audit/events?type=SessionStarted", reader, "", "Accept", api.MediaNDJSON); r.Status != 200 {
+	if r := s.do("GET", "/auth/admin/api/audit/events?type=SessionStarted", reader, "", "Accept", app.MediaNDJSON); r.Status != 200 {
 		t.Fatalf("export = %d", r.Status)
 	}
 	if _, err := s.cli("audit", "export", "--user", "alice", "--format", "ndjson"); err != nil {
@@ -268,7 +268,7 @@ func TestPersonalDataNeedsScope(t *testing.T) {
 		t.Errorf("personal:read history lacks the IP: %s", body)
 	}
 	auditor := s.key("auditor", "audit:read")
-	csv := string(s.do("GET", "/auth/admin/api/audit/events?sessionId=h-1", auditor, "", "Accept", api.MediaCSV).Body)
+	csv := string(s.do("GET", "/auth/admin/api/audit/events?sessionId=h-1", auditor, "", "Accept", app.MediaCSV).Body)
 	if strings.Contains(csv, "127.0.0.1") || !strings.Contains(csv, "[redacted]") {
 		t.Errorf("audit:read export shows personal data: %s", csv)
 	}

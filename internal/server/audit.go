@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/sessiond/sessiond/api"
 	"github.com/sessiond/sessiond/domain"
 	"github.com/sessiond/sessiond/eventstore"
 	"github.com/sessiond/sessiond/internal/app"
@@ -35,7 +34,7 @@ func (m *Main) runAudit(ctx context.Context, args []string) error {
 
 func (m *Main) auditExport(ctx context.Context, args []string) error {
 	var (
-		f           eventstore.Filter
+		f           app.AuditFilter
 		from, to    string
 		format, out string
 		quiet       bool
@@ -81,20 +80,20 @@ func (m *Main) auditExport(ctx context.Context, args []string) error {
 	}
 	defer done()
 	bw := bufio.NewWriterSize(w, 1<<16)
-	media := map[string]string{"csv": api.MediaCSV, "ndjson": api.MediaNDJSON}[format]
+	media := map[string]string{"csv": app.MediaCSV, "ndjson": app.MediaNDJSON}[format]
 	var n int
 	err = m.withService(ctx, func(svc *app.Service, store Store) error {
 		head, _, err := store.Head(ctx)
 		if err != nil {
 			return err
 		}
-		src := &metered{Exportable: app.NewAudit(store), bar: m.newMeter(quiet, "audit export", max(head-f.AfterPosition, 0)), from: f.AfterPosition}
+		src := &metered{AuditSource: app.NewAudit(store), bar: m.newMeter(quiet, "audit export", max(head-f.AfterPosition, 0)), from: f.AfterPosition}
 		defer src.bar.stop()
-		n, err = api.Export(ctx, src, f, media, bw, func() error { return nil }, func() error { return nil })
+		n, err = app.ExportAudit(ctx, src, f, media, bw, func() error { return nil }, func() error { return nil })
 		if err == nil {
 			src.bar.finish()
 		}
-		if rerr := recordCLIRead(ctx, svc, domain.AuditRead{Operation: "export", Filters: api.FilterMap(f), Format: format, Rows: int64(n), Complete: err == nil}); err == nil {
+		if rerr := recordCLIRead(ctx, svc, domain.AuditRead{Operation: "export", Filters: app.FilterMap(f), Format: format, Rows: int64(n), Complete: err == nil}); err == nil {
 			err = rerr
 		}
 		return err
@@ -117,13 +116,13 @@ func (m *Main) auditExport(ctx context.Context, args []string) error {
 // metered is an export source that shows how far through the log it has
 // read: the bar counts the log's events passed, matching or not.
 type metered struct {
-	api.Exportable
+	app.AuditSource
 	bar  *meter
 	from int64 // the position before the first one read
 }
 
-func (s *metered) Events(ctx context.Context, f eventstore.Filter, fn func(*eventstore.Recorded) error) error {
-	return s.Exportable.Events(ctx, f, func(e *eventstore.Recorded) error {
+func (s *metered) Events(ctx context.Context, f app.AuditFilter, fn func(*app.Event) error) error {
+	return s.AuditSource.Events(ctx, f, func(e *app.Event) error {
 		if e.Position%512 == 0 { // a bar update costs about 0.5 µs
 			s.bar.set(e.Position - s.from)
 		}

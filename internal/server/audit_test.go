@@ -13,6 +13,8 @@ import (
 
 	"github.com/sessiond/sessiond/api"
 	"github.com/sessiond/sessiond/eventstore"
+	"github.com/sessiond/sessiond/internal/apiwire"
+	"github.com/sessiond/sessiond/internal/app"
 )
 
 // eachBackend runs fn against sessiond on PostgreSQL and on the embedded
@@ -163,14 +165,14 @@ func TestAuditExport(t *testing.T) {
 		sc := runAuditScenario(t, s)
 		head := int(s.do("GET", "/auth/admin/api/audit/chain", sc.reader, "").json(t)["position"].(float64))
 
-		r := s.do("GET", "/auth/admin/api/audit/events", sc.reader, "", "Accept", api.MediaNDJSON)
-		if r.Status != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), api.MediaNDJSON) {
+		r := s.do("GET", "/auth/admin/api/audit/events", sc.reader, "", "Accept", app.MediaNDJSON)
+		if r.Status != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), app.MediaNDJSON) {
 			t.Fatalf("ndjson: %d %v", r.Status, r.Header)
 		}
 		sc2 := bufio.NewScanner(bytes.NewReader(r.Body))
 		n := 0
 		for sc2.Scan() {
-			var e api.AuditEventDTO
+			var e app.AuditEvent
 			if err := json.Unmarshal(sc2.Bytes(), &e); err != nil || e.Position != int64(n+1) {
 				t.Fatalf("ndjson line %d: %v %+v", n+1, err, e)
 			}
@@ -188,7 +190,7 @@ func TestAuditExport(t *testing.T) {
 		if err != nil {
 			t.Fatalf("csv does not parse: %v\n%s", err, r.Body)
 		}
-		if strings.Join(rows[0], ",") != strings.Join(api.CSVHeader, ",") || len(rows) != 5 {
+		if strings.Join(rows[0], ",") != strings.Join(app.AuditCSVHeader, ",") || len(rows) != 5 {
 			t.Fatalf("csv: %d rows, header %v", len(rows), rows[0])
 		}
 		col := map[string]int{}
@@ -229,7 +231,7 @@ func TestAuditAsOf(t *testing.T) {
 			if r.Status != 200 {
 				t.Fatalf("%s = %d %s", q, r.Status, r.Body)
 			}
-			var l api.ListResponse
+			var l apiwire.ListResponse
 			json.Unmarshal(r.Body, &l)
 			var out []string
 			for _, x := range l.Sessions {
@@ -273,7 +275,7 @@ func TestAuditCLIExport(t *testing.T) {
 			t.Fatal(err)
 		}
 		rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
-		if err != nil || len(rows) != 4 || strings.Join(rows[0], ",") != strings.Join(api.CSVHeader, ",") {
+		if err != nil || len(rows) != 4 || strings.Join(rows[0], ",") != strings.Join(app.AuditCSVHeader, ",") {
 			t.Fatalf("csv export: %v\n%s", err, out)
 		}
 		viaAPI := s.do("GET", "/auth/admin/api/audit/events?userId=alice&type=SessionRevoked", sc.reader, "", "Accept", "text/csv")

@@ -3,7 +3,6 @@ package server
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,9 +13,6 @@ import (
 	"github.com/sessiond/sessiond/eventstore"
 	"github.com/sessiond/sessiond/internal/app"
 )
-
-// exportBatch is how many events export and import handle at a time.
-const exportBatch = 1000
 
 // runExport writes the configured store's whole log as JSON Lines: every
 // column of every event, in position order, hashes in hex.
@@ -36,34 +32,18 @@ func (m *Main) runExport(ctx context.Context, args []string) error {
 	}
 	defer done()
 	bw := bufio.NewWriterSize(w, 1<<16)
-	enc := json.NewEncoder(bw)
-	var n, last int64
-	var head []byte
+	var res app.LogExport
 	err = m.withService(ctx, func(_ *app.Service, store Store) error {
-		total, _, err := store.Head(ctx)
+		var bar *meter
+		defer func() { bar.stop() }()
+		var err error
+		res, err = app.ExportLog(ctx, store, bw, func(total int64) app.Progress {
+			bar = m.newMeter(quiet, "export", total)
+			return app.Progress{Set: bar.set, Finish: bar.finish}
+		})
 		if err != nil {
 			return err
 		}
-		bar := m.newMeter(quiet, "export", total)
-		defer bar.stop()
-		for {
-			recs, err := store.ReadAll(ctx, last, exportBatch)
-			if err != nil {
-				return err
-			}
-			for i := range recs {
-				if err := enc.Encode(eventstore.Export(&recs[i])); err != nil {
-					return err
-				}
-				last, head = recs[i].Position, recs[i].Hash
-				n++
-			}
-			bar.set(n)
-			if len(recs) < exportBatch {
-				break
-			}
-		}
-		bar.finish()
 		if personalOut == "" {
 			return nil
 		}
@@ -79,7 +59,7 @@ func (m *Main) runExport(ctx context.Context, args []string) error {
 		return fmt.Errorf("export: %w", err)
 	}
 	if !quiet {
-		fmt.Fprintf(m.Stderr, "exported %d events (positions 1 to %d), head hash %x\n", n, last, head)
+		fmt.Fprintf(m.Stderr, "exported %d events (positions 1 to %d), head hash %x\n", res.Events, res.Last, res.HeadHash)
 	}
 	return nil
 }
@@ -107,42 +87,19 @@ func (m *Main) runImport(ctx context.Context, args []string) error {
 		defer f.Close()
 	}
 	total := exportLength(f)
-	var imported, skipped, personal int64
+	var imp app.LogImport
+	var personal int64
 	var res eventstore.VerifyResult
 	err := m.withService(ctx, func(_ *app.Service, store Store) error {
-		head, headHash, err := store.Head(ctx)
+		var bar *meter
+		defer func() { bar.stop() }()
+		var err error
+		imp, err = app.ImportLog(ctx, store, f, func() app.Progress {
+			bar = m.newMeter(quiet, "import", total)
+			return app.Progress{Set: bar.set, Finish: bar.finish}
+		})
 		if err != nil {
 			return err
-		}
-		x := eventstore.NewExportReader(f, 1, eventstore.GenesisHash)
-		bar := m.newMeter(quiet, "import", total)
-		defer bar.stop()
-		for {
-			bar.set(skipped + imported)
-			recs, err := x.Next(exportBatch)
-			if errors.Is(err, io.EOF) {
-				bar.finish()
-				break
-			}
-			if err != nil {
-				return err
-			}
-			for len(recs) > 0 && recs[0].Position <= head { // already here
-				if recs[0].Position == head && string(recs[0].Hash) != string(headHash) {
-					return fmt.Errorf("%w: this store's event %d differs from the export's", eventstore.ErrImportGap, head)
-				}
-				recs, skipped = recs[1:], skipped+1
-			}
-			if len(recs) == 0 {
-				continue
-			}
-			if err := store.Import(ctx, recs); err != nil {
-				return err
-			}
-			imported += int64(len(recs))
-		}
-		if skipped < head {
-			return fmt.Errorf("%w: this store holds %d events the export does not", eventstore.ErrImportGap, head-skipped)
 		}
 		if personalIn != "" {
 			if personal, err = readPersonal(ctx, store, personalIn); err != nil {
@@ -160,7 +117,7 @@ func (m *Main) runImport(ctx context.Context, args []string) error {
 		return &ExitError{Code: 1, Err: res.Broken}
 	}
 	fmt.Fprintf(m.Stdout, "imported %d events (%d already present); chain OK: %d events, head hash %x\n",
-		imported, skipped, res.Checked, res.HeadHash)
+		imp.Imported, imp.Skipped, res.Checked, res.HeadHash)
 	if personalIn != "" {
 		fmt.Fprintf(m.Stdout, "imported %d personal data items\n", personal)
 	}
@@ -170,7 +127,8 @@ func (m *Main) runImport(ctx context.Context, args []string) error {
 // quietUsage is the text of --quiet.
 const quietUsage = "show no progress and no closing summary on stderr (progress is shown only when stderr is a terminal)"
 
-// writePersonal writes the personal data kept beside the log as JSON Lines.
+// writePersonal writes the personal data kept beside the log to a new file
+// at path (app.ExportPersonal).
 func (m *Main) writePersonal(ctx context.Context, store Store, path string) error {
 	f, done, err := m.createOutput("--personal-out", path)
 	if err != nil {
@@ -178,8 +136,7 @@ func (m *Main) writePersonal(ctx context.Context, store Store, path string) erro
 	}
 	defer done()
 	bw := bufio.NewWriterSize(f, 1<<16)
-	enc := json.NewEncoder(bw)
-	if err := store.EachPersonal(ctx, func(it eventstore.PersonalItem) error { return enc.Encode(eventstore.ExportPersonal(it)) }); err != nil {
+	if err := app.ExportPersonal(ctx, store, bw); err != nil {
 		return err
 	}
 	if err := bw.Flush(); err != nil {
@@ -188,41 +145,19 @@ func (m *Main) writePersonal(ctx context.Context, store Store, path string) erro
 	return done()
 }
 
-// readPersonal imports personal data, checking each reference against its
-// salted value so no value can be attached to another event's reference.
+// readPersonal imports the personal data in the file at path
+// (app.ImportPersonal).
 func readPersonal(ctx context.Context, store Store, path string) (int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, fmt.Errorf("--personal-in: %w", err)
 	}
 	defer f.Close()
-	dec := json.NewDecoder(bufio.NewReaderSize(f, 1<<16))
-	var n int64
-	batch := make([]eventstore.PersonalItem, 0, exportBatch)
-	flush := func() error {
-		err := store.PutPersonal(ctx, batch)
-		n += int64(len(batch))
-		batch = batch[:0]
-		return err
+	n, err := app.ImportPersonal(ctx, store, bufio.NewReaderSize(f, 1<<16))
+	if bad := (*app.InputError)(nil); errors.As(err, &bad) {
+		return n, fmt.Errorf("--personal-in: %w", err)
 	}
-	for {
-		var e eventstore.ExportedPersonal
-		if err := dec.Decode(&e); errors.Is(err, io.EOF) {
-			break
-		} else if err != nil {
-			return n, fmt.Errorf("--personal-in: %w", err)
-		}
-		it, err := e.Item()
-		if err != nil {
-			return n, fmt.Errorf("--personal-in: %w", err)
-		}
-		if batch = append(batch, it); len(batch) == exportBatch {
-			if err := flush(); err != nil {
-				return n, err
-			}
-		}
-	}
-	return n, flush()
+	return n, err
 }
 
 // createOutput opens where a command writes: stdout for "-", otherwise a

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessiond/sessiond/api"
+	"github.com/sessiond/sessiond/internal/app"
 )
 
 // TestPersonalDataErasure: a request's user agent and source IP are kept
@@ -62,13 +62,13 @@ func TestPersonalDataErasure(t *testing.T) {
 		if v, ok := p.Events[0].Personal["userAgent"]; !ok || v != nil {
 			t.Errorf("after erasure personal = %+v; want userAgent null", p.Events[0].Personal)
 		}
-		r = s.do("GET", "/auth/admin/api/audit/events?sessionId=pii-1", key, "", "Accept", api.MediaCSV)
+		r = s.do("GET", "/auth/admin/api/audit/events?sessionId=pii-1", key, "", "Accept", app.MediaCSV)
 		rows, err := csv.NewReader(bytes.NewReader(r.Body)).ReadAll()
 		if err != nil || len(rows) != 2 {
 			t.Fatalf("csv: %v %d", err, len(rows))
 		}
 		for i, h := range rows[0] {
-			if (h == "userAgent" || h == "sourceIp") && rows[1][i] != api.ErasedValue {
+			if (h == "userAgent" || h == "sourceIp") && rows[1][i] != app.ErasedValue {
 				t.Errorf("csv %s after erasure = %q", h, rows[1][i])
 			}
 		}

@@ -3,7 +3,9 @@
 // enforcement, checkpointed consumers, read-model rebuilds and append
 // preconditions on the read model.
 //
-// It is for tests only.
+// It is for tests only. It imports what a store serves: the log core
+// (eventstore, eventstore/consumer), domain, the read model (projections)
+// and internal/app, and internal/waitfor; never a store itself.
 package storetest
 
 import (

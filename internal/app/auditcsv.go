@@ -1,4 +1,4 @@
-package api
+package app
 
 import (
 	"encoding/hex"
@@ -7,11 +7,10 @@ import (
 
 	"github.com/sessiond/sessiond/domain"
 	"github.com/sessiond/sessiond/eventstore"
-	"github.com/sessiond/sessiond/internal/app"
 )
 
-// CSVHeader names the columns of a CSV audit export.
-var CSVHeader = []string{"position", "recordedAt", "type", "streamId", "streamVersion", "userId", "sessionId",
+// AuditCSVHeader names the columns of a CSV audit export.
+var AuditCSVHeader = []string{"position", "recordedAt", "type", "streamId", "streamVersion", "userId", "sessionId",
 	"actorKeyId", "actorName", "actorOwner", "reason", "requestId", "correlationId", "sourceIp", "userAgent", "eventId", "prevHash", "hash", "data", "metadata"}
 
 // csvFields are the fields a CSV row lifts out of data and metadata.
@@ -30,10 +29,10 @@ type csvMeta struct {
 	UserAgent     string       `json:"userAgent"`
 }
 
-// CSVRecord renders one event as a CSV row. Every text cell is made safe
+// AuditCSVRow renders one event as a row of a CSV audit export. Every text cell is made safe
 // for spreadsheets (SafeCell), so a reason or user agent such as
 // "=HYPERLINK(...)" is shown, never evaluated.
-func CSVRecord(e *eventstore.Recorded, p app.Personal) []string {
+func AuditCSVRow(e *Event, p Personal) []string {
 	var d csvFields
 	var m csvMeta
 	_ = json.Unmarshal(e.Data, &d)
@@ -60,7 +59,7 @@ const ErasedValue = "[erased]"
 
 // reveal shows a metadata value: a personal-data reference becomes its
 // value, or ErasedValue once erased.
-func reveal(v, name string, p app.Personal) string {
+func reveal(v, name string, p Personal) string {
 	if _, ok := eventstore.PersonalRef(v); !ok {
 		return v
 	}

@@ -1,46 +1,50 @@
-package api
+package app
 
 import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
 	"io"
-
-	"github.com/sessiond/sessiond/eventstore"
-	"github.com/sessiond/sessiond/internal/app"
 )
 
-// Exportable is what an export reads: the events and their personal data.
-type Exportable interface {
-	Events(ctx context.Context, f eventstore.Filter, fn func(*eventstore.Recorded) error) error
-	Reveal(ctx context.Context, recs []eventstore.Recorded) ([]app.Personal, error)
+// AuditSource is what an audit export reads: the events and their
+// personal data (an *Audit, or Redacting of one).
+type AuditSource interface {
+	Events(ctx context.Context, f AuditFilter, fn func(*Event) error) error
+	Reveal(ctx context.Context, recs []Event) ([]Personal, error)
 }
+
+// Audit export media types.
+const (
+	MediaNDJSON = "application/x-ndjson"
+	MediaCSV    = "text/csv"
+)
 
 // exportChunk is how many rows an export holds at a time.
 const exportChunk = 500
 
-// Export writes every event matching f to w as NDJSON (MediaNDJSON) or
-// CSV (MediaCSV), in chunks: personal data is looked up once a chunk and
+// ExportAudit writes every event matching f to w as NDJSON (MediaNDJSON)
+// or CSV (MediaCSV), in chunks: personal data is looked up once a chunk and
 // memory stays bounded by the chunk however many events match. start runs
 // before the first byte, afterChunk after each chunk is written. It
 // returns the number of rows written.
-func Export(ctx context.Context, src Exportable, f eventstore.Filter, format string, w io.Writer, start, afterChunk func() error) (int, error) {
+func ExportAudit(ctx context.Context, src AuditSource, f AuditFilter, format string, w io.Writer, start, afterChunk func() error) (int, error) {
 	var (
-		write   func(*eventstore.Recorded, app.Personal) error
+		write   func(*Event, Personal) error
 		flush   func() error
 		header  = func() error { return nil }
 		started bool
 		rows    int
-		chunk   []eventstore.Recorded
+		chunk   []Event
 	)
 	if format == MediaCSV {
 		cw := csv.NewWriter(w)
-		header = func() error { return cw.Write(CSVHeader) }
-		write = func(e *eventstore.Recorded, p app.Personal) error { return cw.Write(CSVRecord(e, p)) }
+		header = func() error { return cw.Write(AuditCSVHeader) }
+		write = func(e *Event, p Personal) error { return cw.Write(AuditCSVRow(e, p)) }
 		flush = func() error { cw.Flush(); return cw.Error() }
 	} else {
 		enc := json.NewEncoder(w)
-		write = func(e *eventstore.Recorded, p app.Personal) error { return enc.Encode(AuditRecord(e, p)) }
+		write = func(e *Event, p Personal) error { return enc.Encode(AuditEventOf(e, p)) }
 		flush = func() error { return nil }
 	}
 	begin := func() error {
@@ -67,7 +71,7 @@ func Export(ctx context.Context, src Exportable, f eventstore.Filter, format str
 		}
 		return afterChunk()
 	}
-	err := src.Events(ctx, f, func(e *eventstore.Recorded) error {
+	err := src.Events(ctx, f, func(e *Event) error {
 		if !started {
 			if err := begin(); err != nil {
 				return err
