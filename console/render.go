@@ -86,6 +86,8 @@ type view struct {
 	CSRF    string
 	Error   *errorView
 	Page    any
+	// Refresh, when set, moves the browser on to this URL at once.
+	Refresh string
 }
 
 // Can reports whether the signed-in key holds scope (for showing or
@@ -125,7 +127,7 @@ func (c *Console) renderView(w http.ResponseWriter, r *http.Request, status int,
 var titles = map[string]string{
 	"signin": "Sign in", "users": "Users and sessions", "story": "Session story", "revoked": "Revocation",
 	"audit": "Audit log", "asof": "Sessions as of", "integrity": "Integrity", "verify": "Verification",
-	"error": "Error", "home": "Console",
+	"error": "Error", "home": "Console", "continue": "Signing in",
 }
 
 // errorView is an API error told in words.
