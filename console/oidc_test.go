@@ -294,13 +294,17 @@ func TestConsoleKeySignInOff(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `id="idp-signin"`) || strings.Contains(body, `name="key"`) {
 		t.Fatalf("sign-in page = %d; want the provider's link and no key form:\n%s", resp.StatusCode, body)
 	}
-	resp, err := c.c.PostForm(srv.URL+"/console/signin", url.Values{"key": {key}})
+	// Even with the form's CSRF token and cookie a key is refused.
+	u, _ := url.Parse(srv.URL + "/console/")
+	c.c.Jar.SetCookies(u, []*http.Cookie{{Name: "sessiond_console_signin", Value: "tok", Path: "/console/"}})
+	resp, err := c.c.PostForm(srv.URL+"/console/signin", url.Values{"key": {key}, "csrf": {"tok"}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusForbidden {
-		t.Fatalf("posted key = %d, want 403", resp.StatusCode)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(b), "turned off") {
+		t.Fatalf("posted key = %d, want 403 saying key sign-in is turned off:\n%s", resp.StatusCode, b)
 	}
 	if got := srv.count(`type = 'ConsoleSignedIn'`); got != 0 {
 		t.Fatalf("%d console sessions started", got)
