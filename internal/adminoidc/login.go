@@ -98,7 +98,7 @@ func (l *Login) AuthURL(ctx context.Context, redirectURL, state, nonce, verifier
 // verifies the access token as the admin API does (Verifier.Verify:
 // audience, scopes from claims, required amr/acr). Both tokens must name
 // the same subject. The principal's name and email come from the access
-// token, else from the ID token. It returns the principal and the raw ID
+// token, else from the ID token (neither with OmitProfile). It returns the principal and the raw ID
 // token (kept server-side as the logout hint).
 func (l *Login) Exchange(ctx context.Context, redirectURL, code, verifier, nonce string) (*app.Principal, string, error) {
 	conf, err := l.oauth(ctx, redirectURL)
@@ -137,18 +137,20 @@ func (l *Login) Exchange(ctx context.Context, redirectURL, code, verifier, nonce
 	if p.Person.Issuer != id.Issuer || p.Person.Subject != id.Subject {
 		return nil, "", signInInvalid("the access token's subject is not the ID token's")
 	}
-	var profile struct {
-		Name  string `json:"name"`
-		Email string `json:"email"`
+	if !l.v.cfg.OmitProfile {
+		var profile struct {
+			Name  string `json:"name"`
+			Email string `json:"email"`
+		}
+		_ = id.Claims(&profile)
+		if p.Person.Name == "" {
+			p.Person.Name = clip(profile.Name)
+		}
+		if p.Person.Email == "" {
+			p.Person.Email = clip(profile.Email)
+		}
+		p.Name = p.Person.Label()
 	}
-	_ = id.Claims(&profile)
-	if p.Person.Name == "" {
-		p.Person.Name = clip(profile.Name)
-	}
-	if p.Person.Email == "" {
-		p.Person.Email = clip(profile.Email)
-	}
-	p.Name = p.Person.Label()
 	return p, rawID, nil
 }
 

@@ -103,6 +103,9 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*app.Principal, erro
 	}
 	person := domain.Actor{Kind: domain.ActorOIDC, Issuer: iss, Subject: c.Subject,
 		Name: clip(c.Name), Email: clip(c.Email), AMR: clip(strings.Join(c.AMR, " "))}
+	if v.cfg.OmitProfile {
+		person.Name, person.Email = "", ""
+	}
 	return &app.Principal{Name: person.Label(), Scopes: v.scopes(all), Person: &person}, nil
 }
 

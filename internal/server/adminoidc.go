@@ -20,6 +20,9 @@ type AdminOIDC struct {
 	RequireAMR string // comma-separated
 	RequireACR string // comma-separated
 	KeysMaxAge time.Duration
+	// RecordProfile puts the tokens' name and email into actors (default
+	// true); false: iss and sub alone.
+	RecordProfile bool
 
 	// The console's sign-in through the first issuer (--console-oidc-*).
 	ConsoleClientID     string
@@ -51,6 +54,13 @@ func (c *Config) bindAdminOIDCFlags(fs *flag.FlagSet, env func(name, def string)
 	fs.StringVar(&o.ConsoleClientID, "console-oidc-client-id", env("SESSIOND_CONSOLE_OIDC_CLIENT_ID", ""), "client id of the web console at the first --admin-oidc-issuer; set, the console signs people in there (authorization code flow with PKCE) (SESSIOND_CONSOLE_OIDC_CLIENT_ID)")
 	fs.StringVar(&o.ConsoleClientSecret, "console-oidc-client-secret", env("SESSIOND_CONSOLE_OIDC_CLIENT_SECRET", ""), "the console client's secret; empty: a public client, PKCE alone (prefer the environment variable) (SESSIOND_CONSOLE_OIDC_CLIENT_SECRET)")
 	fs.StringVar(&o.ConsoleRedirectURL, "console-oidc-redirect-url", env("SESSIOND_CONSOLE_OIDC_REDIRECT_URL", ""), "the console's redirect URI as registered at the provider, ending in /console/signin/oidc/callback; empty: derived from each request's Host (SESSIOND_CONSOLE_OIDC_REDIRECT_URL)")
+	o.RecordProfile = true
+	fs.BoolFunc("admin-oidc-record-profile", "record a person's name and email claims in the actor of their events; false: iss and sub alone, since the hash-chained log cannot erase them later (default true) (SESSIOND_ADMIN_OIDC_RECORD_PROFILE)", boolFlag(&o.RecordProfile))
+	if v := env("SESSIOND_ADMIN_OIDC_RECORD_PROFILE", ""); v != "" && c.envErr == nil {
+		if err := boolFlag(&o.RecordProfile)(v); err != nil {
+			c.envErr = configError("--admin-oidc-record-profile (SESSIOND_ADMIN_OIDC_RECORD_PROFILE)", "%v", err)
+		}
+	}
 	o.ConsoleKeySignIn = true
 	fs.BoolFunc("console-key-signin", "offer sign-in with an admin key in the web console; false: only the identity provider (needs --console-oidc-client-id) (default true) (SESSIOND_CONSOLE_KEY_SIGNIN)", boolFlag(&o.ConsoleKeySignIn))
 	if v := env("SESSIOND_CONSOLE_KEY_SIGNIN", ""); v != "" && c.envErr == nil {
@@ -148,7 +158,7 @@ func (c *Config) adminPeople(log *slog.Logger) (*adminoidc.Verifier, error) {
 	v, err := adminoidc.New(adminoidc.Config{
 		Issuers: o.Issuers, Audience: o.Audience, ScopeClaim: o.ScopeClaim, ScopeMap: m,
 		RequireAMR: splitList(o.RequireAMR), RequireACR: splitList(o.RequireACR),
-		KeysMaxAge: o.KeysMaxAge, Logger: log,
+		KeysMaxAge: o.KeysMaxAge, OmitProfile: !o.RecordProfile, Logger: log,
 	})
 	if err != nil {
 		return nil, configError("--admin-oidc-issuer (SESSIOND_ADMIN_OIDC_ISSUER)", "%v", err)
