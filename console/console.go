@@ -159,11 +159,16 @@ func (c *Console) withTimeout(next http.Handler) http.Handler {
 	})
 }
 
-// scoped lets a request through only if the session's key holds scope.
+// scoped lets a request through only if the session's key (or person)
+// holds scope.
 func (c *Console) scoped(scope domain.Scope, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !current(r).can(scope) {
-			c.fail(w, r, domain.Errorf(domain.CodeForbidden, "this admin key lacks the %s scope", scope))
+			who := "this admin key"
+			if s := current(r); s != nil && s.Person() {
+				who = "your identity provider account"
+			}
+			c.fail(w, r, domain.Errorf(domain.CodeForbidden, "%s lacks the %s scope", who, scope))
 			return
 		}
 		h(w, r)

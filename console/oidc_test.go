@@ -237,6 +237,11 @@ func TestConsoleOIDCRefusals(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || !strings.Contains(body, `http-equiv="refresh"`) {
 			t.Fatalf("good callback = %d %s", resp.StatusCode, body)
 		}
+		// The person holds sessions:read only; the console says so in her terms.
+		resp, body = c.get(srv.URL + "/console/audit")
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "your identity provider account lacks the audit:read scope") {
+			t.Fatalf("audit page without audit:read = %d %s", resp.StatusCode, body)
+		}
 		resp, body = c.get(cb.String())
 		refused(t, resp, body, http.StatusForbidden, "already used")
 		// The used code under a fresh sign-in's state: the provider refuses it.

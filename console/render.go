@@ -165,7 +165,11 @@ func (c *Console) errorOf(r *http.Request, err error) *errorView {
 	case domain.CodeUnavailable:
 		c.log.WarnContext(r.Context(), "console: store unavailable", "err", err, "requestId", requestID(r))
 	}
-	return &errorView{Status: api.StatusOf(code), Code: string(code), Words: words[code], Message: domain.ErrorMessage(err)}
+	w := words[code]
+	if s := current(r); code == domain.CodeForbidden && s != nil && s.Person() {
+		w = "Your account is not allowed to do this."
+	}
+	return &errorView{Status: api.StatusOf(code), Code: string(code), Words: w, Message: domain.ErrorMessage(err)}
 }
 
 // fail answers with an error page in the error's HTTP status.
