@@ -315,3 +315,33 @@ func TestConsoleKeySignInOff(t *testing.T) {
 		t.Fatalf("%d console sessions started", got)
 	}
 }
+
+// TestConsoleOIDCLocalSignOut: a provider without an end_session_endpoint
+// gets no logout redirect; the sign-out is local and recorded.
+func TestConsoleOIDCLocalSignOut(t *testing.T) {
+	idp := oidctest.Start(t)
+	idp.QueueUser("grace-1", "grace@example.com")
+	idp.ShapeTokens(adaTokens("sessions:read"))
+	srv := startOIDCServer(t, idp)
+	c := newClient(t)
+	if resp, body := c.get(c.begin(srv).String()); resp.StatusCode != http.StatusOK {
+		t.Fatalf("callback = %d %s", resp.StatusCode, body)
+	}
+	resp, body := c.get(srv.URL + "/console/users")
+	_, after, ok := strings.Cut(body, `name="csrf" value="`)
+	if resp.StatusCode != http.StatusOK || !ok || !strings.Contains(body, "Signed in as") {
+		t.Fatalf("users page = %d %s", resp.StatusCode, body)
+	}
+	token, _, _ := strings.Cut(after, `"`)
+	resp, err := c.c.PostForm(srv.URL+"/console/signout", url.Values{"csrf": {token}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != "/console/signin?ended=signed-out" {
+		t.Fatalf("sign-out = %d to %q, want 303 to the sign-in page", resp.StatusCode, loc)
+	}
+	if got := srv.count(`type = 'ConsoleSignedOut' AND data->>'reason' = 'signed-out' AND data->'actor'->>'sub' = 'grace-1'`); got != 1 {
+		t.Fatalf("%d ConsoleSignedOut events of the person, want 1", got)
+	}
+}
