@@ -345,3 +345,25 @@ func TestConsoleOIDCLocalSignOut(t *testing.T) {
 		t.Fatalf("%d ConsoleSignedOut events of the person, want 1", got)
 	}
 }
+
+// TestConsoleOIDCProviderDown: while the provider cannot be reached, the
+// sign-in says so (503) and starts nothing; once it answers, it works.
+func TestConsoleOIDCProviderDown(t *testing.T) {
+	idp := oidctest.Start(t)
+	idp.ShapeTokens(adaTokens("sessions:read"))
+	srv := startOIDCServer(t, idp)
+	idp.SetDown(true)
+	c := newClient(t)
+	resp, body := c.get(srv.URL + "/console/signin/oidc")
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "Your identity provider cannot be reached") {
+		t.Fatalf("start while the provider is down = %d %s", resp.StatusCode, body)
+	}
+	idp.SetDown(false)
+	waitFor(t, func() error { // discovery is retried after 5 s
+		resp, _ := c.get(srv.URL + "/console/signin/oidc")
+		if resp.StatusCode != http.StatusSeeOther {
+			return fmt.Errorf("start = %d", resp.StatusCode)
+		}
+		return nil
+	})
+}

@@ -166,8 +166,11 @@ func (c *Console) errorOf(r *http.Request, err error) *errorView {
 		c.log.WarnContext(r.Context(), "console: store unavailable", "err", err, "requestId", requestID(r))
 	}
 	w := words[code]
-	if s := current(r); code == domain.CodeForbidden && s != nil && s.Person() {
+	switch s := current(r); {
+	case code == domain.CodeForbidden && s != nil && s.Person():
 		w = "Your account is not allowed to do this."
+	case code == domain.CodeUnavailable && strings.HasPrefix(r.URL.Path, oidcStartPath):
+		w = "Your identity provider cannot be reached right now; nothing was started. Try again shortly."
 	}
 	return &errorView{Status: api.StatusOf(code), Code: string(code), Words: w, Message: domain.ErrorMessage(err)}
 }
