@@ -134,7 +134,7 @@ func (c *Console) setPreAuthCookie(w http.ResponseWriter, r *http.Request, value
 
 // oidcStart begins a sign-in at the provider: a fresh state, nonce and
 // PKCE verifier kept server-side, bound to this browser by the pre-auth
-// cookie.
+// cookie (one binding per browser, so sign-ins in two tabs both work).
 func (c *Console) oidcStart(w http.ResponseWriter, r *http.Request) {
 	if c.opts.IdP == nil {
 		c.fail(w, r, domain.Errorf(domain.CodeRouteNotFound, "sign-in through an identity provider is not configured (--console-oidc-client-id)"))
@@ -146,6 +146,10 @@ func (c *Console) oidcStart(w http.ResponseWriter, r *http.Request) {
 	}
 	now := c.opts.Clock()
 	state, binding := randomToken(), randomToken()
+	if ck, err := r.Cookie(preAuthCookieName); err == nil && len(ck.Value) == len(binding) {
+		// A sign-in already under way in another tab keeps its binding.
+		binding = ck.Value
+	}
 	p := &pendingLogin{binding: binding, nonce: randomToken(), verifier: randomToken(),
 		next: safeNext(r.URL.Query().Get("next")), redirectURL: c.redirectURL(r), expires: now.Add(pendingTTL)}
 	ctx, cancel := context.WithTimeout(r.Context(), c.opts.Timeout)
@@ -179,8 +183,9 @@ func (c *Console) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	p := c.pending.take(q.Get("state"), c.opts.Clock())
+	// The pre-auth cookie is left to expire: another tab's sign-in may
+	// still need it, and without a pending state it proves nothing.
 	ck, ckErr := r.Cookie(preAuthCookieName)
-	c.setPreAuthCookie(w, r, "", -1)
 	switch {
 	case p == nil:
 		c.denySignIn(w, r, domain.Errorf(domain.CodeForbidden,

@@ -209,7 +209,8 @@ func withParam(u *url.URL, k, v string) string {
 	return c.String()
 }
 
-// TestConsoleOIDCRefusals: a callback with a state this browser did not
+// TestConsoleOIDCRefusals: sign-ins started in two tabs both finish; a
+// callback with a state this browser did not
 // start, a state from another browser, a replayed callback or code, a
 // nonce that is not the sign-in's, the provider's access_denied, and a
 // person without any sessiond scope each get the sign-in page with the
@@ -228,6 +229,16 @@ func TestConsoleOIDCRefusals(t *testing.T) {
 		// The real state from a browser that did not start the sign-in.
 		resp, body = newClient(t).get(cb.String())
 		refused(t, resp, body, http.StatusForbidden, "another browser")
+	})
+
+	t.Run("two tabs", func(t *testing.T) {
+		c := newClient(t)
+		first, second := c.begin(srv), c.begin(srv)
+		for _, cb := range []*url.URL{second, first} {
+			if resp, body := c.get(cb.String()); resp.StatusCode != http.StatusOK {
+				t.Fatalf("callback = %d %s", resp.StatusCode, body)
+			}
+		}
 	})
 
 	t.Run("replayed callback and code", func(t *testing.T) {
@@ -276,8 +287,8 @@ func TestConsoleOIDCRefusals(t *testing.T) {
 		refused(t, resp, body, http.StatusForbidden, "holds no sessiond scope")
 	})
 
-	if got := srv.count(`type = 'ConsoleSignedIn'`); got != 1 {
-		t.Fatalf("%d console sessions started, want only the good one", got)
+	if got := srv.count(`type = 'ConsoleSignedIn'`); got != 3 {
+		t.Fatalf("%d console sessions started, want only the three good ones", got)
 	}
 	waitFor(t, func() error {
 		n := srv.count(`type = 'AccessDenied' AND data->'routes' ? 'GET /console/signin/oidc/callback'`)
