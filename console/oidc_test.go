@@ -210,10 +210,11 @@ func withParam(u *url.URL, k, v string) string {
 }
 
 // TestConsoleOIDCRefusals: sign-ins started in two tabs both finish; a
-// callback with a state this browser did not
-// start, a state from another browser, a replayed callback or code, a
-// nonce that is not the sign-in's, the provider's access_denied, and a
-// person without any sessiond scope each get the sign-in page with the
+// callback with a state this browser did not start, a state from another
+// browser, a replayed callback or code, a nonce that is not the
+// sign-in's, an access token that is not the ID token's (at_hash), an ID
+// token issued to another client (azp), the provider's access_denied, and
+// a person without any sessiond scope each get the sign-in page with the
 // reason; nothing is started, and each refusal is recorded as
 // AccessDenied.
 func TestConsoleOIDCRefusals(t *testing.T) {
@@ -270,6 +271,29 @@ func TestConsoleOIDCRefusals(t *testing.T) {
 		c := newClient(t)
 		resp, body := c.get(c.begin(srv).String())
 		refused(t, resp, body, http.StatusUnauthorized, "nonce does not match")
+	})
+
+	t.Run("substituted access token", func(t *testing.T) {
+		idp.ShapeTokens(func(access, id jwt.MapClaims) {
+			adaTokens("sessions:read")(access, id)
+			id["at_hash"] = "bm90LXRoaXMtdG9rZW4" // the hash of another token
+		})
+		defer idp.ShapeTokens(adaTokens("sessions:read"))
+		c := newClient(t)
+		resp, body := c.get(c.begin(srv).String())
+		refused(t, resp, body, http.StatusUnauthorized, "at_hash")
+	})
+
+	t.Run("ID token issued to another client", func(t *testing.T) {
+		idp.ShapeTokens(func(access, id jwt.MapClaims) {
+			adaTokens("sessions:read")(access, id)
+			id["aud"] = []string{idp.ClientID(), "other-app"}
+			id["azp"] = "other-app"
+		})
+		defer idp.ShapeTokens(adaTokens("sessions:read"))
+		c := newClient(t)
+		resp, body := c.get(c.begin(srv).String())
+		refused(t, resp, body, http.StatusUnauthorized, "not issued to this console")
 	})
 
 	t.Run("access denied", func(t *testing.T) {

@@ -94,7 +94,8 @@ func (l *Login) AuthURL(ctx context.Context, redirectURL, state, nonce, verifier
 }
 
 // Exchange redeems code (sending the PKCE verifier), verifies the ID
-// token (signature, iss, aud = the client id, exp, and nonce), and
+// token (signature, iss, aud = the client id, exp, nonce, azp, and
+// at_hash when present), and
 // verifies the access token as the admin API does (Verifier.Verify:
 // audience, scopes from claims, required amr/acr). Both tokens must name
 // the same subject. The principal's name and email come from the access
@@ -129,6 +130,20 @@ func (l *Login) Exchange(ctx context.Context, redirectURL, code, verifier, nonce
 	}
 	if tok.AccessToken == "" {
 		return nil, "", signInInvalid("the identity provider returned no access token")
+	}
+	// The access token must be the one issued with this ID token (at_hash,
+	// when the provider sets it), and an ID token for several audiences
+	// must have been issued to the console (azp; OIDC Core 3.1.3.7).
+	if id.AccessTokenHash != "" {
+		if err := id.VerifyAccessToken(tok.AccessToken); err != nil {
+			return nil, "", signInInvalid("the access token does not match the ID token's at_hash")
+		}
+	}
+	var azp struct {
+		AZP string `json:"azp"`
+	}
+	if err := id.Claims(&azp); err != nil || len(id.Audience) > 1 && azp.AZP != l.cfg.ClientID {
+		return nil, "", signInInvalid("the ID token was not issued to this console (azp %q)", azp.AZP)
 	}
 	p, err := l.v.Verify(ctx, tok.AccessToken)
 	if err != nil {
