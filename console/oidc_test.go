@@ -179,6 +179,15 @@ func (c *client) begin(srv *testServer) *url.URL {
 	if resp.StatusCode != http.StatusSeeOther {
 		c.t.Fatalf("start = %d %s", resp.StatusCode, body)
 	}
+	var pre *http.Cookie
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "sessiond_console_oidc" {
+			pre = ck
+		}
+	}
+	if pre == nil || !pre.HttpOnly || pre.SameSite != http.SameSiteLaxMode || pre.Path != "/console/" || pre.MaxAge != 600 {
+		c.t.Fatalf("pre-auth cookie = %+v; want HttpOnly, SameSite=Lax, Path=/console/, 10 minutes", pre)
+	}
 	resp, body = c.get(resp.Header.Get("Location"))
 	if resp.StatusCode != http.StatusFound {
 		c.t.Fatalf("authorize = %d %s", resp.StatusCode, body)
