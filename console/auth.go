@@ -86,7 +86,7 @@ func (c *Console) meta(r *http.Request, s *session) app.Meta {
 }
 
 // signedIn requires a live console session. It ends sessions that went
-// idle, outlived MaxAge or whose admin key was revoked, re-reads the
+// idle, outlived MaxAge or whose admin key was revoked, re-reads a
 // key's scopes, and marks the session used.
 func (c *Console) signedIn(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -105,19 +105,23 @@ func (c *Console) signedIn(next http.Handler) http.Handler {
 			c.toSignIn(w, r, why)
 			return
 		}
-		p, err := c.svc.PrincipalByID(s.principal.KeyID)
-		if domain.ErrorCode(err) == domain.CodeAdminSessionInvalid {
-			c.end(r, s, domain.ConsoleEndKeyRevoked)
-			c.toSignIn(w, r, domain.ConsoleEndKeyRevoked)
-			return
+		// A key's session follows the key table; a person's keeps what
+		// the provider's tokens said at sign-in until it ends.
+		if s.principal.Person == nil {
+			p, err := c.svc.PrincipalByID(s.principal.KeyID)
+			if domain.ErrorCode(err) == domain.CodeAdminSessionInvalid {
+				c.end(r, s, domain.ConsoleEndKeyRevoked)
+				c.toSignIn(w, r, domain.ConsoleEndKeyRevoked)
+				return
+			}
+			if err != nil {
+				c.fail(w, r, err)
+				return
+			}
+			s.mu.Lock()
+			s.principal = *p
+			s.mu.Unlock()
 		}
-		if err != nil {
-			c.fail(w, r, err)
-			return
-		}
-		s.mu.Lock()
-		s.principal = *p
-		s.mu.Unlock()
 		s.touch(now)
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keySession, s)))
 	})

@@ -62,8 +62,25 @@ type Options struct {
 	IdleTimeout time.Duration
 	MaxAge      time.Duration
 	Timeout     time.Duration // per-request deadline for store work; default 10s
-	Logger      *slog.Logger
-	Clock       func() time.Time // default time.Now
+	// IdP, when set, lets people sign in through the organization's
+	// identity provider (authorization code flow with PKCE).
+	IdP IdP
+	// RedirectURL is the callback registered at the provider; empty:
+	// <scheme>://<host>/console/signin/oidc/callback of each request.
+	RedirectURL string
+	// NoKeySignIn turns sign-in with an admin key off: only the identity
+	// provider is offered.
+	NoKeySignIn bool
+	// Denials, if set, records refused sign-ins as the API records its
+	// refused requests.
+	Denials Denials
+	Logger  *slog.Logger
+	Clock   func() time.Time // default time.Now
+}
+
+// Denials counts refused sign-ins (app.DenialLog, shared with the API).
+type Denials interface {
+	Add(app.Denial)
 }
 
 // Console is the console's HTTP handler.
@@ -75,6 +92,7 @@ type Console struct {
 	sessions *sessionStore
 	jobs     *verifyJobs
 	signins  *failures
+	pending  *pendingLogins // sign-ins under way at the identity provider
 	handler  http.Handler
 	// bg is the context of background work (verifications); Run cancels
 	// it when it returns.
@@ -100,7 +118,7 @@ func New(opts Options) *Console {
 		opts.Clock = time.Now
 	}
 	c := &Console{opts: opts, svc: opts.Service, audit: opts.Audit, log: opts.Logger,
-		sessions: newSessionStore(), jobs: newVerifyJobs(), signins: newFailures()}
+		sessions: newSessionStore(), jobs: newVerifyJobs(), signins: newFailures(), pending: newPendingLogins()}
 	c.bg, c.stopBG = context.WithCancel(context.Background())
 	c.handler = secureHeaders(withRequestID(c.routes()))
 	return c
@@ -115,6 +133,9 @@ func (c *Console) routes() http.Handler {
 	mux.HandleFunc("GET /console/{$}", c.home)
 	mux.HandleFunc("GET /console/signin", c.signInPage)
 	mux.HandleFunc("POST /console/signin", c.signIn)
+	mux.HandleFunc("GET "+oidcStartPath, c.oidcStart)
+	mux.HandleFunc("GET "+oidcCallbackPath, c.oidcCallback)
+	mux.HandleFunc("GET "+signedOutPath, c.signedOut)
 	mux.Handle("POST /console/signout", c.signedIn(c.csrf(http.HandlerFunc(c.signOut))))
 
 	mux.Handle("GET /console/users", c.page(domain.ScopeSessionsRead, c.users))
@@ -157,11 +178,16 @@ func (c *Console) withTimeout(next http.Handler) http.Handler {
 	})
 }
 
-// scoped lets a request through only if the session's key holds scope.
+// scoped lets a request through only if the session's key (or person)
+// holds scope.
 func (c *Console) scoped(scope domain.Scope, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !current(r).can(scope) {
-			c.fail(w, r, domain.Errorf(domain.CodeForbidden, "this admin key lacks the %s scope", scope))
+			who := "this admin key"
+			if s := current(r); s != nil && s.Person() {
+				who = "your identity provider account"
+			}
+			c.fail(w, r, domain.Errorf(domain.CodeForbidden, "%s lacks the %s scope", who, scope))
 			return
 		}
 		h(w, r)

@@ -9,11 +9,12 @@
 // answers. It never imports api, the eventstore or projections, never
 // calls the HTTP API, and nothing but the server wiring imports it.
 //
-// Sign-in exchanges an admin key for a server-side console session; the
-// browser only holds a random session cookie (HttpOnly, SameSite=Strict,
-// Secure over TLS). A console session carries a principal and the method
-// that proved it (domain.ConsoleMethodAdminKey); another sign-in method
-// (an OIDC code flow, say) only has to produce a principal and call
-// Console.startSession, and every page, scope check and record works
-// unchanged.
+// Sign-in exchanges an admin key, or a person's sign-in at the
+// organization's identity provider (Options.IdP: the authorization code
+// flow with PKCE, state and nonce; idp.go), for a server-side console
+// session; the browser only holds a random session cookie (HttpOnly,
+// SameSite=Strict, Secure over TLS). A console session carries a
+// principal and the method that proved it (domain.ConsoleMethodAdminKey,
+// domain.ConsoleMethodOIDC); every method ends in Console.startSession,
+// and every page, scope check and record works the same for both.
 package console

@@ -86,6 +86,8 @@ type view struct {
 	CSRF    string
 	Error   *errorView
 	Page    any
+	// Refresh, when set, moves the browser on to this URL at once.
+	Refresh string
 }
 
 // Can reports whether the signed-in key holds scope (for showing or
@@ -125,7 +127,7 @@ func (c *Console) renderView(w http.ResponseWriter, r *http.Request, status int,
 var titles = map[string]string{
 	"signin": "Sign in", "users": "Users and sessions", "story": "Session story", "revoked": "Revocation",
 	"audit": "Audit log", "asof": "Sessions as of", "integrity": "Integrity", "verify": "Verification",
-	"error": "Error", "home": "Console",
+	"error": "Error", "home": "Console", "continue": "Signing in",
 }
 
 // errorView is an API error told in words.
@@ -163,7 +165,14 @@ func (c *Console) errorOf(r *http.Request, err error) *errorView {
 	case domain.CodeUnavailable:
 		c.log.WarnContext(r.Context(), "console: store unavailable", "err", err, "requestId", requestID(r))
 	}
-	return &errorView{Status: apiwire.StatusOf(code), Code: string(code), Words: words[code], Message: domain.ErrorMessage(err)}
+	w := words[code]
+	switch s := current(r); {
+	case code == domain.CodeForbidden && s != nil && s.Person():
+		w = "Your account is not allowed to do this."
+	case code == domain.CodeUnavailable && strings.HasPrefix(r.URL.Path, oidcStartPath):
+		w = "Your identity provider cannot be reached right now; nothing was started. Try again shortly."
+	}
+	return &errorView{Status: apiwire.StatusOf(code), Code: string(code), Words: w, Message: domain.ErrorMessage(err)}
 }
 
 // fail answers with an error page in the error's HTTP status.

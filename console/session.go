@@ -23,6 +23,10 @@ type session struct {
 	principal app.Principal
 	csrf      string // the token every state-changing form carries
 	created   time.Time
+	// idToken is the identity provider's ID token of a person's sign-in,
+	// the id_token_hint of the RP-initiated logout; never sent to the
+	// browser but in that logout redirect.
+	idToken string
 
 	mu       sync.Mutex
 	lastSeen time.Time
@@ -32,8 +36,12 @@ func (s *session) can(scope domain.Scope) bool {
 	return s != nil && slices.Contains(s.principal.Scopes, scope)
 }
 
-// Name is the key name shown in the header.
+// Name is the key name, or the person's label, shown in the header.
 func (s *session) Name() string { return s.principal.Name }
+
+// Person reports whether a person signed in through the identity
+// provider (not with an admin key).
+func (s *session) Person() bool { return s.principal.Person != nil }
 
 // sessionStore holds the live console sessions of this process. Sessions
 // are per process: behind several replicas, route a browser to one
@@ -69,13 +77,13 @@ func randomToken() string {
 }
 
 // create stores a new session for p and returns it with its cookie token.
-func (st *sessionStore) create(p app.Principal, method string, now time.Time) (*session, string, error) {
+func (st *sessionStore) create(p app.Principal, method, idToken string, now time.Time) (*session, string, error) {
 	id, err := uuid.NewV7()
 	if err != nil {
 		return nil, "", err
 	}
 	token := randomToken()
-	s := &session{id: id.String(), method: method, principal: p, csrf: randomToken(), created: now, lastSeen: now}
+	s := &session{id: id.String(), method: method, principal: p, csrf: randomToken(), created: now, lastSeen: now, idToken: idToken}
 	st.mu.Lock()
 	st.byHash[sha256.Sum256([]byte(token))] = s
 	st.mu.Unlock()

@@ -13,6 +13,9 @@ const (
 // they are.
 const (
 	ConsoleMethodAdminKey = "admin-key"
+	// ConsoleMethodOIDC: the organization's identity provider, through
+	// the authorization code flow with PKCE; the actor is the person.
+	ConsoleMethodOIDC = "oidc"
 )
 
 // Why a console session ended.

@@ -44,6 +44,11 @@ type Config struct {
 	// include (e.g. mfa); RequireACR, if set, lists the acr values
 	// accepted. A valid token that fails them is FORBIDDEN.
 	RequireAMR, RequireACR []string
+	// OmitProfile leaves the name and email claims out of the actor:
+	// events then name a person by iss and sub alone. The log is
+	// hash-chained, so what it records of a person cannot be erased later
+	// (see "Admin sign-in" in the README).
+	OmitProfile bool
 
 	Leeway      time.Duration // default DefaultLeeway
 	KeysRefresh time.Duration // default DefaultKeysRefresh

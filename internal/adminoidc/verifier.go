@@ -30,8 +30,18 @@ type issuer struct {
 	url      string
 	mu       sync.Mutex
 	verifier *oidc.IDTokenVerifier // nil until discovery succeeded
-	failed   time.Time             // last failed discovery
+	keys     *keySet               // the issuer's JWKS, shared with Login
+	meta     discovery
+	failed   time.Time // last failed discovery
 	lastErr  error
+}
+
+// discovery is what sessiond reads of an issuer's discovery document.
+type discovery struct {
+	JWKSURI       string `json:"jwks_uri"`
+	AuthURL       string `json:"authorization_endpoint"`
+	TokenURL      string `json:"token_endpoint"`
+	EndSessionURL string `json:"end_session_endpoint"`
 }
 
 // New returns a Verifier for cfg. It fails only on bad configuration.
@@ -60,12 +70,11 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*app.Principal, erro
 	if !ok {
 		return nil, invalid("the token's issuer %q is not configured (--admin-oidc-issuer)", iss)
 	}
-	tv, err := v.discovered(ctx, is)
-	if err != nil {
+	if err := v.discovered(ctx, is); err != nil {
 		return nil, domain.Errorf(domain.CodeUnavailable, "the identity provider %s cannot be reached; retry later or use an admin key", iss)
 	}
 	var outage error
-	tok, err := tv.Verify(context.WithValue(ctx, outageKey{}, &outage), raw)
+	tok, err := is.verifier.Verify(context.WithValue(ctx, outageKey{}, &outage), raw)
 	if outage != nil {
 		if errors.Is(outage, errKeysExpired) {
 			return nil, domain.Errorf(domain.CodeUnavailable, "the identity provider %s cannot be reached and its cached keys have expired; retry later or use an admin key", iss)
@@ -94,27 +103,29 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*app.Principal, erro
 	}
 	person := domain.Actor{Kind: domain.ActorOIDC, Issuer: iss, Subject: c.Subject,
 		Name: clip(c.Name), Email: clip(c.Email), AMR: clip(strings.Join(c.AMR, " "))}
+	if v.cfg.OmitProfile {
+		person.Name, person.Email = "", ""
+	}
 	return &app.Principal{Name: person.Label(), Scopes: v.scopes(all), Person: &person}, nil
 }
 
-// discovered returns the issuer's go-oidc verifier, reading its discovery
-// document on first use. After a failure it does not try again for
-// retryAfter, so an outage does not make every request wait.
-func (v *Verifier) discovered(ctx context.Context, is *issuer) (*oidc.IDTokenVerifier, error) {
+// discovered reads the issuer's discovery document on first use and
+// builds its go-oidc verifier and key set; after it returns nil they stay
+// set. After a failure it does not try again for retryAfter, so an outage
+// does not make every request wait.
+func (v *Verifier) discovered(ctx context.Context, is *issuer) error {
 	is.mu.Lock()
 	defer is.mu.Unlock()
 	if is.verifier != nil {
-		return is.verifier, nil
+		return nil
 	}
 	if is.lastErr != nil && v.cfg.Clock().Sub(is.failed) < retryAfter {
-		return nil, is.lastErr
+		return is.lastErr
 	}
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
 	defer cancel()
 	p, err := oidc.NewProvider(oidc.ClientContext(dctx, v.cfg.HTTPClient), is.url)
-	var meta struct {
-		JWKSURI string `json:"jwks_uri"`
-	}
+	var meta discovery
 	if err == nil {
 		if err = p.Claims(&meta); err == nil && meta.JWKSURI == "" {
 			err = errors.New("the discovery document has no jwks_uri")
@@ -123,16 +134,17 @@ func (v *Verifier) discovered(ctx context.Context, is *issuer) (*oidc.IDTokenVer
 	if err != nil {
 		is.lastErr, is.failed = fmt.Errorf("discover %s: %w", is.url, err), v.cfg.Clock()
 		v.cfg.Logger.WarnContext(ctx, "identity provider discovery failed; access tokens from it answer 503 until it succeeds", "issuer", is.url, "err", err)
-		return nil, is.lastErr
+		return is.lastErr
 	}
-	keys := &keySet{uri: meta.JWKSURI, client: v.cfg.HTTPClient, refresh: v.cfg.KeysRefresh, maxAge: v.cfg.KeysMaxAge, now: v.cfg.Clock,
+	is.meta = meta
+	is.keys = &keySet{uri: meta.JWKSURI, client: v.cfg.HTTPClient, refresh: v.cfg.KeysRefresh, maxAge: v.cfg.KeysMaxAge, now: v.cfg.Clock,
 		log: v.cfg.Logger.With("issuer", is.url)}
-	is.verifier = oidc.NewVerifier(is.url, keys, &oidc.Config{
+	is.verifier = oidc.NewVerifier(is.url, is.keys, &oidc.Config{
 		ClientID:             v.cfg.Audience,
 		SupportedSigningAlgs: signingAlgNames(),
 		SkipExpiryCheck:      true, // checked in claims.timely with our leeway
 	})
-	return is.verifier, nil
+	return nil
 }
 
 // peekIssuer reads iss from an unverified token to pick the issuer that

@@ -193,3 +193,32 @@ func TestSeveralIssuers(t *testing.T) {
 		t.Fatalf("token of b claiming a: %v, want ADMIN_SESSION_INVALID", err)
 	}
 }
+
+// With OmitProfile the actor names a person by iss and sub alone: the
+// name and email claims never reach the hash-chained log.
+func TestOmitProfile(t *testing.T) {
+	idp := oidctest.Start(t)
+	c := idp.Claims("u-1", "api")
+	c["name"], c["email"] = "Ada Lovelace", "ada@example.com"
+	tok := idp.Sign(t, c)
+	for _, omit := range []bool{false, true} {
+		v, err := adminoidc.New(adminoidc.Config{Issuers: []string{idp.Issuer()}, Audience: "api", OmitProfile: omit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := v.Verify(context.Background(), tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := p.Actor()
+		if omit && (a.Name != "" || a.Email != "" || a.Label() != "u-1" || p.Name != "u-1") {
+			t.Errorf("omitted profile: actor %+v, principal name %q; want iss and sub alone", a, p.Name)
+		}
+		if !omit && (a.Name != "Ada Lovelace" || a.Email != "ada@example.com") {
+			t.Errorf("recorded profile: actor %+v", a)
+		}
+		if a.Subject != "u-1" || a.Issuer != idp.Issuer() {
+			t.Errorf("actor %+v lacks iss and sub", a)
+		}
+	}
+}

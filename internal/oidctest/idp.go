@@ -1,7 +1,9 @@
 // Package oidctest runs a real OpenID Provider (mockoidc: discovery,
 // JWKS, authorization and token endpoints) in a test, with the controls
 // the admin sign-in tests need: tokens with chosen claims signed by the
-// provider's current key, key rotation, and an outage switch. It imports
+// provider's current key, key rotation, and an outage switch; and for
+// browser sign-ins (login.go): the next user, reshaped tokens, refusals,
+// the requests received, and an end_session_endpoint. It imports
 // nothing of the module.
 package oidctest
 
@@ -25,6 +27,7 @@ type IdP struct {
 	down atomic.Bool
 	// Fetches counts JWKS requests answered.
 	Fetches atomic.Int64
+	login   login
 }
 
 // Start runs an IdP on 127.0.0.1 until the test ends.
@@ -50,6 +53,7 @@ func Start(tb testing.TB) *IdP {
 			next.ServeHTTP(w, r)
 		})
 	})
+	_ = m.AddMiddleware(p.loginMiddleware)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)

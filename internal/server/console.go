@@ -13,6 +13,7 @@ import (
 	"github.com/sessiond/sessiond/api"
 	"github.com/sessiond/sessiond/broadcast"
 	"github.com/sessiond/sessiond/console"
+	"github.com/sessiond/sessiond/internal/adminoidc"
 	"github.com/sessiond/sessiond/internal/app"
 	"github.com/sessiond/sessiond/internal/auditkey"
 	"github.com/sessiond/sessiond/witness"
@@ -20,8 +21,16 @@ import (
 
 // withConsole serves the web console at /console/ beside the API, and
 // returns the function that stops its session sweeper.
-func withConsole(apiHandler http.Handler, svc *app.Service, store Store, bd api.Broadcaster, verify func(context.Context) (app.VerifyOptions, error), witnesses func(context.Context) ([]app.WitnessCopy, error), idle time.Duration, log *slog.Logger) (http.Handler, func()) {
+func withConsole(apiHandler http.Handler, svc *app.Service, store Store, bd api.Broadcaster, verify func(context.Context) (app.VerifyOptions, error), witnesses func(context.Context) ([]app.WitnessCopy, error), idle time.Duration, signIn consoleSignIn, log *slog.Logger) (http.Handler, func()) {
+	var idp console.IdP
+	if signIn.login != nil { // a nil *adminoidc.Login must stay a nil interface
+		idp = signIn.login
+	}
 	c := console.New(console.Options{
+		IdP:         idp,
+		RedirectURL: signIn.redirectURL,
+		NoKeySignIn: !signIn.keys,
+		Denials:     signIn.denials,
 		Service:     svc,
 		Audit:       app.NewAudit(store),
 		Broadcaster: bd,
@@ -44,6 +53,14 @@ func withConsole(apiHandler http.Handler, svc *app.Service, store Store, bd api.
 	mux.Handle("/console", http.RedirectHandler(console.Prefix, http.StatusMovedPermanently))
 	mux.Handle("/", apiHandler)
 	return mux, func() { cancel(); <-done }
+}
+
+// consoleSignIn is how people sign in to the console.
+type consoleSignIn struct {
+	login       *adminoidc.Login // nil: no identity provider
+	redirectURL string
+	keys        bool // admin keys too
+	denials     console.Denials
 }
 
 // consoleVerifyOptions is what the console's "verify now" checks: what

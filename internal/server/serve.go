@@ -101,6 +101,12 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 	if people != nil {
 		svc.WithPeople(people)
 	}
+	login, err := m.Config.consoleLogin(people)
+	if err != nil {
+		stopKT()
+		db.Close()
+		return err
+	}
 	var (
 		ns *embeddedNATS
 		nc *nats.Conn
@@ -177,7 +183,8 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 		Ready:          allReady(db.ready, keys.Ready),
 		Logger:         log.With("subsystem", "api"),
 	})
-	handler, stopConsole := withConsole(apiHandler, svc, db.store, bd, m.consoleVerifyOptions(db, trustOnly(auditSigner.Public()), issuer.JWKS(), m.consoleWitnesses(natsURL)), m.consoleWitnesses(natsURL), m.Config.ConsoleIdle, log.With("subsystem", "console"))
+	signIn := consoleSignIn{login: login, redirectURL: m.Config.AdminOIDC.ConsoleRedirectURL, keys: m.Config.AdminOIDC.ConsoleKeySignIn, denials: denials}
+	handler, stopConsole := withConsole(apiHandler, svc, db.store, bd, m.consoleVerifyOptions(db, trustOnly(auditSigner.Public()), issuer.JWKS(), m.consoleWitnesses(natsURL)), m.consoleWitnesses(natsURL), m.Config.ConsoleIdle, signIn, log.With("subsystem", "console"))
 	stopRest := stopCP
 	stopCP = func() { stopConsole(); stopRest() }
 	abort := func() {
