@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/google/uuid"
 )
@@ -70,10 +71,12 @@ func filled(b *testing.B, ids []string) (*Verifier, float64) {
 //     pre-built and walked in order, so the walk itself costs what
 //     random-walk (the same loop without Check) reports: subtract it.
 //     random-miss is the latency of one cache miss on this machine: the
-//     floor for a lookup that cannot be in cache.
+//     floor for a lookup that cannot be in cache; random-miss-huge is the
+//     same over memory backed by huge pages, as the table asks for.
 //   - parallel: random-revoked on every core (GOMAXPROCS goroutines).
 //
-// bytes/entry is the set's heap per revocation held; cpu-ns/op is the CPU
+// bytes/entry is the set's heap per revocation held; huge-% the share of
+// the memory read that huge pages back (root only, see hugeShare); cpu-ns/op is the CPU
 // time per Check over all cores (see cpuClock): on a loaded machine it is
 // the figure to compare, and in parallel it stays flat as cores are added
 // only if Checks do not contend.
@@ -113,25 +116,8 @@ func BenchmarkCheck(b *testing.B) {
 		runtime.KeepAlive(sum)
 		clock.report(b)
 	})
-	b.Run("random-miss", func(b *testing.B) {
-		// One cache miss, the floor for a lookup that cannot be in cache:
-		// each iteration reads a random 8-byte word of 32 MB (about the
-		// set's size) whose address the previous read gave, so misses
-		// cannot overlap (a Check needs its slot before it can answer).
-		next := make([]uint32, 8<<20)
-		perm := rand.Perm(len(next))
-		for i := range perm {
-			next[perm[i]] = uint32(perm[(i+1)%len(perm)])
-		}
-		b.ReportAllocs()
-		clock := startCPU()
-		p := uint32(0)
-		for b.Loop() {
-			p = next[p]
-		}
-		runtime.KeepAlive(p)
-		clock.report(b)
-	})
+	b.Run("random-miss", func(b *testing.B) { missChain(b, false) })
+	b.Run("random-miss-huge", func(b *testing.B) { missChain(b, true) })
 	b.Run("random-revoked", func(b *testing.B) {
 		b.ReportAllocs()
 		clock := startCPU()
@@ -141,6 +127,8 @@ func BenchmarkCheck(b *testing.B) {
 			}
 		}
 		clock.report(b)
+		t := v.set.uuids.Load()
+		reportHuge(b, unsafe.Pointer(&t.slots[0]), uintptr(len(t.slots))*unsafe.Sizeof(slot{}))
 	})
 	b.Run("random-clean", func(b *testing.B) {
 		b.ReportAllocs()
@@ -168,4 +156,40 @@ func BenchmarkCheck(b *testing.B) {
 		clock.report(b)
 	})
 	runtime.KeepAlive(ids)
+}
+
+// missChain measures one dependent cache miss: each iteration reads a
+// random 4-byte word of 32 MB (about the set's size) whose address the
+// previous read gave, so misses cannot overlap (a Check needs its slot
+// before it can answer). huge backs the 32 MB with huge pages as the
+// table's, otherwise small pages are asked for.
+func missChain(b *testing.B, huge bool) {
+	next := make([]uint32, 8<<20)
+	p, size := unsafe.Pointer(&next[0]), uintptr(len(next))*4
+	if huge {
+		adviseHuge(p, size)
+	} else {
+		adviseSmall(p, size)
+	}
+	perm := rand.Perm(len(next))
+	for i := range perm {
+		next[perm[i]] = uint32(perm[(i+1)%len(perm)])
+	}
+	b.ReportAllocs()
+	clock := startCPU()
+	at := uint32(0)
+	for b.Loop() {
+		at = next[at]
+	}
+	runtime.KeepAlive(at)
+	clock.report(b)
+	reportHuge(b, p, size)
+}
+
+// reportHuge reports huge-%, the share of the n bytes at p that huge
+// pages back, where the machine lets the benchmark see it.
+func reportHuge(b *testing.B, p unsafe.Pointer, n uintptr) {
+	if share, ok := hugeShare(p, n); ok {
+		b.ReportMetric(100*share, "huge-%")
+	}
 }
