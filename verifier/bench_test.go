@@ -1,6 +1,7 @@
 package verifier
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"strings"
@@ -43,14 +44,20 @@ func newLayout(s string, n int) []string {
 	return out
 }
 
-// filled returns a Verifier holding a revocation for each id, sized as New
-// sizes it from the stream, and the heap bytes the set takes per entry.
-func filled(b *testing.B, ids []string) (*Verifier, float64) {
+// filled returns a Verifier holding a revocation for each id, and the
+// heap bytes the set takes per entry. sized sizes the set as New does
+// from the stream's message count; otherwise it grows from empty, as
+// when revocations arrive after the start.
+func filled(b *testing.B, ids []string, sized bool) (*Verifier, float64) {
 	b.Helper()
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	v := &Verifier{cfg: defaults(), set: newSet(len(ids))}
+	hint := 0
+	if sized {
+		hint = len(ids)
+	}
+	v := &Verifier{cfg: defaults(), set: newSet(hint)}
 	now := time.Now()
 	v.now.Store(now.UnixNano())
 	v.fresh.Store(now.UnixNano())
@@ -75,7 +82,8 @@ func filled(b *testing.B, ids []string) (*Verifier, float64) {
 //     same over memory backed by huge pages, as the table asks for.
 //   - parallel: random-revoked on every core (GOMAXPROCS goroutines).
 //
-// bytes/entry is the set's heap per revocation held; huge-% the share of
+// bytes/entry is the set's heap per revocation held, sized from the
+// stream at start (grown-bytes/entry: grown from empty instead); huge-% the share of
 // the memory read that huge pages back (root only, see hugeShare); cpu-ns/op is the CPU
 // time per Check over all cores (see cpuClock): on a loaded machine it is
 // the figure to compare, and in parallel it stays flat as cores are added
@@ -83,7 +91,8 @@ func filled(b *testing.B, ids []string) (*Verifier, float64) {
 func BenchmarkCheck(b *testing.B) {
 	const n = 1_000_000
 	ids := newIDs(n)
-	v, perEntry := filled(b, ids)
+	_, grownPerEntry := filled(b, ids, false)
+	v, perEntry := filled(b, ids, true)
 	revoked, clean := shuffled(ids), newIDs(n)
 	b.Run("hot-revoked", func(b *testing.B) {
 		b.ReportAllocs()
@@ -95,6 +104,7 @@ func BenchmarkCheck(b *testing.B) {
 		}
 		clock.report(b)
 		b.ReportMetric(perEntry, "bytes/entry")
+		b.ReportMetric(grownPerEntry, "grown-bytes/entry")
 	})
 	b.Run("hot-clean", func(b *testing.B) {
 		b.ReportAllocs()
@@ -191,5 +201,42 @@ func missChain(b *testing.B, huge bool) {
 func reportHuge(b *testing.B, p unsafe.Pointer, n uintptr) {
 	if share, ok := hugeShare(p, n); ok {
 		b.ReportMetric(100*share, "huge-%")
+	}
+}
+
+// BenchmarkCheckLoad measures a random lookup in 1,000,000 revocations
+// with the table filled to a given load: more load means longer probes,
+// over adjacent slots. revoked and clean are as BenchmarkCheck's
+// random-*; hot is one lookup of 1,024 ids over and over, the probing's
+// own cost.
+func BenchmarkCheckLoad(b *testing.B) {
+	const n = 1_000_000
+	ids := newIDs(n)
+	revoked, clean := shuffled(ids), newIDs(n)
+	for _, load := range []float64{0.65, fillLoad, maxLoad} {
+		s := newSet(0)
+		t := newTable(int(float64(n)/load*fillLoad), false, s.uuids.Load().seed)
+		for _, id := range ids {
+			k0, k1, _ := parseUUID(id)
+			t.insert(entry{k0: k0, k1: k1, exp: 1})
+		}
+		s.uuids.Store(t)
+		for _, c := range []struct {
+			name string
+			ids  []string
+			mask int
+			want bool
+		}{{"revoked", revoked, n, true}, {"clean", clean, n, false}, {"hot", revoked, 1024, true}} {
+			b.Run(fmt.Sprintf("load-%.2f/%s", float64(t.n)/float64(len(t.slots)), c.name), func(b *testing.B) {
+				b.ReportAllocs()
+				clock := startCPU()
+				for i := 0; b.Loop(); i++ {
+					if s.revoked(c.ids[i%c.mask], 0) != c.want {
+						b.Fatal("wrong answer")
+					}
+				}
+				clock.report(b)
+			})
+		}
 	}
 }
