@@ -80,7 +80,9 @@ func filled(b *testing.B, ids []string, sized bool) (*Verifier, float64) {
 //     random-miss is the latency of one cache miss on this machine: the
 //     floor for a lookup that cannot be in cache; random-miss-huge is the
 //     same over memory backed by huge pages, as the table asks for.
-//   - parallel: random-revoked on every core (GOMAXPROCS goroutines).
+//   - parallel: random-revoked on every core (GOMAXPROCS goroutines);
+//     parallel-hot: hot-revoked so, where a write shared by the cores
+//     (a contended cache line) would show most.
 //
 // bytes/entry is the set's heap per revocation held, sized from the
 // stream at start (grown-bytes/entry: grown from empty instead); huge-% the share of
@@ -157,6 +159,21 @@ func BenchmarkCheck(b *testing.B) {
 			i := rand.IntN(n)
 			for pb.Next() {
 				if v.Check(revoked[i%n]) != ErrRevoked {
+					b.Error("not revoked")
+					return
+				}
+				i++
+			}
+		})
+		clock.report(b)
+	})
+	b.Run("parallel-hot", func(b *testing.B) {
+		b.ReportAllocs()
+		clock := startCPU()
+		b.RunParallel(func(pb *testing.PB) {
+			i := rand.IntN(n)
+			for pb.Next() {
+				if v.Check(revoked[i&1023]) != ErrRevoked {
 					b.Error("not revoked")
 					return
 				}
