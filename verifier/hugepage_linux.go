@@ -20,7 +20,9 @@ const hugePage = 2 << 20
 // The range is rounded out to whole huge pages, which may take in the
 // neighbouring Go heap: both advices keep memory contents, so that is
 // safe (khugepaged does the same to any process). The memory stays the
-// Go heap's, freed by the garbage collector. Errors (THP disabled, an
+// Go heap's, freed by the garbage collector; the advice outlives the
+// table, so that heap range goes on getting huge pages, as all memory
+// does with THP set to "always". Errors (THP disabled, an
 // older kernel) leave small pages: the advice is only a speed-up.
 func adviseHuge(p unsafe.Pointer, n uintptr) {
 	start := uintptr(p) &^ (hugePage - 1)
