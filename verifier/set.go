@@ -148,7 +148,7 @@ func (s *set) add(id string, exp int64) bool {
 		return false
 	}
 	if float64(t.n+1) > maxLoad*float64(len(t.slots)) {
-		t = t.resized(int(float64(t.n+1) * growBy))
+		t = t.resized(t.n + 1)
 		ptr.Store(t)
 	}
 	t.begin()
@@ -203,7 +203,7 @@ func (s *set) sweep(now int64) int {
 		}
 		s.cursor[k] = i
 		if len(t.slots) > minSlots && float64(t.n) < minLoad*float64(len(t.slots)) {
-			ptr.Store(t.resized(int(float64(t.n) * growBy)))
+			ptr.Store(t.resized(t.n))
 		}
 	}
 	return n

@@ -29,8 +29,8 @@ type Verifier struct {
 	lastPos atomic.Int64 // position of the newest heartbeat
 	head    atomic.Int64 // log head of the newest heartbeat
 	msgs    atomic.Uint64
-	revoked atomic.Uint64 // Checks that answered ErrRevoked
-	staleOK atomic.Uint64 // fail-open Checks answered while stale
+	revoked counter // Checks that answered ErrRevoked
+	staleOK counter // fail-open Checks answered while stale
 	stale   atomic.Bool
 
 	// clockMu orders the freshness point's updates from heartbeats with
@@ -242,14 +242,14 @@ func (v *Verifier) Check(sessionID string) error { return v.check(sessionID, v.n
 // check is Check at the instant now (unix nanoseconds).
 func (v *Verifier) check(sessionID string, now int64) error {
 	if v.set.revoked(sessionID, now) {
-		v.revoked.Add(1)
+		v.revoked.Add()
 		return ErrRevoked
 	}
 	if v.stale.Load() {
 		if v.cfg.failClosed {
 			return ErrStale
 		}
-		v.staleOK.Add(1)
+		v.staleOK.Add()
 	}
 	return nil
 }
