@@ -27,7 +27,14 @@ func acquireLive(ctx context.Context, pool *pgxpool.Pool) (*pgxpool.Conn, error)
 			return nil, err
 		}
 		pc := conn.Conn().PgConn()
-		if tries > int(pool.Config().MaxConns) || !peerClosed(pc.Conn()) {
+		if tries > int(pool.Config().MaxConns) {
+			return conn, nil
+		}
+		// pgconn may still have a read in progress on the socket (its
+		// background reader, started by a slow write) or bytes buffered:
+		// SyncConn settles both (with a ping, only then) so that the peek
+		// below neither waits on that read nor misses what it took.
+		if pc.SyncConn(ctx) == nil && !peerClosed(pc.Conn()) {
 			return conn, nil
 		}
 		_ = pc.Close(ctx) // closed: the pool drops it on release

@@ -25,28 +25,7 @@ import (
 // (nothing was sent), never ErrOutcomeUnknown. Appends are a command's
 // first contact with the database when it decides from its cache.
 func TestAppendOnClosedConnections(t *testing.T) {
-	direct, _, _ := mustOpenStore(t) // migrated
-	proxy, err := netfault.Start(direct.Config().ConnConfig.Host + fmt.Sprintf(":%d", direct.Config().ConnConfig.Port))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { proxy.Close() })
-	u, err := url.Parse(direct.Config().ConnString())
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Host = proxy.Addr()
-	q := u.Query()
-	q.Set("application_name", "proxied")
-	u.RawQuery = q.Encode()
-	pool, err := pgxpool.New(context.Background(), u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	store := pgstore.New(pool, pgstore.Options{Projector: projections.Project, Queries: projections.Queries})
-	t.Cleanup(func() { store.Close() })
-
+	direct, proxy, store := proxiedStore(t)
 	ctx := context.Background()
 	appendOne := func(stream string) error {
 		_, err := store.Append(ctx, eventstore.StreamAppend{StreamID: stream,
@@ -74,7 +53,7 @@ WHERE datname = current_database() AND application_name = 'proxied'`).Scan(&n); 
 	}
 	proxy.Close() // closed, and no new connection gets through
 	proxiedGone()
-	err = appendOne("s-3")
+	err := appendOne("s-3")
 	if !errors.Is(err, eventstore.ErrUnavailable) || errors.Is(err, eventstore.ErrOutcomeUnknown) {
 		t.Fatalf("append with the database unreachable = %v, want ErrUnavailable (nothing was sent)", err)
 	}
@@ -82,4 +61,31 @@ WHERE datname = current_database() AND application_name = 'proxied'`).Scan(&n); 
 	if err := direct.QueryRow(ctx, `SELECT count(*) FROM events`).Scan(&n); err != nil || n != 2 {
 		t.Fatalf("%d events recorded, want 2 (%v)", n, err)
 	}
+}
+
+// proxiedStore is a store whose connections go through a netfault proxy
+// (application_name "proxied"), and a direct pool on the same database.
+func proxiedStore(t *testing.T) (*pgxpool.Pool, *netfault.Proxy, *pgstore.Store) {
+	direct, _, _ := mustOpenStore(t) // migrated
+	proxy, err := netfault.Start(direct.Config().ConnConfig.Host + fmt.Sprintf(":%d", direct.Config().ConnConfig.Port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { proxy.Close() })
+	u, err := url.Parse(direct.Config().ConnString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Host = proxy.Addr()
+	q := u.Query()
+	q.Set("application_name", "proxied")
+	u.RawQuery = q.Encode()
+	pool, err := pgxpool.New(context.Background(), u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	store := pgstore.New(pool, pgstore.Options{Projector: projections.Project, Queries: projections.Queries})
+	t.Cleanup(func() { store.Close() })
+	return direct, proxy, store
 }
