@@ -56,12 +56,9 @@ type CommitFunc func(batch []*Request) error
 // Writer is a store's single writer: group commit. It takes the first
 // waiting request, adds every other request already queued (no waiting),
 // and commits them together, so concurrent appends share one transaction
-// and one flush. With a StartFunc (StartPipelinedWriter) it sends the next
-// batch while earlier ones are still committing; see pipeline.go.
+// and one flush.
 type Writer struct {
 	commit   CommitFunc
-	start    StartFunc // nil: one batch at a time
-	depth    int       // batches in flight at most, with start
 	maxBatch int
 	reqs     chan *Request
 	stop     chan struct{}
@@ -72,17 +69,8 @@ type Writer struct {
 // StartWriter starts a writer goroutine that commits batches of at most
 // maxBatch requests with commit.
 func StartWriter(maxBatch int, commit CommitFunc) *Writer {
-	return StartPipelinedWriter(maxBatch, 1, commit, nil)
-}
-
-// StartPipelinedWriter is StartWriter with up to depth batches in flight:
-// each batch is sent with start when it can be, else committed with
-// commit once every batch in flight has settled.
-func StartPipelinedWriter(maxBatch, depth int, commit CommitFunc, start StartFunc) *Writer {
 	w := &Writer{
 		commit:   commit,
-		start:    start,
-		depth:    max(depth, 1),
 		maxBatch: maxBatch,
 		reqs:     make(chan *Request, maxBatch),
 		stop:     make(chan struct{}),
@@ -151,59 +139,31 @@ func (w *Writer) Close() {
 
 func (w *Writer) loop() {
 	defer close(w.stopped)
-	var flying []*flight
+	batch := make([]*Request, 0, w.maxBatch)
 	for {
-		var (
-			reqs    = w.reqs
-			settled <-chan struct{}
-			first   *Request
-		)
-		if len(flying) >= w.depth {
-			reqs = nil // full: wait for the oldest batch first
-		}
-		if len(flying) > 0 {
-			settled = flying[0].done
-		}
 		select {
-		case first = <-reqs:
-		case <-settled:
-			flying = w.settle(flying)
-			continue
+		case r := <-w.reqs:
+			if !r.take() {
+				continue // its caller has gone: drop it
+			}
+			batch = append(batch[:0], r)
 		case <-w.stop:
-			w.settleAll(flying)
 			w.drain()
 			return
 		}
-		if !first.take() {
-			continue // its caller has gone: drop it
-		}
-		batch := w.fill(first)
-		if w.start != nil {
-			if wait, ok := w.start(batch); ok {
-				flying = append(flying, fly(batch, wait))
-				continue
+	fill:
+		for len(batch) < w.maxBatch {
+			select {
+			case r := <-w.reqs:
+				if r.take() {
+					batch = append(batch, r)
+				}
+			default:
+				break fill
 			}
 		}
-		flying = w.settleAll(flying)
 		w.run(batch)
 	}
-}
-
-// fill adds to first every request already queued, up to maxBatch.
-func (w *Writer) fill(first *Request) []*Request {
-	batch := make([]*Request, 1, w.maxBatch)
-	batch[0] = first
-	for len(batch) < w.maxBatch {
-		select {
-		case r := <-w.reqs:
-			if r.take() {
-				batch = append(batch, r)
-			}
-		default:
-			return batch
-		}
-	}
-	return batch
 }
 
 // drain commits what was queued before Close.
@@ -226,13 +186,10 @@ func (w *Writer) drain() {
 // be reached or the outcome is unknown, where a retry would only wait
 // again.
 func (w *Writer) run(batch []*Request) {
-	if err := w.commit(batch); err != nil {
-		w.failed(batch, err)
+	err := w.commit(batch)
+	if err == nil {
+		return
 	}
-}
-
-// failed handles a batch whose transaction failed with err (see run).
-func (w *Writer) failed(batch []*Request, err error) {
 	if len(batch) > 1 && !errors.Is(err, ErrUnavailable) && !errors.Is(err, ErrOutcomeUnknown) {
 		for _, r := range batch {
 			if err := w.commit([]*Request{r}); err != nil {

@@ -14,17 +14,9 @@ import (
 )
 
 const (
-	sqlLock = `SELECT pg_advisory_xact_lock($1)`
-	// The fast path's guard: the log ends at position $1 (sessiond_expect),
-	// with hash $4, and the streams are at the versions assumed. A wrong
-	// hash raises the guard's SD002 too, by asking sessiond_expect for a
-	// head no log has (-1). The hash matters to a pipelined batch: its
-	// head is another batch's plan, and a different batch of the same
-	// length may have taken those positions.
-	sqlGuard = `SELECT sessiond_expect($1, $2::text[], $3::bigint[]),
-  CASE WHEN $1 > 0 AND (SELECT hash FROM events WHERE position = $1) IS DISTINCT FROM $4::bytea
-    THEN sessiond_expect(-1, '{}', '{}') END`
-	sqlHead = `SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1`
+	sqlLock  = `SELECT pg_advisory_xact_lock($1)`
+	sqlGuard = `SELECT sessiond_expect($1, $2::text[], $3::bigint[])`
+	sqlHead  = `SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1`
 	// One index probe per key, whatever the planner thinks of the table.
 	sqlVersions = `SELECT s.id, v.version FROM unnest($1::text[]) AS s(id)
 CROSS JOIN LATERAL (SELECT max(stream_version) AS version FROM events WHERE stream_id = s.id) v
@@ -47,22 +39,15 @@ FROM unnest($1::bigint[], $2::text[], $3::int[], $4::uuid[], $5::text[], $6::tex
 // When tryCommit returns nil it has replied to every request; otherwise
 // nothing was recorded and nobody was replied to.
 func (s *Store) tryCommit(batch []*eventstore.Request) error {
-	h := s.knownHead()
-	fast := h.known && allFast(batch)
+	fast := s.head.known
+	for _, r := range batch {
+		fast = fast && r.Fast
+	}
 	err := s.transact(batch, fast)
 	if fast && isGuardFailure(err) {
 		err = s.transact(batch, false)
 	}
 	return err
-}
-
-func allFast(batch []*eventstore.Request) bool {
-	for _, r := range batch {
-		if !r.Fast {
-			return false
-		}
-	}
-	return true
 }
 
 // transact runs one transaction. The fast path sends BEGIN, the lock, the
@@ -79,7 +64,7 @@ func (s *Store) transact(batch []*eventstore.Request, fast bool) (err error) {
 	}
 	defer func() {
 		if err != nil {
-			s.forgetHead()
+			s.head.known = false
 			abort(conn)
 		}
 		conn.Release()
@@ -88,91 +73,17 @@ func (s *Store) transact(batch []*eventstore.Request, fast bool) (err error) {
 	b := &pgx.Batch{}
 	var p *eventstore.Planner
 	if fast {
-		p = s.fastPlanner(b, s.knownHead())
+		p = eventstore.NewPlanner(s.opts.Clock())
+		p.LastPos, p.PrevHash, p.Assume = s.head.pos, s.head.hash, true
+		if s.head.at.After(p.Now) {
+			p.Now = s.head.at
+		}
+		b.Queue("BEGIN")
+		b.Queue(sqlLock, appendLockKey)
 	} else if p, err = s.loadPlanner(ctx, conn.Conn(), batch); err != nil {
 		return classify(err, batch)
 	}
-	replies, err := s.queueWrites(b, p, batch, fast)
-	if err != nil {
-		return err
-	}
-	if err := conn.SendBatch(ctx, b).Close(); err != nil {
-		if isGuardFailure(err) {
-			return err
-		}
-		return commitError(err, batch)
-	}
-	s.setHead(head{known: true, pos: p.LastPos, hash: p.PrevHash, at: p.Now})
-	s.Committed(s.opts, batch, replies, len(p.Recs), start)
-	return nil
-}
-
-// startCommit is the writer's StartFunc: it sends a batch on the fast
-// path, planned from the head the batches still in flight will leave,
-// and returns at once. The guard makes the transaction wait for the
-// append lock and then check that the log ends at that head — its
-// position and its hash — so it commits only after every earlier batch
-// did, and never chains onto one that failed (ErrReplan then).
-func (s *Store) startCommit(batch []*eventstore.Request) (wait func() error, ok bool) {
-	h := s.knownHead()
-	if !h.known || !allFast(batch) {
-		return nil, false
-	}
-	start := time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), s.opts.TxTimeout)
-	conn, err := acquireLive(ctx, s.pool)
-	if err != nil {
-		cancel()
-		s.forgetHead()
-		return func() error { return classify(err, batch) }, true
-	}
-	b := &pgx.Batch{}
-	p := s.fastPlanner(b, h)
-	replies, err := s.queueWrites(b, p, batch, true)
-	if err != nil {
-		cancel()
-		conn.Release()
-		s.forgetHead()
-		return func() error { return err }, true
-	}
-	br := conn.SendBatch(ctx, b)
-	s.setHead(head{known: true, pos: p.LastPos, hash: p.PrevHash, at: p.Now})
-	return func() error {
-		defer cancel()
-		if err := br.Close(); err != nil {
-			s.forgetHead()
-			abort(conn)
-			conn.Release()
-			if isGuardFailure(err) {
-				return fmt.Errorf("%w: %w", eventstore.ErrReplan, err)
-			}
-			return commitError(err, batch)
-		}
-		conn.Release()
-		s.Committed(s.opts, batch, replies, len(p.Recs), start)
-		return nil
-	}, true
-}
-
-// fastPlanner starts a fast-path transaction on b: the planner continues
-// the chain from h, assuming the streams are at the versions the requests
-// expect (the guard checks both).
-func (s *Store) fastPlanner(b *pgx.Batch, h head) *eventstore.Planner {
-	p := eventstore.NewPlanner(s.opts.Clock())
-	p.LastPos, p.PrevHash, p.Assume = h.pos, h.hash, true
-	if h.at.After(p.Now) {
-		p.Now = h.at
-	}
-	b.Queue("BEGIN")
-	b.Queue(sqlLock, appendLockKey)
-	return p
-}
-
-// queueWrites plans the batch and queues its guard (fast path), writes
-// and COMMIT on b. It returns each request's outcome for when the
-// transaction has committed.
-func (s *Store) queueWrites(b *pgx.Batch, p *eventstore.Planner, batch []*eventstore.Request, fast bool) ([]eventstore.Outcome, error) {
-	base, baseHash := p.LastPos, p.PrevHash
+	base := p.LastPos
 	replies := p.PlanBatch(batch)
 	if len(p.Recs) > 0 {
 		if fast {
@@ -181,14 +92,13 @@ func (s *Store) queueWrites(b *pgx.Batch, p *eventstore.Planner, batch []*events
 			for id, v := range p.Assumed {
 				streams, versions = append(streams, id), append(versions, v)
 			}
-			b.Queue(sqlGuard, base, streams, versions, baseHash)
+			b.Queue(sqlGuard, base, streams, versions)
 		}
 		// One projection over the whole batch: set-based statements.
 		var stmts []eventstore.Statement
 		if s.opts.Projector != nil {
-			var err error
 			if stmts, err = s.opts.Projector(p.Recs); err != nil {
-				return nil, fmt.Errorf("project: %w", err)
+				return fmt.Errorf("project: %w", err)
 			}
 		}
 		b.Queue(sqlInsert, insertArgs(p.Recs)...)
@@ -200,7 +110,15 @@ func (s *Store) queueWrites(b *pgx.Batch, p *eventstore.Planner, batch []*events
 		}
 	}
 	b.Queue("COMMIT")
-	return replies, nil
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		if isGuardFailure(err) {
+			return err
+		}
+		return commitError(err, batch)
+	}
+	s.head = head{known: true, pos: p.LastPos, hash: p.PrevHash, at: p.Now}
+	s.Committed(s.opts, batch, replies, len(p.Recs), start)
+	return nil
 }
 
 // abort leaves conn outside any transaction, or closes it so the pool

@@ -2,7 +2,6 @@ package pgstore
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -12,10 +11,6 @@ import (
 
 // appendLockKey is the advisory lock every append transaction takes.
 const appendLockKey int64 = 0x5e55_10d0_0000_0002
-
-// pipelineDepth is how many batches the writer has in flight at most: one
-// committing, the next sent and waiting for the append lock.
-const pipelineDepth = 2
 
 // Options tune a Store.
 type Options = eventstore.Options
@@ -28,29 +23,9 @@ type Store struct {
 	writer *eventstore.Writer
 	eventstore.Notifier
 
-	// head is where the log will end once the batches this process has
-	// sent commit; known is false after any failure, until a transaction
-	// reads the head again.
-	headMu sync.Mutex
-	head   head
-}
-
-func (s *Store) knownHead() head {
-	s.headMu.Lock()
-	defer s.headMu.Unlock()
-	return s.head
-}
-
-func (s *Store) setHead(h head) {
-	s.headMu.Lock()
-	s.head = h
-	s.headMu.Unlock()
-}
-
-func (s *Store) forgetHead() {
-	s.headMu.Lock()
-	s.head.known = false
-	s.headMu.Unlock()
+	// head is the log head as of this process's last commit; only the
+	// writer goroutine touches it.
+	head head
 }
 
 // head is what the writer knows of the end of the log.
@@ -69,7 +44,7 @@ func New(pool *pgxpool.Pool, opts Options) *Store {
 		pool: pool,
 		opts: opts,
 	}
-	s.writer = eventstore.StartPipelinedWriter(opts.MaxBatch, pipelineDepth, s.tryCommit, s.startCommit)
+	s.writer = eventstore.StartWriter(opts.MaxBatch, s.tryCommit)
 	return s
 }
 
