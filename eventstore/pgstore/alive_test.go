@@ -89,3 +89,45 @@ func proxiedStore(t *testing.T) (*pgxpool.Pool, *netfault.Proxy, *pgstore.Store)
 	t.Cleanup(func() { store.Close() })
 	return direct, proxy, store
 }
+
+// TestAppendKeepsConnections: the look before writing never takes a
+// healthy connection for a closed one, in plain TCP or in TLS (where
+// stray records could sit in the socket): a hundred appends, one at a
+// time, open no more connections than the pool holds.
+func TestAppendKeepsConnections(t *testing.T) {
+	direct, _, _ := mustOpenStore(t) // migrated
+	for _, mode := range []string{"disable", "require"} {
+		t.Run(mode, func(t *testing.T) {
+			cfg, err := pgxpool.ParseConfig(direct.Config().ConnString())
+			if err != nil {
+				t.Fatal(err)
+			}
+			u, err := url.Parse(cfg.ConnString())
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := u.Query()
+			q.Set("sslmode", mode)
+			u.RawQuery = q.Encode()
+			pool, err := pgxpool.New(context.Background(), u.String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(pool.Close)
+			if err := pool.Ping(context.Background()); err != nil {
+				t.Skipf("sslmode=%s: %v", mode, err) // a server without TLS
+			}
+			store := pgstore.New(pool, pgstore.Options{Projector: projections.Project, Queries: projections.Queries})
+			t.Cleanup(func() { store.Close() })
+			for i := range 100 {
+				if _, err := store.Append(context.Background(), eventstore.StreamAppend{StreamID: fmt.Sprintf("%s-%d", mode, i),
+					Events: []eventstore.Proposed{{Type: "T", Data: json.RawMessage(`{}`)}}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n, most := pool.Stat().NewConnsCount(), int64(pool.Config().MaxConns); n > most {
+				t.Fatalf("%d connections opened for 100 appends, want at most %d", n, most)
+			}
+		})
+	}
+}
