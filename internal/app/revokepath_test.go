@@ -2,7 +2,9 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -184,6 +186,18 @@ func TestRevokeFromCache(t *testing.T) {
 			}
 			if again, err := one.Revoke(ctx, ops, "alice", "s-1", "again"); err != nil || !again.AlreadyRevoked || again.Original == nil {
 				t.Fatalf("revoking s-1 again: %+v, %v; want alreadyRevoked with the original", again, err)
+			}
+			// A session with large metadata is not remembered: read once.
+			big := json.RawMessage(`{"pad":"` + strings.Repeat("x", 2000) + `"}`)
+			if _, _, err := one.Start(ctx, ops, domain.StartSession{UserID: "alice", SessionID: "s-big", ExpiresAt: exp, Metadata: big}); err != nil {
+				t.Fatal(err)
+			}
+			reads := b.reads.sessions.Load()
+			if _, err := one.Revoke(ctx, ops, "alice", "s-big", "stolen"); err != nil {
+				t.Fatal(err)
+			}
+			if got := b.reads.sessions.Load() - reads; got != 1 {
+				t.Errorf("revoking a session with 2 KB of metadata read the read model %d times, want 1", got)
 			}
 
 			other := app.Meta{Actor: domain.Actor{KeyID: "k2", KeyName: "sec"}}

@@ -6,9 +6,15 @@ import (
 	"github.com/sessiond/sessiond/domain"
 )
 
-// sessionCacheSize bounds the sessions whose state a Service remembers,
-// a few hundred bytes each plus their client metadata.
-const sessionCacheSize = 100_000
+// The cache's bounds: sessions remembered, and the client metadata a
+// remembered session may carry (up to domain.MaxMetadataBytes is
+// allowed; larger ones are read when revoked). Some 300 bytes an entry
+// plus its metadata: 15 MB for 50,000 sessions without metadata, 65 MB
+// at most.
+const (
+	sessionCacheSize     = 50_000
+	sessionCacheMetadata = 1024
+)
 
 // sessionCache remembers the sessions this process started, so that
 // revoking one can be decided without reading the read model first. An
@@ -43,8 +49,13 @@ func (c sessionCache) get(id string) *domain.Session {
 	return s
 }
 
-// put remembers a session this process has just started.
-func (c sessionCache) put(s *domain.Session) { c.lru.Add(s.ID(), s) }
+// put remembers a session this process has just started, unless its
+// metadata is large.
+func (c sessionCache) put(s *domain.Session) {
+	if len(s.Metadata()) <= sessionCacheMetadata {
+		c.lru.Add(s.ID(), s)
+	}
+}
 
 // drop forgets a session whose cached state proved stale, or that is
 // revoked.
