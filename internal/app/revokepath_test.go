@@ -21,10 +21,16 @@ import (
 	"github.com/sessiond/sessiond/projections"
 )
 
-// countingLog is an app.Log that counts stream reads.
+// countingLog is an app.Log that counts stream reads and appends.
 type countingLog struct {
 	app.Log
 	streams atomic.Int64
+	appends atomic.Int64
+}
+
+func (c *countingLog) Append(ctx context.Context, appends ...eventstore.StreamAppend) ([]eventstore.Recorded, error) {
+	c.appends.Add(1)
+	return c.Log.Append(ctx, appends...)
 }
 
 func (c *countingLog) ReadStream(ctx context.Context, streamID string) ([]eventstore.Recorded, error) {
@@ -65,7 +71,7 @@ func storeBackends(t *testing.T) map[string]func(t *testing.T) backend {
 			if _, err := migrations.UpSQLite(context.Background(), db, path+".migrate-lock", nil); err != nil {
 				t.Fatal(err)
 			}
-			store := sqlitestore.New(db, sqlitestore.Options{Projector: projections.ProjectSQLite})
+			store := sqlitestore.New(db, sqlitestore.Options{Projector: projections.ProjectSQLite, Queries: projections.QueriesSQLite})
 			t.Cleanup(func() { store.Close() })
 			return backend{&countingLog{Log: store}, &countingReads{Reads: projections.NewSQLiteReadModel(db, sqlitestore.Classify)}}
 		},
@@ -76,7 +82,7 @@ func storeBackends(t *testing.T) map[string]func(t *testing.T) backend {
 			if _, err := migrations.Up(context.Background(), db, nil); err != nil {
 				t.Fatal(err)
 			}
-			store := pgstore.New(pool, pgstore.Options{Projector: projections.Project})
+			store := pgstore.New(pool, pgstore.Options{Projector: projections.Project, Queries: projections.Queries})
 			t.Cleanup(func() { store.Close() })
 			return backend{&countingLog{Log: store}, &countingReads{Reads: projections.NewReadModel(pool, pgstore.Classify)}}
 		},
@@ -227,6 +233,45 @@ func TestRevokeFromCache(t *testing.T) {
 			}
 			if n != 1 {
 				t.Errorf("%d SessionRevoked in the stream, want 1", n)
+			}
+		})
+	}
+}
+
+// TestRevokedLeavesCache: sessions revoked by this service, one at a time
+// with an Idempotency-Key or all of a user's at once, leave the cache, so
+// revoking them again appends nothing (a stale entry would cost an append
+// refused by the version guard).
+func TestRevokedLeavesCache(t *testing.T) {
+	for name, open := range storeBackends(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			b := open(t)
+			svc := b.service()
+			ops := app.Meta{Actor: domain.Actor{KeyID: "k1", KeyName: "ops"}}
+			exp := time.Now().Add(time.Hour)
+			for _, id := range []string{"s-1", "s-2", "s-3"} {
+				if _, _, err := svc.Start(ctx, ops, domain.StartSession{UserID: "alice", SessionID: id, ExpiresAt: exp}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			keyed := ops
+			keyed.Idempotency = &app.Idempotency{Key: "k-1", Request: "f-1"}
+			if _, err := svc.Revoke(ctx, keyed, "alice", "s-1", "stolen"); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := svc.RevokeAll(ctx, ops, "alice", "offboarded"); err != nil {
+				t.Fatal(err)
+			}
+			before := b.log.appends.Load()
+			for _, id := range []string{"s-1", "s-2", "s-3"} {
+				res, err := svc.Revoke(ctx, ops, "alice", id, "again")
+				if err != nil || !res.AlreadyRevoked {
+					t.Fatalf("revoking %s again: %+v, %v; want alreadyRevoked", id, res, err)
+				}
+			}
+			if got := b.log.appends.Load() - before; got != 0 {
+				t.Errorf("revoking revoked sessions again tried %d appends, want 0", got)
 			}
 		})
 	}

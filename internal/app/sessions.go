@@ -206,6 +206,7 @@ func (s *Service) Revoke(ctx context.Context, meta Meta, userID, sessionID, reas
 		if err != nil {
 			return Revocation{}, storeError(err)
 		}
+		s.cache.drop(sessionID) // revoked: a repeat answers from the log
 		if meta.Idempotency != nil {
 			// The answer is what the log holds: a concurrent retry may
 			// have recorded first, making this append a no-op.
@@ -214,7 +215,6 @@ func (s *Service) Revoke(ctx context.Context, meta Meta, userID, sessionID, reas
 			}
 			return s.revokedAs(ctx, recs[0])
 		}
-		s.cache.drop(sessionID) // revoked: a repeat answers from the log
 		revoked, _ := domain.RestoreSession(append(eventsOf(sess), *d.Event))
 		return Revocation{Session: viewOf(revoked, now), Event: &recs[0]}, nil
 	}
@@ -384,6 +384,9 @@ func (s *Service) RevokeAll(ctx context.Context, meta Meta, userID, reason strin
 		}
 		if err != nil {
 			return nil, nil, storeError(err)
+		}
+		for _, id := range ids {
+			s.cache.drop(id) // revoked: no cached state to go stale
 		}
 		if meta.Idempotency != nil {
 			// The answer is what the log holds: a concurrent retry may
