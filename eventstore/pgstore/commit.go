@@ -58,7 +58,7 @@ func (s *Store) transact(batch []*eventstore.Request, fast bool) (err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.TxTimeout)
 	defer cancel()
 
-	conn, err := s.pool.Acquire(ctx)
+	conn, err := acquireLive(ctx, s.pool)
 	if err != nil {
 		return classify(err, batch)
 	}

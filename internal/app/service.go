@@ -42,9 +42,10 @@ type Service struct {
 	reads  Reads
 	clock  func() time.Time
 	slog   *slog.Logger
-	keys   *KeyTable // authentication's source; see WithKeys
-	people People    // OIDC access tokens; see WithPeople
-	busy   inflight  // idempotency keys being worked on
+	keys   *KeyTable    // authentication's source; see WithKeys
+	people People       // OIDC access tokens; see WithPeople
+	busy   inflight     // idempotency keys being worked on
+	cache  sessionCache // recent sessions, to decide revocations without a read
 	// requireReason refuses revocations without a reason (WithPolicy).
 	requireReason bool
 }
@@ -57,7 +58,7 @@ func New(log Log, reads Reads, clock func() time.Time, logger *slog.Logger) *Ser
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Service{log: log, reads: reads, clock: clock, slog: logger}
+	return &Service{log: log, reads: reads, clock: clock, slog: logger, cache: newSessionCache()}
 }
 
 // Meta describes who asked for a change and how; it becomes the metadata

@@ -66,17 +66,22 @@ func (s *Service) Start(ctx context.Context, meta Meta, cmd domain.StartSession)
 		view, err := s.asRecorded(ctx, *orig)
 		return view, err == nil, err
 	}
-	if cmd.SessionID == "" {
+	generated := cmd.SessionID == ""
+	if generated {
 		id, err := uuid.NewV7()
 		if err != nil {
 			return Session{}, false, err
 		}
 		cmd.SessionID = id.String()
 	}
-	for range maxAttempts {
-		sess, err := s.snapshot(ctx, cmd.SessionID)
-		if err != nil {
-			return Session{}, false, err
+	for attempt := range maxAttempts {
+		var sess *domain.Session
+		// A session id generated here names no session yet: nothing to
+		// read (the append's expected version 0 still guards it).
+		if !generated || attempt > 0 {
+			if sess, err = s.snapshot(ctx, cmd.SessionID); err != nil {
+				return Session{}, false, err
+			}
 		}
 		if sess != nil && meta.Idempotency != nil {
 			// The session exists: it may be this request's own, recorded
@@ -123,6 +128,7 @@ func (s *Service) Start(ctx context.Context, meta Meta, cmd domain.StartSession)
 			return view, err == nil, err
 		}
 		started, _ := domain.RestoreSession([]domain.Event{*ev})
+		s.cache.put(started)
 		return viewOf(started, now), true, nil
 	}
 	return Session{}, false, domain.Errorf(domain.CodeConflict, "session %s is changing too fast; retry", cmd.SessionID)
@@ -161,13 +167,23 @@ func (s *Service) Revoke(ctx context.Context, meta Meta, userID, sessionID, reas
 		return s.revokedAs(ctx, *orig)
 	}
 	cmd := domain.RevokeSession{UserID: userID, SessionID: sessionID, Actor: meta.Actor, Reason: reason}
-	for range maxAttempts {
-		sess, err := s.snapshot(ctx, sessionID)
-		if err != nil {
-			return Revocation{}, err
+	for attempt := range maxAttempts {
+		sess := s.cache.get(sessionID)
+		cached := sess != nil && attempt == 0
+		if !cached {
+			if sess, err = s.snapshot(ctx, sessionID); err != nil {
+				return Revocation{}, err
+			}
 		}
 		now := s.clock()
 		d, err := domain.DecideRevoke(sess, cmd, now)
+		if cached && (err != nil || d.Event == nil) {
+			// A cached state only decides a new revocation, which the
+			// append's version guard checks; any other answer comes from
+			// the read model.
+			s.cache.drop(sessionID)
+			continue
+		}
 		if domain.ErrorCode(err) == domain.CodeSessionNotFound {
 			return Revocation{}, s.userOrSessionNotFound(ctx, userID, err)
 		}
@@ -184,11 +200,13 @@ func (s *Service) Revoke(ctx context.Context, meta Meta, userID, sessionID, reas
 		withIDs(meta, []eventstore.StreamAppend{sa})
 		recs, err := s.log.Append(ctx, sa)
 		if conflictRetry(err) {
+			s.cache.drop(sessionID)
 			continue
 		}
 		if err != nil {
 			return Revocation{}, storeError(err)
 		}
+		s.cache.drop(sessionID) // revoked: a repeat answers from the log
 		if meta.Idempotency != nil {
 			// The answer is what the log holds: a concurrent retry may
 			// have recorded first, making this append a no-op.
@@ -366,6 +384,9 @@ func (s *Service) RevokeAll(ctx context.Context, meta Meta, userID, reason strin
 		}
 		if err != nil {
 			return nil, nil, storeError(err)
+		}
+		for _, id := range ids {
+			s.cache.drop(id) // revoked: no cached state to go stale
 		}
 		if meta.Idempotency != nil {
 			// The answer is what the log holds: a concurrent retry may
