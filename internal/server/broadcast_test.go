@@ -115,9 +115,14 @@ func TestBroadcastEndToEnd(t *testing.T) {
 		t.Errorf("broadcast = %v, want published (JetStream acked within the bound)", bc)
 	}
 	checkFor(t, 5*time.Second, func() error { return revokedBy(v, "s-1") })
-	if err := v.Check("s-other"); err != nil {
-		t.Errorf("an unrelated session: %v", err)
-	}
+	// Not revoked, and fresh once the next heartbeat is in (on a loaded
+	// machine the fail-closed verifier may be stale for a moment).
+	checkFor(t, 10*time.Second, func() error {
+		if err := v.Check("s-other"); err != nil {
+			return fmt.Errorf("an unrelated session: %w", err)
+		}
+		return nil
+	})
 	waitBroadcast(t, s)
 	metrics := string(s.do("GET", "/metrics", "", "").Body)
 	for _, want := range []string{
