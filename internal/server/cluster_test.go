@@ -40,12 +40,12 @@ func startClusterRig(t *testing.T, natsURL func(c *natstest.Cluster) string) *cl
 		t.Fatal(err)
 	}
 	js, _ := jetstream.New(nc)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
 	// One replica: sessiond scales it up to 3 in place.
-	if _, err := broadcast.EnsureStream(ctx, js, slog.New(slog.DiscardHandler), broadcast.StreamOptions{Replicas: 1}); err != nil {
-		t.Fatal(err)
-	}
+	natstest.Retry(t, 60*time.Second, func(ctx context.Context) error {
+		_, err := broadcast.EnsureStream(ctx, js, slog.New(slog.DiscardHandler), broadcast.StreamOptions{Replicas: 1})
+		return err
+	})
+	ctx := context.Background()
 	pool, dbURL := pgtest.NewPool(t)
 	cfg := []string{"NATS_URL", natsURL(c), "SESSIOND_STREAM_REPLICAS", "3", "SESSIOND_HEARTBEAT", "100ms"}
 	r := &clusterRig{nats: c, leaf: leaf,
