@@ -72,12 +72,13 @@ func TestStreamReplicasCluster(t *testing.T) {
 	c := natstest.StartCluster(t, 3)
 	js := jsFor(t, c.URL())
 	log := slog.New(slog.DiscardHandler)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
 	for _, want := range []int{1, 3, 1} {
-		if _, err := broadcast.EnsureStream(ctx, js, log, broadcast.StreamOptions{Replicas: want}); err != nil {
-			t.Fatalf("EnsureStream(%d): %v", want, err)
-		}
+		natstest.Retry(t, 60*time.Second, func(ctx context.Context) error {
+			if _, err := broadcast.EnsureStream(ctx, js, log, broadcast.StreamOptions{Replicas: want}); err != nil {
+				return fmt.Errorf("EnsureStream(%d): %w", want, err)
+			}
+			return nil
+		})
 		waitfor.Cond(t, 20*time.Second, func() error {
 			info := streamConfig(t, js)
 			if got := info.Config.Replicas; got != want {

@@ -118,7 +118,7 @@ func TestRelaySkipsAcknowledged(t *testing.T) {
 	}
 	t.Cleanup(nc2.Close)
 	js2, _ := jetstream.New(nc2)
-	if !broadcast.NewPublisher(nc2, js2, broadcast.PublisherOptions{}).PublishNow(context.Background(), []eventstore.Recorded{elsewhere}) {
+	if !broadcast.NewPublisher(nc2, js2, broadcast.PublisherOptions{AckWait: ackWait}).PublishNow(context.Background(), []eventstore.Recorded{elsewhere}) {
 		t.Fatal("other instance: immediate publish not acknowledged")
 	}
 	// Sent, but the immediate path failed before its ack (the next

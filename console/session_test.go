@@ -12,7 +12,9 @@ import (
 // TestConsoleIdleTimeout: a console session left idle ends on its own,
 // the end is recorded, and the browser is sent to sign in again.
 func TestConsoleIdleTimeout(t *testing.T) {
-	srv := startServer(t, "SESSIOND_CONSOLE_IDLE_TIMEOUT", "1s")
+	// Sign-in's redirect must reach the server before the session is idle:
+	// 3 s leaves a loaded machine's browser time for it.
+	srv := startServer(t, "SESSIOND_CONSOLE_IDLE_TIMEOUT", "3s")
 	key := srv.key("ops")
 	tb := newTab(t, srv)
 	tb.signIn(key)

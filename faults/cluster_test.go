@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/sessiond/sessiond/faults"
 	"github.com/sessiond/sessiond/internal/auditkey"
+	"github.com/sessiond/sessiond/internal/freeport"
 	"github.com/sessiond/sessiond/internal/natstest"
 	"github.com/sessiond/sessiond/internal/netfault"
 	"github.com/sessiond/sessiond/internal/pgtest"
@@ -260,12 +262,14 @@ func serveJWKS(t *testing.T, base string) string {
 	return srv.URL
 }
 
+// freeAddr returns an address for a replica, which keeps it across the
+// nemesis's kills and restarts: a port below the kernel's ephemeral range,
+// so no outgoing connection takes it while the replica is down.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freeport.Pick()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(p))
 }

@@ -203,7 +203,12 @@ func (s *set) sweep(now int64) int {
 		}
 		s.cursor[k] = i
 		if len(t.slots) > minSlots && float64(t.n) < minLoad*float64(len(t.slots)) {
-			ptr.Store(t.resized(t.n))
+			// Only the live entries move. The passed ones left are those
+			// this sweep has not reached yet, whose hashes all lie past
+			// the cursor: a table sized for them too would hold them in
+			// one run thousands of slots long, and every lookup and
+			// removal there would walk it.
+			ptr.Store(t.shrunk(now, func(exp int64) { s.forget(exp); n++ }))
 		}
 	}
 	return n

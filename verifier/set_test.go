@@ -42,6 +42,64 @@ func TestSweepCoversLargeSets(t *testing.T) {
 	t.Logf("%d entries emptied in %d sweeps", 20*sweepChunk, sweeps)
 }
 
+// TestShrinkKeepsLookupsShort: when mass expiry shrinks a table in the
+// middle of a sweep, the new table holds the live entries only, spread
+// over it: no lookup walks a long run. (Moving the passed entries the
+// sweep had not reached yet, all hashed past its cursor, packed them into
+// one run of thousands of slots, and each sweep then took seconds.)
+func TestShrinkKeepsLookupsShort(t *testing.T) {
+	for _, kind := range []struct {
+		name string
+		id   func(i int) string
+		ptr  func(s *set) *atomic.Pointer[table]
+	}{
+		{"hashed ids", func(i int) string { return fmt.Sprintf("s-%d", i) }, func(s *set) *atomic.Pointer[table] { return &s.other }},
+		{"UUIDs", func(i int) string { return fmt.Sprintf("00000000-0000-7000-8000-%012x", i*7919) }, func(s *set) *atomic.Pointer[table] { return &s.uuids }},
+	} {
+		t.Run(kind.name, func(t *testing.T) {
+			s := newSet(0)
+			const n = 20 * sweepChunk
+			var live []string
+			for i := range n {
+				exp := int64(10) // passed at 11
+				if i%10 == 0 {
+					exp = 100
+					live = append(live, kind.id(i))
+				}
+				s.add(kind.id(i), exp)
+			}
+			before := len(kind.ptr(s).Load().slots)
+			for sweeps := 0; len(kind.ptr(s).Load().slots) == before; sweeps++ {
+				if sweeps == 1000 {
+					t.Fatal("the table never shrank")
+				}
+				s.sweep(11)
+			}
+			tb := kind.ptr(s).Load()
+			if tb.n != len(live) {
+				t.Errorf("the shrunk table holds %d entries, want the %d live ones", tb.n, len(live))
+			}
+			longest := 0
+			for i := range tb.slots {
+				if e := tb.load(i); e.exp != 0 {
+					longest = max(longest, tb.dist(tb.home(e.k0, e.k1), i))
+				}
+			}
+			if longest > 64 {
+				t.Errorf("an entry lies %d slots past its home in the shrunk table (%d slots, %d entries)", longest, len(tb.slots), tb.n)
+			}
+			for _, id := range live {
+				if !s.revoked(id, 50) {
+					t.Fatalf("%s lost in the shrink", id)
+				}
+			}
+			if s.forgotten() != 10 {
+				t.Errorf("forgotten horizon %d, want 10 (the passed entries dropped)", s.forgotten())
+			}
+		})
+	}
+}
+
 // TestUUIDShapedIDs: the compact form never merges two different ids.
 func TestUUIDShapedIDs(t *testing.T) {
 	s := newSet(0)

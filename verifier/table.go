@@ -174,6 +174,31 @@ func (t *table) insert(e entry) {
 	}
 }
 
+// shrunk returns a new table holding t's entries whose instant has not
+// passed at now (exp >= now), sized for them; dropped is called with the
+// instant of each entry left out, before the new table is returned (so a
+// reader that misses one on it sees the set's horizon raised). Writer
+// only; t itself is left as it was, for readers still on it.
+func (t *table) shrunk(now int64, dropped func(exp int64)) *table {
+	live := 0
+	for i := range t.slots {
+		if e := t.slots[i].exp.Load(); e != 0 && e >= now {
+			live++
+		}
+	}
+	nt := newTable(live, t.ids != nil, t.seed)
+	for i := range t.slots {
+		switch e := t.load(i); {
+		case e.exp == 0:
+		case e.exp < now:
+			dropped(e.exp)
+		default:
+			nt.insert(e)
+		}
+	}
+	return nt
+}
+
 // remove empties slot i, shifting the entries after it back. Writer only,
 // inside a write section.
 func (t *table) remove(i int) {

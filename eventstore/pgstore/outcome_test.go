@@ -36,8 +36,10 @@ DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION test_slow_commit()`,
 // the network failed instead, it would have committed.)
 func TestDeadlineDuringCommit(t *testing.T) {
 	pool, _, _ := mustOpenStore(t)
-	slowCommit(t, func(q string) error { _, err := pool.Exec(context.Background(), q); return err }, 2*time.Second)
-	store := pgstore.New(pool, pgstore.Options{Projector: projections.Project, TxTimeout: 500 * time.Millisecond})
+	// The deadline leaves the work before COMMIT 2 s, time enough on a
+	// loaded machine, and passes during the 3 s COMMIT.
+	slowCommit(t, func(q string) error { _, err := pool.Exec(context.Background(), q); return err }, 3*time.Second)
+	store := pgstore.New(pool, pgstore.Options{Projector: projections.Project, TxTimeout: 2 * time.Second})
 	t.Cleanup(func() { store.Close() })
 
 	_, err := store.Append(context.Background(), eventstore.StreamAppend{StreamID: "slow-1",

@@ -208,11 +208,10 @@ func (c *Cluster) StartMirrorLeaf(tb testing.TB, stream string) *Server {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := js.CreateStream(ctx, MirrorConfig(stream)); err != nil {
-		tb.Fatalf("mirror %s: %v", stream, err)
-	}
+	Retry(tb, 60*time.Second, func(ctx context.Context) error {
+		_, err := js.CreateOrUpdateStream(ctx, MirrorConfig(stream))
+		return err
+	})
 	return s
 }
 

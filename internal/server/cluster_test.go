@@ -40,12 +40,12 @@ func startClusterRig(t *testing.T, natsURL func(c *natstest.Cluster) string) *cl
 		t.Fatal(err)
 	}
 	js, _ := jetstream.New(nc)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
 	// One replica: sessiond scales it up to 3 in place.
-	if _, err := broadcast.EnsureStream(ctx, js, slog.New(slog.DiscardHandler), broadcast.StreamOptions{Replicas: 1}); err != nil {
-		t.Fatal(err)
-	}
+	natstest.Retry(t, 60*time.Second, func(ctx context.Context) error {
+		_, err := broadcast.EnsureStream(ctx, js, slog.New(slog.DiscardHandler), broadcast.StreamOptions{Replicas: 1})
+		return err
+	})
+	ctx := context.Background()
 	pool, dbURL := pgtest.NewPool(t)
 	cfg := []string{"NATS_URL", natsURL(c), "SESSIOND_STREAM_REPLICAS", "3", "SESSIOND_HEARTBEAT", "100ms"}
 	r := &clusterRig{nats: c, leaf: leaf,
@@ -240,17 +240,17 @@ func TestClusterLeafMirror(t *testing.T) {
 	allRevoked(t, vs, sessionIDs("m", 0, 20))
 	checkFor(t, 10*time.Second, func() error { return vs[0].Check("m-keep") }) // heartbeats come through the mirror
 
-	ctx := context.Background()
 	nc, err := nats.Connect(r.nats.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
-	st, err := js.Stream(ctx, broadcast.StreamName)
-	if err != nil {
-		t.Fatal(err)
-	}
+	var st jetstream.Stream
+	natstest.Retry(t, 30*time.Second, func(ctx context.Context) (err error) {
+		st, err = js.Stream(ctx, broadcast.StreamName)
+		return err
+	})
 	if got := st.CachedInfo().State.Consumers; got != 0 {
 		t.Errorf("the hub's stream has %d consumers with 5 verifiers behind the mirror, want none", got)
 	}
@@ -260,10 +260,11 @@ func TestClusterLeafMirror(t *testing.T) {
 	}
 	defer enc.Close()
 	ejs, _ := jetstream.New(enc)
-	mirror, err := ejs.Stream(ctx, broadcast.StreamName)
-	if err != nil {
-		t.Fatal(err)
-	}
+	var mirror jetstream.Stream
+	natstest.Retry(t, 30*time.Second, func(ctx context.Context) (err error) {
+		mirror, err = ejs.Stream(ctx, broadcast.StreamName)
+		return err
+	})
 	if info := mirror.CachedInfo(); info.Mirror == nil || !info.Config.AllowMsgTTL || info.State.Consumers != 5 {
 		t.Errorf("edge stream: mirror %v, per-message TTL %v, %d consumers; want a mirror with TTL serving the 5 verifiers",
 			info.Mirror, info.Config.AllowMsgTTL, info.State.Consumers)

@@ -181,9 +181,14 @@ func testIngress(t *testing.T, start func(t *testing.T, decision, upstream strin
 		if n := hits.Load(); n != before {
 			t.Errorf("upstream reached by a revoked session")
 		}
-		if a := get(t, url, other); a.status != 200 {
-			t.Errorf("another session of the same user = %d %s", a.status, a.body)
-		}
+		// Allowed; on a loaded machine the fail-closed edge may be stale for
+		// a moment, so until the next heartbeat is in.
+		checkFor(t, 10*time.Second, func() error {
+			if a := get(t, url, other); a.status != 200 {
+				return fmt.Errorf("another session of the same user = %d %s", a.status, a.body)
+			}
+			return nil
+		})
 	})
 
 	t.Run("stale", func(t *testing.T) {

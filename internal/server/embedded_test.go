@@ -49,7 +49,7 @@ func startEmbedded(t *testing.T, dataDir string, extraEnv ...string) *testServer
 // no secret is printed, and the chain verifies.
 func TestEmbeddedFlow(t *testing.T) {
 	dataDir := t.TempDir()
-	s := startEmbedded(t, dataDir)
+	s := startEmbedded(t, dataDir, patientBroadcast...)
 	keys := uniq(keyPattern.FindAllString(s.Logs.String(), -1))
 	if len(keys) != 1 || !strings.Contains(s.Logs.String(), "first run") || !strings.Contains(s.Logs.String(), "curl") {
 		t.Fatalf("first run printed keys %v; want exactly one, with a curl example:\n%s", keys, s.Logs.String())

@@ -20,27 +20,27 @@ import (
 // append commits afterwards). The returned func ends the disturbance.
 type idemStore struct {
 	name    string
-	start   func(t *testing.T) (*testServer, string)
-	disturb func(t *testing.T, s *testServer) (heal func())
+	start   func(t *testing.T, extraEnv ...string) (*testServer, string)
+	disturb func(t *testing.T, s *testServer, commit time.Duration) (heal func())
 }
 
 var idemStores = []idemStore{
 	{
 		name: "postgres",
-		start: func(t *testing.T) (*testServer, string) {
+		start: func(t *testing.T, extraEnv ...string) (*testServer, string) {
 			pool, url := pgtest.NewPool(t)
-			s := startServerOn(t, pool, url, "SESSIOND_REQUEST_TIMEOUT", "500ms")
+			s := startServerOn(t, pool, url, extraEnv...)
 			return s, s.key("ops")
 		},
 		// A deferred constraint trigger makes COMMIT sleep.
-		disturb: func(t *testing.T, s *testServer) func() {
+		disturb: func(t *testing.T, s *testServer, commit time.Duration) func() {
 			exec := func(q string) {
 				if _, err := s.Pool.Exec(context.Background(), q); err != nil {
 					t.Fatal(err)
 				}
 			}
 			exec(`CREATE FUNCTION test_slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN PERFORM pg_sleep(1.5); RETURN NULL; END $$`)
+BEGIN PERFORM pg_sleep(` + fmt.Sprint(commit.Seconds()) + `); RETURN NULL; END $$`)
 			exec(`CREATE CONSTRAINT TRIGGER test_slow_commit AFTER INSERT ON events
 DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION test_slow_commit()`)
 			return func() { exec(`DROP TRIGGER test_slow_commit ON events`) }
@@ -48,12 +48,12 @@ DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION test_slow_commit()`)
 	},
 	{
 		name: "embedded",
-		start: func(t *testing.T) (*testServer, string) {
-			s := startEmbedded(t, t.TempDir(), "SESSIOND_REQUEST_TIMEOUT", "500ms")
+		start: func(t *testing.T, extraEnv ...string) (*testServer, string) {
+			s := startEmbedded(t, t.TempDir(), extraEnv...)
 			return s, keyPattern.FindString(s.Logs.String())
 		},
-		// Another connection holds SQLite's write lock.
-		disturb: func(t *testing.T, s *testServer) func() {
+		// Another connection holds SQLite's write lock (until healed).
+		disturb: func(t *testing.T, s *testServer, _ time.Duration) func() {
 			db, err := sqlitestore.OpenDB(filepath.Join(s.Data, "sessiond.db"))
 			if err != nil {
 				t.Fatal(err)
@@ -107,8 +107,10 @@ func sessionsOf(t *testing.T, s *testServer, key, user string) []string {
 // and the user has exactly one session.
 func TestIdempotentStartAfterUnknownOutcome(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st idemStore) {
-		s, key := st.start(t)
-		heal := st.disturb(t, s)
+		// The request deadline passes during the slow COMMIT. It leaves the
+		// work before COMMIT 2 s, time enough on a loaded machine.
+		s, key := st.start(t, "SESSIOND_REQUEST_TIMEOUT", "2s")
+		heal := st.disturb(t, s, 3*time.Second)
 		path := "/auth/admin/api/users/carol/sessions"
 		first := s.do("POST", path, key, `{"ttlSeconds":3600}`, "Idempotency-Key", `"retry-1"`)
 		if first.Status != http.StatusServiceUnavailable || first.json(t)["code"] != "OUTCOME_UNKNOWN" {
@@ -218,7 +220,7 @@ func TestIdempotencyKeyInFlight(t *testing.T) {
 	st := idemStores[0]
 	s := startServer(t) // the default 10 s deadline outlasts the slow COMMIT
 	key := s.key("ops")
-	heal := st.disturb(t, s)
+	heal := st.disturb(t, s, 1500*time.Millisecond)
 	defer heal()
 	path := "/auth/admin/api/users/gina/sessions"
 	first := make(chan response, 1)

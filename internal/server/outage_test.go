@@ -27,12 +27,13 @@ type proxy struct {
 }
 
 func newProxy(t *testing.T, target string) *proxy {
-	p := &proxy{t: t, target: target}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	// Its address outlives each down: a ":0" port, from the ephemeral
+	// range, could meanwhile become an outgoing connection's, and up fail.
+	p := &proxy{t: t, target: target, addr: freeAddr(t)}
+	ln, err := net.Listen("tcp", p.addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.addr = ln.Addr().String()
 	p.serve(ln)
 	t.Cleanup(p.down)
 	return p

@@ -3,18 +3,19 @@ package server_test
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/sessiond/sessiond/internal/freeport"
 	"github.com/sessiond/sessiond/internal/pgtest"
 )
 
@@ -33,21 +34,18 @@ var buildBinary = sync.OnceValues(func() (string, error) {
 })
 
 // freeAddr returns a loopback address free now, for a server that must be
-// started on a known address (restarts, an issuer URL). It is drawn from
-// below Linux's ephemeral range (32768 and up), which every ":0" listener
-// and outgoing connection of the other tests uses, so none of them can take
-// it before the server binds it.
+// started on a known address (restarts, an issuer URL). internal/freeport
+// draws it from below the kernel's ephemeral range (read, not assumed to
+// start at 32768), which every ":0" listener and outgoing connection of the
+// other tests uses, so none of them can take it before the server binds
+// it; nor is it handed out twice in this process.
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	for range 100 {
-		addr := fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12000))
-		if ln, err := net.Listen("tcp", addr); err == nil {
-			ln.Close()
-			return addr
-		}
+	p, err := freeport.Pick()
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free port below the ephemeral range")
-	return ""
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(p))
 }
 
 // TestSIGTERM: sessiond as a real process gets SIGTERM in the middle of a
