@@ -16,13 +16,7 @@ import (
 )
 
 // Audit answers the audit routes from the log.
-type Audit interface {
-	Events(ctx context.Context, f app.AuditFilter, fn func(*app.Event) error) error
-	Head(ctx context.Context) (int64, []byte, error)
-	SessionsAsOf(ctx context.Context, userID string, asOf time.Time) ([]app.Session, error)
-	Reveal(ctx context.Context, recs []app.Event) ([]app.Personal, error)
-	LatestCheckpoint(ctx context.Context) (*domain.AuditCheckpoint, int64, error)
-}
+type Audit = app.AuditQueries
 
 const defaultAuditLimit = 100
 

@@ -29,13 +29,7 @@ type Service interface {
 
 // Audit is what the console reads of the audit trail: the same queries
 // the API answers from (an *app.Audit).
-type Audit interface {
-	Events(ctx context.Context, f app.AuditFilter, fn func(*app.Event) error) error
-	Head(ctx context.Context) (int64, []byte, error)
-	SessionsAsOf(ctx context.Context, userID string, asOf time.Time) ([]app.Session, error)
-	Reveal(ctx context.Context, recs []app.Event) ([]app.Personal, error)
-	LatestCheckpoint(ctx context.Context) (*domain.AuditCheckpoint, int64, error)
-}
+type Audit = app.AuditQueries
 
 // Broadcaster publishes freshly recorded revocations at once and reports
 // whether JetStream acknowledged them within its bound, as it does for

@@ -132,16 +132,25 @@ func (c *Console) setPreAuthCookie(w http.ResponseWriter, r *http.Request, value
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: isTLS(r)})
 }
 
+// idpOpen answers the error page and reports false when sign-in through
+// the provider is not configured or this address failed too often.
+func (c *Console) idpOpen(w http.ResponseWriter, r *http.Request) bool {
+	if c.opts.IdP == nil {
+		c.fail(w, r, domain.Errorf(domain.CodeRouteNotFound, "sign-in through an identity provider is not configured (--console-oidc-client-id)"))
+		return false
+	}
+	if !c.signins.ok(sourceIP(r)) {
+		c.fail(w, r, domain.Errorf(domain.CodeRateLimited, "too many failed sign-ins from this address; wait a minute"))
+		return false
+	}
+	return true
+}
+
 // oidcStart begins a sign-in at the provider: a fresh state, nonce and
 // PKCE verifier kept server-side, bound to this browser by the pre-auth
 // cookie (one binding per browser, so sign-ins in two tabs both work).
 func (c *Console) oidcStart(w http.ResponseWriter, r *http.Request) {
-	if c.opts.IdP == nil {
-		c.fail(w, r, domain.Errorf(domain.CodeRouteNotFound, "sign-in through an identity provider is not configured (--console-oidc-client-id)"))
-		return
-	}
-	if !c.signins.ok(sourceIP(r)) {
-		c.fail(w, r, domain.Errorf(domain.CodeRateLimited, "too many failed sign-ins from this address; wait a minute"))
+	if !c.idpOpen(w, r) {
 		return
 	}
 	now := c.opts.Clock()
@@ -173,12 +182,7 @@ func (c *Console) oidcStart(w http.ResponseWriter, r *http.Request) {
 // shows the sign-in page with the reason, starts nothing, and is
 // recorded like a refused key sign-in.
 func (c *Console) oidcCallback(w http.ResponseWriter, r *http.Request) {
-	if c.opts.IdP == nil {
-		c.fail(w, r, domain.Errorf(domain.CodeRouteNotFound, "sign-in through an identity provider is not configured (--console-oidc-client-id)"))
-		return
-	}
-	if !c.signins.ok(sourceIP(r)) {
-		c.fail(w, r, domain.Errorf(domain.CodeRateLimited, "too many failed sign-ins from this address; wait a minute"))
+	if !c.idpOpen(w, r) {
 		return
 	}
 	q := r.URL.Query()

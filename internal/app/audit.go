@@ -18,6 +18,18 @@ type AuditLog interface {
 	Head(ctx context.Context) (int64, []byte, error)
 }
 
+// AuditQueries are the audit questions the HTTP adapters (the API and the
+// console) answer from; *Audit answers them.
+type AuditQueries interface {
+	Events(ctx context.Context, f AuditFilter, fn func(*Event) error) error
+	Head(ctx context.Context) (int64, []byte, error)
+	SessionsAsOf(ctx context.Context, userID string, asOf time.Time) ([]Session, error)
+	Reveal(ctx context.Context, recs []Event) ([]Personal, error)
+	LatestCheckpoint(ctx context.Context) (*domain.AuditCheckpoint, int64, error)
+}
+
+var _ AuditQueries = (*Audit)(nil)
+
 // Audit answers auditors' questions from the log.
 type Audit struct {
 	log AuditLog
