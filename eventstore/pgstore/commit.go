@@ -15,7 +15,7 @@ import (
 
 const (
 	sqlLock  = `SELECT pg_advisory_xact_lock($1)`
-	sqlGuard = `SELECT sessiond_expect($1, $2::text[], $3::bigint[])`
+	sqlGuard = `SELECT sessiond_expect($1, $2::bytea, $3::text[], $4::bigint[])`
 	sqlHead  = `SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1`
 	// One index probe per key, whatever the planner thinks of the table.
 	sqlVersions = `SELECT s.id, v.version FROM unnest($1::text[]) AS s(id)
@@ -83,7 +83,7 @@ func (s *Store) transact(batch []*eventstore.Request, fast bool) (err error) {
 	} else if p, err = s.loadPlanner(ctx, conn.Conn(), batch); err != nil {
 		return classify(err, batch)
 	}
-	base := p.LastPos
+	base, baseHash := p.LastPos, p.PrevHash
 	replies := p.PlanBatch(batch)
 	if len(p.Recs) > 0 {
 		if fast {
@@ -92,7 +92,7 @@ func (s *Store) transact(batch []*eventstore.Request, fast bool) (err error) {
 			for id, v := range p.Assumed {
 				streams, versions = append(streams, id), append(versions, v)
 			}
-			b.Queue(sqlGuard, base, streams, versions)
+			b.Queue(sqlGuard, base, baseHash, streams, versions)
 		}
 		// One projection over the whole batch: set-based statements.
 		var stmts []eventstore.Statement

@@ -39,7 +39,9 @@ var serveGrants = []serveGrant{
 var notGranted = map[string]string{}
 
 // serveFunctions are the functions the serve role calls.
-var serveFunctions = []string{"sessiond_expect(bigint, text[], bigint[])"}
+// The three-argument guard is the previous version's, kept for a rolling
+// upgrade.
+var serveFunctions = []string{"sessiond_expect(bigint, bytea, text[], bigint[])", "sessiond_expect(bigint, text[], bigint[])"}
 
 // grantSQL returns the statements that give role exactly serveGrants in
 // schema: first everything is revoked, so running them again after an
