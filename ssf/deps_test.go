@@ -7,11 +7,11 @@ import (
 )
 
 // TestDependencies: the transmitter is an adapter on domain and eventstore
-// alone (never api, broadcast, projections or a store); the receiver
+// alone (plus the key-file helper) (never api, broadcast, projections or a store); the receiver
 // imports nothing of sessiond.
 func TestDependencies(t *testing.T) {
 	for pkg, allowed := range map[string][]string{
-		".":          {"ssf", "domain", "eventstore"},
+		".":          {"ssf", "domain", "eventstore", "internal/keyfile"},
 		"./receiver": {"ssf/receiver"},
 	} {
 		out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", pkg).CombinedOutput()

@@ -9,6 +9,6 @@
 // failover; one elected instance pushes. The stream registry is folded
 // from the ssf-streams log stream.
 //
-// It depends on domain and eventstore only; never on api, broadcast,
+// It depends on domain, eventstore and internal/keyfile only; never on api, broadcast,
 // projections or a store. Package ssf/receiver is the receiving side.
 package ssf

@@ -11,15 +11,13 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/sessiond/sessiond/internal/keyfile"
 )
 
 // MinRSABits is the smallest signing key accepted: the CAEP
@@ -143,35 +141,18 @@ func newKey(priv *rsa.PrivateKey) (Key, error) {
 	if priv.N.BitLen() < MinRSABits {
 		return Key{}, fmt.Errorf("RSA key of %d bits; at least %d are required", priv.N.BitLen(), MinRSABits)
 	}
-	jwk := jose.JSONWebKey{Key: &priv.PublicKey, Algorithm: string(jose.RS256), Use: "sig"}
-	tp, err := jwk.Thumbprint(crypto.SHA256)
+	id, err := keyfile.KeyID(&priv.PublicKey)
 	if err != nil {
 		return Key{}, err
 	}
-	return Key{ID: base64.RawURLEncoding.EncodeToString(tp), Private: priv}, nil
+	return Key{ID: id, Private: priv}, nil
 }
 
 // LoadKeyFile reads an RSA private key (PKCS#8 or PKCS#1 PEM).
 func LoadKeyFile(path string) (Key, error) {
-	raw, err := os.ReadFile(path)
+	parsed, err := keyfile.Read(path, true)
 	if err != nil {
 		return Key{}, err
-	}
-	block, _ := pem.Decode(raw)
-	if block == nil {
-		return Key{}, fmt.Errorf("%s: no PEM block", path)
-	}
-	var parsed any
-	switch block.Type {
-	case "PRIVATE KEY":
-		parsed, err = x509.ParsePKCS8PrivateKey(block.Bytes)
-	case "RSA PRIVATE KEY":
-		parsed, err = x509.ParsePKCS1PrivateKey(block.Bytes)
-	default:
-		return Key{}, fmt.Errorf("%s: want a PEM \"PRIVATE KEY\" or \"RSA PRIVATE KEY\" block", path)
-	}
-	if err != nil {
-		return Key{}, fmt.Errorf("%s: %w", path, err)
 	}
 	priv, ok := parsed.(*rsa.PrivateKey)
 	if !ok {
@@ -187,34 +168,7 @@ func LoadKeyFile(path string) (Key, error) {
 // EnsureKeyFile loads the key at path, first generating a 2048-bit RSA key
 // there (PKCS#8 PEM, mode 0600) if there is none.
 func EnsureKeyFile(path string) (Key, error) {
-	k, err := LoadKeyFile(path)
-	if !errors.Is(err, fs.ErrNotExist) {
-		return k, err
-	}
-	priv, err := rsa.GenerateKey(rand.Reader, MinRSABits)
-	if err != nil {
-		return Key{}, err
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(priv)
-	if err != nil {
-		return Key{}, err
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return Key{}, err
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) { // another process won the race
-		return LoadKeyFile(path)
-	}
-	if err != nil {
-		return Key{}, err
-	}
-	if err := pem.Encode(f, &pem.Block{Type: "PRIVATE KEY", Bytes: der}); err != nil {
-		f.Close()
-		return Key{}, err
-	}
-	if err := f.Close(); err != nil {
-		return Key{}, err
-	}
-	return newKey(priv)
+	return keyfile.Ensure(path, LoadKeyFile, func() (crypto.PrivateKey, error) {
+		return rsa.GenerateKey(rand.Reader, MinRSABits)
+	})
 }

@@ -3,5 +3,5 @@
 // (EdDSA) that checkpoints and key introductions are signed with. It is
 // separate from the session-token keys (internal/tokens), so rotating
 // those never touches the audit trail. It imports nothing of the program
-// but internal/tokens' key-file format.
+// but internal/tokens' key-file format and internal/keyfile.
 package auditkey

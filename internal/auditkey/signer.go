@@ -2,9 +2,7 @@ package auditkey
 
 import (
 	"context"
-	"crypto"
 	"crypto/ed25519"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +10,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/sessiond/sessiond/internal/keyfile"
 	"github.com/sessiond/sessiond/internal/tokens"
 )
 
@@ -59,8 +58,8 @@ func (s *FileSigner) Sign(_ context.Context, message []byte) ([]byte, error) {
 
 // Thumbprint is the RFC 7638 thumbprint of pub: its key id.
 func Thumbprint(pub ed25519.PublicKey) string {
-	tp, _ := (&jose.JSONWebKey{Key: pub}).Thumbprint(crypto.SHA256)
-	return base64.RawURLEncoding.EncodeToString(tp)
+	id, _ := keyfile.KeyID(pub) // an Ed25519 key always has one
+	return id
 }
 
 // JWK renders pub as a public JWK with its key id.

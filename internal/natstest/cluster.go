@@ -143,6 +143,17 @@ func (c *Cluster) StreamLeader(stream string) *Server {
 // stopped and restarted on the same client port, like Start's servers.
 func (c *Cluster) StartLeaf(tb testing.TB) *Server {
 	tb.Helper()
+	return c.startLeaf(tb, server.Options{
+		ServerName: fmt.Sprintf("leaf-%d", leafSeq.Add(1)),
+		// Clients of the leaf use the hub's JetStream as if it were local.
+		JsAccDefaultDomain: map[string]string{server.DEFAULT_GLOBAL_ACCOUNT: Domain},
+	})
+}
+
+// startLeaf runs a leaf node with opts, on a free client port and with
+// remotes to every node of the cluster, and waits until it is connected.
+func (c *Cluster) startLeaf(tb testing.TB, opts server.Options) *Server {
+	tb.Helper()
 	var remotes []*url.URL
 	for _, u := range c.leafs {
 		parsed, err := url.Parse(u)
@@ -151,17 +162,13 @@ func (c *Cluster) StartLeaf(tb testing.TB) *Server {
 		}
 		remotes = append(remotes, parsed)
 	}
-	s := &Server{tb: tb, opts: server.Options{
-		ServerName: fmt.Sprintf("leaf-%d", leafSeq.Add(1)),
-		Host:       "127.0.0.1", Port: freePort(tb),
-		// Clients of the leaf use the hub's JetStream as if it were local.
-		JsAccDefaultDomain: map[string]string{server.DEFAULT_GLOBAL_ACCOUNT: Domain},
-		LeafNode: server.LeafNodeOpts{
-			ReconnectInterval: 100 * time.Millisecond,
-			Remotes:           []*server.RemoteLeafOpts{{URLs: remotes}},
-		},
-		NoLog: true, NoSigs: true,
-	}}
+	opts.Host, opts.Port = "127.0.0.1", freePort(tb)
+	opts.LeafNode = server.LeafNodeOpts{
+		ReconnectInterval: 100 * time.Millisecond,
+		Remotes:           []*server.RemoteLeafOpts{{URLs: remotes}},
+	}
+	opts.NoLog, opts.NoSigs = true, true
+	s := &Server{tb: tb, opts: opts}
 	s.run()
 	tb.Cleanup(s.Stop)
 	s.WaitLeafConnected(tb)
@@ -178,27 +185,10 @@ const EdgeDomain = "edge"
 // verifiers the leaf has.
 func (c *Cluster) StartMirrorLeaf(tb testing.TB, stream string) *Server {
 	tb.Helper()
-	var remotes []*url.URL
-	for _, u := range c.leafs {
-		parsed, err := url.Parse(u)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		remotes = append(remotes, parsed)
-	}
-	s := &Server{tb: tb, opts: server.Options{
+	s := c.startLeaf(tb, server.Options{
 		ServerName: fmt.Sprintf("edge-%d", leafSeq.Add(1)),
-		Host:       "127.0.0.1", Port: freePort(tb),
-		JetStream: true, JetStreamDomain: EdgeDomain, StoreDir: tb.TempDir(),
-		LeafNode: server.LeafNodeOpts{
-			ReconnectInterval: 100 * time.Millisecond,
-			Remotes:           []*server.RemoteLeafOpts{{URLs: remotes}},
-		},
-		NoLog: true, NoSigs: true,
-	}}
-	s.run()
-	tb.Cleanup(s.Stop)
-	s.WaitLeafConnected(tb)
+		JetStream:  true, JetStreamDomain: EdgeDomain, StoreDir: tb.TempDir(),
+	})
 	nc, err := nats.Connect(s.URL())
 	if err != nil {
 		tb.Fatal(err)
