@@ -3,7 +3,6 @@ package server_test
 import (
 	"bufio"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"regexp"
@@ -19,17 +18,7 @@ import (
 // decide sends method path to a decision endpoint.
 func decide(t *testing.T, addr, method, path string, headers ...string) edgeAnswer {
 	t.Helper()
-	req, _ := http.NewRequest(method, "http://"+addr+path, nil)
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return edgeAnswer{resp.StatusCode, resp.Header, string(b)}
+	return edgeDo(t, method, "http://"+addr+path, "", headers...)
 }
 
 // TestEdgeDecision: in decision mode every method and path is a decision;

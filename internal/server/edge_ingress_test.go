@@ -76,20 +76,7 @@ func (a edgeAnswer) code(t *testing.T) string {
 
 func get(t *testing.T, url, token string, headers ...string) edgeAnswer {
 	t.Helper()
-	req, _ := http.NewRequest("GET", url, nil)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return edgeAnswer{resp.StatusCode, resp.Header, string(b)}
+	return edgeDo(t, "GET", url, token, headers...)
 }
 
 // TestEdgeNginx runs deploy/edge/nginx.conf in a real nginx: client →

@@ -46,7 +46,15 @@ func startEdge(t *testing.T, ns *natstest.Server, jwksURL, up string, extra ...s
 // call sends GET path through edgeverify with a bearer token.
 func call(t *testing.T, e *edge.Main, token string, headers ...string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", "http://"+e.Addr()+"/hello", nil)
+	a := edgeDo(t, "GET", "http://"+e.Addr()+"/hello", token, headers...)
+	return a.status, a.body
+}
+
+// edgeDo sends method url with a bearer token (if any) and header pairs,
+// and reads the whole answer.
+func edgeDo(t *testing.T, method, url, token string, headers ...string) edgeAnswer {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, nil)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -59,7 +67,7 @@ func call(t *testing.T, e *edge.Main, token string, headers ...string) (int, str
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return edgeAnswer{resp.StatusCode, resp.Header, string(b)}
 }
 
 func keyFile(t *testing.T, name string) (string, tokens.Key) {
