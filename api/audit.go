@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/hex"
-	"fmt"
 	"mime"
 	"net/http"
 	"strconv"
@@ -124,18 +123,7 @@ func (s *Server) auditEvents(w http.ResponseWriter, r *http.Request) {
 // export of millions of events runs in flat memory for as long as it
 // takes.
 func (s *Server) exportEvents(w http.ResponseWriter, r *http.Request, f app.AuditFilter, format string) {
-	rc := http.NewResponseController(w)
-	w.Header().Set("Content-Type", format+"; charset=utf-8")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="sessiond-audit.%s"`, map[string]string{app.MediaNDJSON: "ndjson", app.MediaCSV: "csv"}[format]))
-	started := false
-	rows, err := app.ExportAudit(r.Context(), app.Redacting(s.audit, canSeePersonal(r)), f, format, w, func() error {
-		started = true
-		w.WriteHeader(http.StatusOK)
-		return nil
-	}, func() error {
-		_ = rc.SetWriteDeadline(time.Now().Add(60 * time.Second))
-		return rc.Flush()
-	})
+	rows, started, err := apiwire.StreamExport(w, r, app.Redacting(s.audit, canSeePersonal(r)), f, format)
 	if err != nil && !started {
 		s.writeError(w, r, err)
 		return
@@ -143,8 +131,7 @@ func (s *Server) exportEvents(w http.ResponseWriter, r *http.Request, f app.Audi
 	// Recorded once the rows are out (their number is known only then);
 	// an export that cannot be recorded is cut short like a failed one,
 	// so the client never holds an unrecorded complete export.
-	short := map[string]string{app.MediaNDJSON: "ndjson", app.MediaCSV: "csv"}[format]
-	rerr := s.recordRead(r, domain.AuditRead{Operation: "export", Filters: app.FilterMap(f), Format: short, Rows: int64(rows), Complete: err == nil})
+	rerr := s.recordRead(r, domain.AuditRead{Operation: "export", Filters: app.FilterMap(f), Format: apiwire.ExportExtension(format), Rows: int64(rows), Complete: err == nil})
 	if err == nil && rerr != nil {
 		err = rerr
 	}

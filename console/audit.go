@@ -130,19 +130,8 @@ func (c *Console) export(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
-	rc := http.NewResponseController(w)
-	started := false
 	src := app.Redacting(c.audit, current(r).can(domain.ScopePersonalRead))
-	rows, err := app.ExportAudit(r.Context(), src, f, format, w, func() error {
-		started = true
-		w.Header().Set("Content-Type", format+"; charset=utf-8")
-		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="sessiond-audit.%s"`, r.URL.Query().Get("format")))
-		w.WriteHeader(http.StatusOK)
-		return nil
-	}, func() error {
-		_ = rc.SetWriteDeadline(time.Now().Add(60 * time.Second))
-		return rc.Flush()
-	})
+	rows, started, err := apiwire.StreamExport(w, r, src, f, format)
 	if err != nil && !started {
 		c.fail(w, r, err)
 		return
