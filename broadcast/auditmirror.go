@@ -70,7 +70,14 @@ type AuditMirrorOptions struct {
 	Stream string        // default AuditStreamName
 	Source string        // CloudEvents source, e.g. the issuer URL; default "sessiond"
 	Retry  time.Duration // wait after a failure; default 1s
-	Logger *slog.Logger
+	// CheckpointEvery is how often, at most, the mirror saves its
+	// checkpoint (and when its term ends); default 250ms. The checkpoint
+	// only bounds replay, and a replay publishes nothing twice: the
+	// mirror skips what the stream already holds (see AuditMirror). So it
+	// need not make a durable commit of its own after every batch, which
+	// at low load was one more WAL flush per append.
+	CheckpointEvery time.Duration
+	Logger          *slog.Logger
 }
 
 // AuditMirror copies every event of the log, in log order, to a
@@ -105,6 +112,9 @@ func StartAuditMirror(log Log, elect Elect, nc *nats.Conn, o AuditMirrorOptions)
 	if o.Retry <= 0 {
 		o.Retry = time.Second
 	}
+	if o.CheckpointEvery <= 0 {
+		o.CheckpointEvery = 250 * time.Millisecond
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -113,7 +123,8 @@ func StartAuditMirror(log Log, elect Elect, nc *nats.Conn, o AuditMirrorOptions)
 		return nil, err
 	}
 	m := &AuditMirror{log: log, elect: elect, nc: nc, js: js, opts: o, stored: -1}
-	m.runner = &consumer.Runner{Name: AuditCheckpointName, Source: log, BatchSize: 500, Backoff: o.Retry, Logger: o.Logger, Handle: m.publish}
+	m.runner = &consumer.Runner{Name: AuditCheckpointName, Source: log, BatchSize: 500, Backoff: o.Retry, Logger: o.Logger,
+		SaveEvery: o.CheckpointEvery, Handle: m.publish}
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
 	m.wg.Add(1)
