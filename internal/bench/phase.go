@@ -27,6 +27,7 @@ type Phase struct {
 	Latency   *hdrhistogram.Histogram // microseconds
 	PerSecond []int                   // successful completions in second i of the phase
 	Errors    map[string]int          // "503 UNAVAILABLE", "transport", …
+	CPU       CPU                     // the machine's CPU use during the phase
 }
 
 // Throughput is successful operations a second.

@@ -53,11 +53,13 @@ func Run(ctx context.Context, cfg Config, log func(string)) (*Result, error) {
 	}
 
 	log(fmt.Sprintf("starting %d sessions with %d clients", cfg.Sessions, cfg.Clients))
+	cpu := startCPU()
 	res.Start = drive(ctx, "start", cfg.Sessions, cfg.Clients, 0, nil, func(ctx context.Context, i int) outcome {
 		u, s := sessionPath(run, i)
 		o, _ := c.do(ctx, "POST", "/auth/admin/api/users/"+u+"/sessions", `{"sessionId":"`+s+`","ttlSeconds":3600}`, 201)
 		return o
 	})
+	res.Start.CPU = cpu.stop()
 	if res.Start.Ops == 0 {
 		return res, fmt.Errorf("no session could be started: %v", res.Start.Errors)
 	}
@@ -70,6 +72,7 @@ func Run(ctx context.Context, cfg Config, log func(string)) (*Result, error) {
 	sent := make([]time.Time, cfg.Sessions)
 	published := make([]bool, cfg.Sessions)
 	revoked := make([]bool, cfg.Sessions)
+	cpu = startCPU()
 	res.Revoke = drive(ctx, "revoke", cfg.Sessions, cfg.Clients, cfg.Rate, sent, func(ctx context.Context, i int) outcome {
 		u, s := sessionPath(run, i)
 		o, body := c.do(ctx, "DELETE", "/auth/admin/api/users/"+u+"/sessions/"+s, `{"reason":"sessiond bench"}`, 200)
@@ -79,6 +82,7 @@ func Run(ctx context.Context, cfg Config, log func(string)) (*Result, error) {
 		}
 		return o
 	})
+	res.Revoke.CPU = cpu.stop()
 	var ids []string
 	var idSent []time.Time
 	for i, ok := range revoked {

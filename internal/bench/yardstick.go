@@ -70,6 +70,7 @@ func runYardstick(ctx context.Context, url string, clients int, d time.Duration)
 	if _, err := pool.Exec(ctx, yardstickTable, pgx.QueryExecModeSimpleProtocol); err != nil {
 		return nil, fmt.Errorf("yardstick: %w", err)
 	}
+	cpu := startCPU()
 	start := time.Now()
 	end := start.Add(d)
 	recs := make([]*recorder, clients)
@@ -96,7 +97,9 @@ func runYardstick(ctx context.Context, url string, clients int, d time.Duration)
 		}(recs[w])
 	}
 	wg.Wait()
-	return &Yardstick{Phase: merge("yardstick", time.Since(start), recs), Where: where}, nil
+	p := merge("yardstick", time.Since(start), recs)
+	p.CPU = cpu.stop()
+	return &Yardstick{Phase: p, Where: where}, nil
 }
 
 func firstLine(s string) string {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -49,11 +50,16 @@ func TestBenchEmbedded(t *testing.T) {
 	report := filepath.Join(t.TempDir(), "bench.html")
 	out := runBench(t, map[string]string{}, "--embedded", "--sessions", "150", "--clients", "4",
 		"--verifiers", "2", "--report", report)
-	// phase ops secs ops/s p50 p90 p99 p99.9 max errors
+	// phase ops secs ops/s p50 p90 p99 p99.9 max errors busy% cpu-µs/op
 	for _, name := range []string{"start", "revoke"} {
 		r := row(t, out, name)
-		if len(r) != 10 || r[1] != "150" || r[9] != "0" {
+		if len(r) != 12 || r[1] != "150" || r[9] != "0" {
 			t.Errorf("%s row = %v, want 150 ops and 0 errors", name, r)
+			continue
+		}
+		// The machine's CPU during the phase, where the kernel tells it.
+		if runtime.GOOS == "linux" && (atoi(r[10]) < 0 || atoi(r[10]) > 100 || atoi(r[11]) <= 0) {
+			t.Errorf("%s row = %v, want busy %% in 0–100 and a CPU time per operation", name, r)
 		}
 	}
 	// Two verifiers each apply all 150 revocations.
@@ -96,11 +102,14 @@ func TestBenchEmbedded(t *testing.T) {
 func TestBenchYardstick(t *testing.T) {
 	out := runBench(t, map[string]string{"DATABASE_URL": pgtest.AdminURL(t)}, "--embedded", "--sessions", "100",
 		"--clients", "2", "--verifiers", "0", "--yardstick-seconds", "0.5")
-	if r := row(t, out, "yardstick"); len(r) != 10 || atoi(r[1]) == 0 || r[9] != "0" {
+	if r := row(t, out, "yardstick"); len(r) != 12 || atoi(r[1]) == 0 || r[9] != "0" {
 		t.Errorf("yardstick row = %v, want some INSERTs and no errors", r)
 	}
 	if !regexp.MustCompile(`ratio: revoke \d+/s ÷ yardstick \d+/s = \d+\.\d\d×`).MatchString(out) {
 		t.Errorf("no ratio line:\n%s", out)
+	}
+	if runtime.GOOS == "linux" && !regexp.MustCompile(`cpu: .* revoke \d+ µs, yardstick \d+ µs = \d+\.\d\d×`).MatchString(out) {
+		t.Errorf("no CPU ratio line:\n%s", out)
 	}
 }
 
