@@ -14,11 +14,25 @@ import (
 	"github.com/sessiond/sessiond/internal/waitfor"
 )
 
-// countingSource records every checkpoint save.
+// countingSource records every checkpoint save and counts reads.
 type countingSource struct {
 	appender
 	mu    sync.Mutex
 	saves []int64
+	reads int
+}
+
+func (c *countingSource) ReadAll(ctx context.Context, after int64, limit int) ([]eventstore.Recorded, error) {
+	c.mu.Lock()
+	c.reads++
+	c.mu.Unlock()
+	return c.appender.ReadAll(ctx, after, limit)
+}
+
+func (c *countingSource) readCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.reads
 }
 
 func (c *countingSource) SaveCheckpoint(ctx context.Context, name string, position int64) error {
@@ -106,4 +120,47 @@ func testRunnerSaveEvery(t *testing.T, s appender, _ model) {
 		}
 		return nil
 	})
+}
+
+// TestRunnerLinger: with Linger, commits made one after another wake the
+// runner once for the lot: it reads them together instead of once per
+// commit, and still handles every event.
+func TestRunnerLinger(t *testing.T) { eachStore(t, testRunnerLinger) }
+
+func testRunnerLinger(t *testing.T, s appender, _ model) {
+	const linger, commits = time.Second, 20
+	now := time.Now()
+	src := &countingSource{appender: s}
+	r := &consumer.Runner{Name: "mirror", Source: src, Poll: time.Hour, Linger: linger,
+		Handle: func(_ context.Context, evs []eventstore.Recorded) (int64, error) {
+			return evs[len(evs)-1].Position, nil
+		}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); r.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitfor.Cond(t, 10*time.Second, func() error {
+		if src.readCount() == 0 {
+			return fmt.Errorf("no first read yet")
+		}
+		return nil
+	})
+
+	began := time.Now()
+	for i := range commits {
+		apply(t, s, 0, domain.SessionStarted{SessionID: fmt.Sprint("l", i), UserID: "u", StartedAt: now, ExpiresAt: now.Add(time.Hour)})
+	}
+	waitfor.Cond(t, 10*time.Second, func() error {
+		if got := r.Position(); got != commits {
+			return fmt.Errorf("runner at %d, want %d", got, commits)
+		}
+		return nil
+	})
+	// The first read, then one per Linger of commits (a wake that arrives
+	// while a read is under way adds one).
+	reads, bound := src.readCount(), int(time.Since(began)/linger)+3
+	t.Logf("%d reads for %d commits in %v", reads, commits, time.Since(began).Round(time.Millisecond))
+	if reads > bound {
+		t.Errorf("%d reads for %d commits; want at most %d with a %v linger", reads, commits, bound, linger)
+	}
 }

@@ -46,6 +46,12 @@ type Runner struct {
 	// replay is harmless: after a crash it handles again up to SaveEvery
 	// of events (plus one batch). Zero saves after every batch.
 	SaveEvery time.Duration
+	// Linger, if set, makes the runner wait this long after a commit
+	// wakes it before it reads, so that the commits of that span are read
+	// and handled together: one read instead of one per commit. For a
+	// consumer whose load matters more than its latency. Wake (another
+	// process committed) and the poll read at once.
+	Linger time.Duration
 
 	position  atomic.Int64
 	saved     int64        // the position last saved; Run's own
@@ -131,6 +137,9 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 		select {
 		case <-wake:
+			if r.Linger > 0 && !sleep(ctx, r.Linger) {
+				return ctx.Err()
+			}
 		case <-r.nudges():
 		case <-time.After(r.Poll):
 		case <-dueC:
