@@ -122,7 +122,7 @@ func (m *Main) Start(ctx context.Context, args []string) error {
 		}
 		natsURL = ns.URL()
 	}
-	if nc, bc, err = m.startBroadcast(natsURL, db, log); err != nil {
+	if nc, bc, err = m.startBroadcast(natsURL, ns, db, log); err != nil {
 		if ns != nil {
 			ns.Close()
 		}
