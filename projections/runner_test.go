@@ -48,6 +48,19 @@ func (c *countingSource) saved() []int64 {
 	return slices.Clone(c.saves)
 }
 
+// startRunner runs r, handling every event and polling only hourly (so
+// only commits wake it), until the returned stop.
+func startRunner(r *consumer.Runner) (*consumer.Runner, func()) {
+	r.Poll = time.Hour
+	r.Handle = func(_ context.Context, evs []eventstore.Recorded) (int64, error) {
+		return evs[len(evs)-1].Position, nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); r.Run(ctx) }()
+	return r, func() { cancel(); <-done }
+}
+
 // TestRunnerSaveEvery: with SaveEvery, the runner handles every event at
 // once but saves its checkpoint at most that often, once more when a
 // deferred save falls due with nothing new to read, and on exit.
@@ -59,14 +72,7 @@ func testRunnerSaveEvery(t *testing.T, s appender, _ model) {
 		apply(t, s, 0, domain.SessionStarted{SessionID: fmt.Sprint("s", i), UserID: "u", StartedAt: now, ExpiresAt: now.Add(time.Hour)})
 	}
 	run := func(src *countingSource, every time.Duration) (*consumer.Runner, func()) {
-		r := &consumer.Runner{Name: "relay", Source: src, Poll: time.Hour, SaveEvery: every,
-			Handle: func(_ context.Context, evs []eventstore.Recorded) (int64, error) {
-				return evs[len(evs)-1].Position, nil
-			}}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { defer close(done); r.Run(ctx) }()
-		return r, func() { cancel(); <-done }
+		return startRunner(&consumer.Runner{Name: "relay", Source: src, SaveEvery: every})
 	}
 	reach := func(r *consumer.Runner, p int64) {
 		waitfor.Cond(t, 10*time.Second, func() error {
@@ -131,14 +137,8 @@ func testRunnerLinger(t *testing.T, s appender, _ model) {
 	const linger, commits = time.Second, 20
 	now := time.Now()
 	src := &countingSource{appender: s}
-	r := &consumer.Runner{Name: "mirror", Source: src, Poll: time.Hour, Linger: linger,
-		Handle: func(_ context.Context, evs []eventstore.Recorded) (int64, error) {
-			return evs[len(evs)-1].Position, nil
-		}}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); r.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	r, stop := startRunner(&consumer.Runner{Name: "mirror", Source: src, Linger: linger})
+	defer stop()
 	waitfor.Cond(t, 10*time.Second, func() error {
 		if src.readCount() == 0 {
 			return fmt.Errorf("no first read yet")

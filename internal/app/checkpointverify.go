@@ -82,10 +82,9 @@ type signedCheck struct {
 const ringSize = 1 << 14
 
 type seen struct {
-	pos        int64
-	hash       []byte
-	rec        eventstore.Recorded // without data
-	recordedAt time.Time
+	pos  int64
+	hash []byte
+	rec  eventstore.Recorded // without data
 }
 
 // verification is the state of one VerifyAudit.

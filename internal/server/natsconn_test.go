@@ -12,23 +12,25 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/sessiond/sessiond/internal/freeport"
 	"github.com/sessiond/sessiond/internal/waitfor"
 )
 
-// startTestNATS starts a nats-server with JetStream on a free loopback
-// port, as the embedded one is.
+// startTestNATS starts the embedded server as serve does, on a free port
+// below the ephemeral range.
 func startTestNATS(t testing.TB) *embeddedNATS {
 	t.Helper()
-	srv, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir()})
+	port, err := freeport.Pick()
 	if err != nil {
 		t.Fatal(err)
 	}
-	go srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server did not start")
+	m := &Main{Config: Config{NATSListen: fmt.Sprintf("127.0.0.1:%d", port), DataDir: t.TempDir()}}
+	ns, err := m.startEmbeddedNATS(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Cleanup(srv.Shutdown)
-	return &embeddedNATS{srv: srv}
+	t.Cleanup(ns.Close)
+	return ns
 }
 
 // TestEmbeddedConnectionInProcess: sessiond's own connection to its

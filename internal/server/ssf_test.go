@@ -86,17 +86,6 @@ func (r *ssfReceiver) waitSETs(t *testing.T, n int) []*receiver.SET {
 	return r.received()
 }
 
-// ofType returns the SETs of one event type.
-func ofType(sets []*receiver.SET, typ string) []*receiver.SET {
-	var out []*receiver.SET
-	for _, s := range sets {
-		if s.EventType == typ {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 func sessionOf(s *receiver.SET) string {
 	sess, _ := s.Subject["session"].(map[string]any)
 	id, _ := sess["id"].(string)
