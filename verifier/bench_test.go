@@ -57,7 +57,7 @@ func filled(b *testing.B, ids []string, sized bool) (*Verifier, float64) {
 	if sized {
 		hint = len(ids)
 	}
-	v := &Verifier{cfg: defaults(), set: newSet(hint)}
+	v := &Verifier{cfg: defaults(), set: newSet(hint, instantUnit)}
 	now := time.Now()
 	v.now.Store(now.UnixNano())
 	v.fresh.Store(now.UnixNano())
@@ -231,11 +231,11 @@ func BenchmarkCheckLoad(b *testing.B) {
 	ids := newIDs(n)
 	revoked, clean := shuffled(ids), newIDs(n)
 	for _, load := range []float64{0.65, fillLoad, maxLoad} {
-		s := newSet(0)
+		s := newSet(0, 1)
 		t := newTable(int(float64(n)/load*fillLoad), false, s.uuids.Load().seed)
 		for _, id := range ids {
 			k0, k1, _ := parseUUID(id)
-			t.insert(entry{k0: k0, k1: k1, exp: 1})
+			t.insert(t.rawHash(id), entry{k0: k0, k1: k1, tag: 1 << expShift})
 		}
 		s.uuids.Store(t)
 		for _, c := range []struct {
@@ -244,7 +244,7 @@ func BenchmarkCheckLoad(b *testing.B) {
 			mask int
 			want bool
 		}{{"revoked", revoked, n, true}, {"clean", clean, n, false}, {"hot", revoked, 1024, true}} {
-			b.Run(fmt.Sprintf("load-%.2f/%s", float64(t.n)/float64(len(t.slots)), c.name), func(b *testing.B) {
+			b.Run(fmt.Sprintf("load-%.2f/%s", float64(t.n.Load())/float64(len(t.slots)), c.name), func(b *testing.B) {
 				b.ReportAllocs()
 				clock := startCPU()
 				for i := 0; b.Loop(); i++ {

@@ -19,7 +19,7 @@ func TestHeartbeatAfterClockRestored(t *testing.T) {
 	cfg := defaults()
 	cfg.logger = slog.New(slog.DiscardHandler)
 	cfg.now = func() time.Time { return time.Now().Add(off) }
-	v := &Verifier{cfg: cfg, set: newSet(0)}
+	v := &Verifier{cfg: cfg, set: newSet(0, instantUnit)}
 
 	off = -time.Hour
 	v.refresh(cfg.now()) // a tick while the clock reads an hour back

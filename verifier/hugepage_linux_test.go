@@ -21,7 +21,7 @@ func TestTableAdvisesHugePages(t *testing.T) {
 	if _, err := os.Stat("/sys/kernel/mm/transparent_hugepage/enabled"); err != nil {
 		t.Skip("kernel without transparent huge pages")
 	}
-	tb := newTable(1<<20, false, [2]uint64{})
+	tb := newTable(1<<20, false, [4]uint64{})
 	p := uintptr(unsafe.Pointer(&tb.slots[0]))
 	n := uintptr(len(tb.slots)) * unsafe.Sizeof(slot{})
 	for _, at := range []uintptr{p, p + n/2, p + n - 1} {

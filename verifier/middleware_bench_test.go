@@ -26,7 +26,7 @@ func BenchmarkMiddleware(b *testing.B) {
 	defer jwksSrv.Close()
 
 	cfg := defaults()
-	v := &Verifier{cfg: cfg, set: newSet(100_000), tokens: &tokenCheck{keys: newJWKS(jwksSrv.URL, nil),
+	v := &Verifier{cfg: cfg, set: newSet(100_000, instantUnit), tokens: &tokenCheck{keys: newJWKS(jwksSrv.URL, nil),
 		issuer: cfg.issuer, audience: cfg.audience, leeway: cfg.leeway, cache: map[[32]byte]Claims{}}}
 	now := time.Now()
 	v.now.Store(now.UnixNano())

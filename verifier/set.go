@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // set is the revocation set: session id → the last instant (unix
@@ -24,6 +25,7 @@ type set struct {
 	uuids atomic.Pointer[table]
 	other atomic.Pointer[table]
 	hseed maphash.Seed
+	unit  int64 // nanoseconds per unit of a stored instant
 
 	mu     sync.Mutex // writers
 	cursor [2]int     // where the next sweep starts, per table
@@ -39,13 +41,32 @@ type set struct {
 const sweepChunk = 4096
 
 // newSet returns a set sized for about hint entries (the stream's message
-// count at start).
-func newSet(hint int) *set {
-	s := &set{hseed: maphash.MakeSeed()}
-	s.uuids.Store(newTable(hint, false, [2]uint64{rand.Uint64(), rand.Uint64()}))
-	s.other.Store(newTable(0, true, [2]uint64{}))
+// count at start) that keeps instants in units of unit nanoseconds,
+// rounded up: a revocation may last up to one unit longer than asked,
+// never shorter. The verifier's unit is a millisecond (instants to the
+// year 2109; later ones are kept until then).
+func newSet(hint int, unit int64) *set {
+	s := &set{hseed: maphash.MakeSeed(), unit: unit}
+	seed := [4]uint64{rand.Uint64(), rand.Uint64(), rand.Uint64(), rand.Uint64()}
+	s.uuids.Store(newTable(hint, false, seed))
+	s.other.Store(newTable(0, true, seed))
 	return s
 }
+
+// instantUnit is the verifier's unit for stored instants.
+const instantUnit = int64(time.Millisecond)
+
+// units is the stored form of the instant exp (unix nanoseconds).
+func (s *set) units(exp int64) uint64 {
+	u := exp / s.unit
+	if u*s.unit < exp {
+		u++
+	}
+	return uint64(min(max(u, 1), maxInstant))
+}
+
+// instant is the unix nanoseconds of a stored instant.
+func (s *set) instant(units uint64) int64 { return int64(units) * s.unit }
 
 // parseUUID reads a lower-case UUID-shaped id as two 64-bit halves (the
 // UUID's value, first digit most significant). Ids with any other
@@ -111,22 +132,34 @@ func pack(v uint64) uint64 {
 
 // revoked reports whether id is in the set and still kept at now (now ≤
 // its instant).
+//
+// A UUID-shaped id is looked up by the hash of its raw bytes; it is
+// decoded only to compare it with a slot whose fingerprint matches. Only
+// when it is not held there and other ids are held is it looked up among
+// them too (an upper-case UUID, say, is kept there).
 func (s *set) revoked(id string, now int64) bool {
-	var (
-		t      *table
-		k0, k1 uint64
-	)
-	if a, b, ok := parseUUID(id); ok {
-		t, k0, k1 = s.uuids.Load(), a, b
-	} else {
-		t, k0 = s.other.Load(), maphash.String(s.hseed, id)
+	if len(id) == 36 {
+		t := s.uuids.Load()
+		if u := t.read(t.rawHash(id), id); u != 0 {
+			return now <= s.instant(u)
+		}
+		if s.other.Load().n.Load() == 0 {
+			return false
+		}
 	}
+	t := s.other.Load()
+	u := t.read(maphash.String(s.hseed, id), id)
+	return u != 0 && now <= s.instant(u)
+}
+
+// read is lookup under the sequence lock.
+func (t *table) read(h uint64, id string) uint64 {
 	for {
 		seq := t.seq.Load()
 		if seq&1 == 0 {
-			exp := t.lookup(k0, k1, id)
+			u := t.lookup(h, id)
 			if t.seq.Load() == seq {
-				return exp != 0 && now <= exp
+				return u
 			}
 		}
 		runtime.Gosched() // a writer is in this table: a removal or an insert
@@ -138,27 +171,37 @@ func (s *set) revoked(id string, now int64) bool {
 func (s *set) add(id string, exp int64) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ptr, e := &s.other, entry{exp: exp}
+	var (
+		ptr = &s.other
+		e   = entry{tag: s.units(exp) << expShift}
+		h   uint64
+	)
 	if k0, k1, ok := parseUUID(id); ok {
-		ptr, e.k0, e.k1 = &s.uuids, k0, k1
+		ptr, e.k0, e.k1, h = &s.uuids, k0, k1, s.uuids.Load().rawHash(id)
 	} else {
-		e.k0, e.id = maphash.String(s.hseed, id), &id
+		h = maphash.String(s.hseed, id)
+		e.k0, e.id = h, &id
 	}
 	t := ptr.Load()
-	if i := t.find(e); i >= 0 {
-		if exp > t.load(i).exp {
+	if i := t.find(h, e); i >= 0 {
+		if c := t.load(i); e.instant() > c.instant() {
 			t.begin()
-			t.slots[i].exp.Store(exp)
+			t.slots[i].tag.Store(e.tag&^keyMask | c.tag&keyMask)
 			t.end()
 		}
 		return false
 	}
-	if float64(t.n+1) > maxLoad*float64(len(t.slots)) {
-		t = t.resized(t.n + 1)
+	n := int(t.n.Load())
+	if float64(n+1) > maxLoad*float64(len(t.slots)) {
+		t = t.resized(n + 1)
+		ptr.Store(t)
+	}
+	for !t.fits(h) { // a run near maxDist long: not seen with a random hash
+		t = t.resized(2 * len(t.slots))
 		ptr.Store(t)
 	}
 	t.begin()
-	t.insert(e)
+	t.insert(h, e)
 	t.end()
 	return true
 }
@@ -180,7 +223,7 @@ func (s *set) forgotten() int64 { return s.forgot.Load() }
 func (s *set) len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.uuids.Load().n + s.other.Load().n
+	return int(s.uuids.Load().n.Load() + s.other.Load().n.Load())
 }
 
 // sweep deletes the entries past their instant (exp < now) among the next
@@ -195,8 +238,8 @@ func (s *set) sweep(now int64) int {
 		t := ptr.Load()
 		i := s.cursor[k] % len(t.slots)
 		for range min(sweepChunk, len(t.slots)) {
-			if e := t.slots[i].exp.Load(); e != 0 && e < now {
-				s.forget(e) // before the removal, so a reader that misses the entry sees it
+			if g := t.slots[i].tag.Load(); g != 0 && s.instant(g>>expShift) < now {
+				s.forget(s.instant(g >> expShift)) // before the removal, so a reader that misses the entry sees it
 				t.begin()
 				t.remove(i) // an entry after it may have moved into i: look again
 				t.end()
@@ -208,14 +251,52 @@ func (s *set) sweep(now int64) int {
 			}
 		}
 		s.cursor[k] = i
-		if len(t.slots) > minSlots && float64(t.n) < minLoad*float64(len(t.slots)) {
+		if len(t.slots) > minSlots && float64(t.n.Load()) < minLoad*float64(len(t.slots)) {
 			// Only the live entries move. The passed ones left are those
 			// this sweep has not reached yet, whose hashes all lie past
 			// the cursor: a table sized for them too would hold them in
 			// one run thousands of slots long, and every lookup and
 			// removal there would walk it.
-			ptr.Store(t.shrunk(now, func(exp int64) { s.forget(exp); n++ }))
+			ptr.Store(s.shrunk(t, now, &n))
 		}
 	}
 	return n
+}
+
+// shrunk returns a new table holding t's entries whose instant has not
+// passed at now, sized for them; each entry left out raises the forgotten
+// horizon (and counts in removed) before the new table is returned, so a
+// reader that misses one on it sees the horizon raised. Writer only.
+func (s *set) shrunk(t *table, now int64, removed *int) *table {
+	live := 0
+	for i := range t.slots {
+		if g := t.slots[i].tag.Load(); g != 0 {
+			if exp := s.instant(g >> expShift); exp < now {
+				s.forget(exp)
+				*removed++
+			} else {
+				live++
+			}
+		}
+	}
+	return t.rebuilt(live, func(u uint64) bool { return s.instant(u) >= now })
+}
+
+// formatUUID writes the lower-case text of the UUID (k0, k1) to b: the
+// inverse of parseUUID.
+func formatUUID(b *[36]byte, k0, k1 uint64) {
+	const digits = "0123456789abcdef"
+	at := 0
+	for i := range 32 {
+		if at == 8 || at == 13 || at == 18 || at == 23 {
+			b[at] = '-'
+			at++
+		}
+		w := k0
+		if i >= 16 {
+			w = k1
+		}
+		b[at] = digits[w>>(60-4*(i%16))&0xf]
+		at++
+	}
 }

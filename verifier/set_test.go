@@ -2,6 +2,7 @@ package verifier
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -10,7 +11,7 @@ import (
 )
 
 func TestSet(t *testing.T) {
-	s := newSet(0)
+	s := newSet(0, 1)
 	s.add("a", 100)
 	if !s.revoked("a", 50) || s.revoked("A", 50) || !s.revoked("a", 100) || s.revoked("a", 101) {
 		t.Fatal("lookups do not respect exact ids and expiry")
@@ -27,7 +28,7 @@ func TestSet(t *testing.T) {
 // TestSweepCoversLargeSets: repeated bounded sweeps empty a set far larger
 // than one sweep visits.
 func TestSweepCoversLargeSets(t *testing.T) {
-	s := newSet(0)
+	s := newSet(0, 1)
 	for i := range 20 * sweepChunk {
 		s.add(string(rune('a'+i%26))+string(rune(i)), 10)
 	}
@@ -57,7 +58,7 @@ func TestShrinkKeepsLookupsShort(t *testing.T) {
 		{"UUIDs", func(i int) string { return fmt.Sprintf("00000000-0000-7000-8000-%012x", i*7919) }, func(s *set) *atomic.Pointer[table] { return &s.uuids }},
 	} {
 		t.Run(kind.name, func(t *testing.T) {
-			s := newSet(0)
+			s := newSet(0, 1)
 			const n = 20 * sweepChunk
 			var live []string
 			for i := range n {
@@ -76,17 +77,17 @@ func TestShrinkKeepsLookupsShort(t *testing.T) {
 				s.sweep(11)
 			}
 			tb := kind.ptr(s).Load()
-			if tb.n != len(live) {
-				t.Errorf("the shrunk table holds %d entries, want the %d live ones", tb.n, len(live))
+			if int(tb.n.Load()) != len(live) {
+				t.Errorf("the shrunk table holds %d entries, want the %d live ones", tb.n.Load(), len(live))
 			}
 			longest := 0
 			for i := range tb.slots {
-				if e := tb.load(i); e.exp != 0 {
-					longest = max(longest, tb.dist(tb.home(e.k0, e.k1), i))
+				if e := tb.load(i); e.tag != 0 {
+					longest = max(longest, e.dist())
 				}
 			}
 			if longest > 64 {
-				t.Errorf("an entry lies %d slots past its home in the shrunk table (%d slots, %d entries)", longest, len(tb.slots), tb.n)
+				t.Errorf("an entry lies %d slots past its home in the shrunk table (%d slots, %d entries)", longest, len(tb.slots), tb.n.Load())
 			}
 			for _, id := range live {
 				if !s.revoked(id, 50) {
@@ -102,7 +103,7 @@ func TestShrinkKeepsLookupsShort(t *testing.T) {
 
 // TestUUIDShapedIDs: the compact form never merges two different ids.
 func TestUUIDShapedIDs(t *testing.T) {
-	s := newSet(0)
+	s := newSet(0, 1)
 	a := "0193b6f2-7c1e-7a3b-9d4e-5f6a7b8c9d0e"
 	s.add(a, 10)
 	for id, want := range map[string]bool{
@@ -124,12 +125,12 @@ func TestUUIDShapedIDs(t *testing.T) {
 // TestHashCollision: ids kept by hash are compared exactly, so two ids
 // with one hash are two entries and a third with the same hash is clean.
 func TestHashCollision(t *testing.T) {
-	tb := newTable(0, true, [2]uint64{})
+	tb := newTable(0, true, [4]uint64{})
 	a, b := "a", "b"
-	tb.insert(entry{k0: 42, exp: 10, id: &a})
-	tb.insert(entry{k0: 42, exp: 20, id: &b})
-	for id, want := range map[string]int64{"a": 10, "b": 20, "c": 0} {
-		if got := tb.lookup(42, 0, id); got != want {
+	tb.insert(42, entry{k0: 42, tag: 10 << expShift, id: &a})
+	tb.insert(42, entry{k0: 42, tag: 20 << expShift, id: &b})
+	for id, want := range map[string]uint64{"a": 10, "b": 20, "c": 0} {
+		if got := tb.lookup(42, id); got != want {
 			t.Errorf("lookup(%s) = %d, want %d", id, got, want)
 		}
 	}
@@ -139,7 +140,7 @@ func TestHashCollision(t *testing.T) {
 // for UUIDs and other ids alike.
 func TestSetModel(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	s, model := newSet(0), map[string]int64{}
+	s, model := newSet(0, 1), map[string]int64{}
 	id := func() string {
 		n := r.IntN(3000)
 		if n%3 == 0 {
@@ -183,7 +184,7 @@ func TestSetModel(t *testing.T) {
 // clean one as revoked, while a writer inserts, displaces, removes and
 // resizes around them.
 func TestConcurrentReaders(t *testing.T) {
-	s := newSet(5000)
+	s := newSet(5000, 1)
 	kept := make([]string, 200)
 	for i := range kept {
 		kept[i] = fmt.Sprintf("0193b6f2-7c1e-7a3b-9d4e-%012x", i)
@@ -238,6 +239,10 @@ func TestParseUUID(t *testing.T) {
 		if !ok || k0 != w0 || k1 != w1 {
 			t.Fatalf("parseUUID(%s) = %x %x %v, want %x %x", u, k0, k1, ok, w0, w1)
 		}
+		var text [36]byte
+		if formatUUID(&text, k0, k1); string(text[:]) != u {
+			t.Fatalf("formatUUID(parseUUID(%s)) = %s", u, text)
+		}
 		for i := range u {
 			if u[i] == '-' {
 				continue
@@ -249,6 +254,87 @@ func TestParseUUID(t *testing.T) {
 					t.Fatalf("parseUUID(%q) accepted %q at %d", b, c, i)
 				}
 			}
+		}
+	}
+}
+
+// TestFingerprintCollision: two UUIDs with one home and one fingerprint
+// are told apart by the exact comparison, whichever is held.
+func TestFingerprintCollision(t *testing.T) {
+	s := newSet(0, 1)
+	tb := s.uuids.Load()
+	seen := map[[2]uint64]string{}
+	var a, b string
+	for i := 0; a == ""; i++ {
+		id := fmt.Sprintf("0193b6f2-7c1e-7a3b-9d4e-%012x", i)
+		h := tb.rawHash(id)
+		key := [2]uint64{uint64(tb.home(h)), h & fpMask}
+		if other, ok := seen[key]; ok {
+			a, b = other, id
+		}
+		seen[key] = id
+	}
+	s.add(a, 10)
+	if !s.revoked(a, 5) || s.revoked(b, 5) {
+		t.Fatalf("with %s held: revoked(%s) = %v, revoked(%s) = %v", a, a, s.revoked(a, 5), b, s.revoked(b, 5))
+	}
+	s.add(b, 20)
+	if !s.revoked(a, 10) || s.revoked(a, 11) || !s.revoked(b, 20) || s.len() != 2 {
+		t.Fatalf("both held: %v %v %v, len %d", s.revoked(a, 10), s.revoked(a, 11), s.revoked(b, 20), s.len())
+	}
+}
+
+// TestInstantUnits: instants are kept in whole units, rounded up, so a
+// revocation lasts at most one unit longer than asked and never shorter;
+// the forgotten horizon moves with the rounded instant.
+func TestInstantUnits(t *testing.T) {
+	const ms = int64(1e6)
+	s := newSet(0, ms)
+	id := "0193b6f2-7c1e-7a3b-9d4e-5f6a7b8c9d0e"
+	s.add(id, 5*ms+1)
+	for now, want := range map[int64]bool{5*ms + 1: true, 6 * ms: true, 6*ms + 1: false} {
+		if got := s.revoked(id, now); got != want {
+			t.Errorf("until 5 ms + 1 ns: revoked at %d ns = %v, want %v", now, got, want)
+		}
+	}
+	s.sweep(6*ms + 1)
+	if s.len() != 0 || s.forgotten() != 6*ms {
+		t.Errorf("after the sweep: %d left, horizon %d, want 0 and %d", s.len(), s.forgotten(), 6*ms)
+	}
+	s.add(id, 1<<62) // past the last storable instant: kept until then
+	if !s.revoked(id, maxInstant*ms) {
+		t.Error("a far instant was not kept until the last storable one")
+	}
+}
+
+// TestFitsBoundsDistance: an entry is never placed more than maxDist
+// slots from its home; the table reports the insert that would.
+func TestFitsBoundsDistance(t *testing.T) {
+	tb := newTable(1000, true, [4]uint64{})
+	h := uint64(1) << 63 // every entry's home: the middle slot
+	for i := range maxDist + 1 {
+		id := fmt.Sprint(i)
+		if !tb.fits(h + uint64(i)) {
+			t.Fatalf("entry %d (distance %d) does not fit", i, i)
+		}
+		tb.insert(h+uint64(i), entry{k0: h + uint64(i), tag: 1 << expShift, id: &id})
+	}
+	if tb.fits(h) {
+		t.Fatalf("an entry %d slots from home fits", maxDist+1)
+	}
+	// An entry homed one slot before lands at its home; a second one lands
+	// in the run and would push its last entry past maxDist.
+	before, x := h-math.MaxUint64/uint64(len(tb.slots)), "x"
+	if !tb.fits(before) {
+		t.Fatal("an entry at its own empty home does not fit")
+	}
+	tb.insert(before, entry{k0: before, tag: 1 << expShift, id: &x})
+	if tb.fits(before + 1) {
+		t.Fatal("an entry whose insert pushes another past maxDist fits")
+	}
+	for i := range maxDist + 1 {
+		if tb.lookup(h+uint64(i), fmt.Sprint(i)) != 1 {
+			t.Fatalf("entry %d lost", i)
 		}
 	}
 }

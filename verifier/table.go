@@ -8,9 +8,16 @@ import (
 
 // table is an open-addressed Robin Hood hash table of revocations with
 // lock-free readers. Each slot holds its key inline (the 16 bytes of a
-// UUID, or for other ids a 64-bit hash with the exact id beside it) and
-// its instant, so a lookup costs one cache miss. A large table asks for
-// huge pages (adviseHuge), so that miss seldom adds a TLB miss.
+// UUID, or for other ids a 64-bit hash with the exact id beside it) and a
+// tag word: the instant, a fingerprint of the key's hash and the slot's
+// distance from the key's home. A large table asks for huge pages
+// (adviseHuge), so its one cache miss per lookup seldom adds a TLB miss.
+//
+// A UUID's home and fingerprint come from a hash of the id's raw bytes
+// (rawHash), not of its decoded value: a lookup finds its slot without
+// decoding the id, and decodes it only to compare exactly against a slot
+// whose fingerprint and distance match. A clean id is answered from the
+// tag words alone, and for a revoked one the decoding overlaps the miss.
 //
 // One writer at a time (the set's mutex) changes slots between two
 // increments of seq; readers retry a lookup that overlapped a change
@@ -23,17 +30,31 @@ type table struct {
 	// ids holds, for a table of hashed ids, the exact id of each slot
 	// (moved with it); nil for UUIDs, whose slot is the key itself.
 	ids  []atomic.Pointer[string]
-	seed [2]uint64 // UUID tables: the key's hash seed
-	n    int       // entries held; the writer's
+	seed [4]uint64    // UUID tables: rawHash's seed
+	n    atomic.Int64 // entries held; written by the writer only
 }
 
 // slot is one entry: k0, k1 are the UUID's two halves, or the id's hash
-// and 0. exp is the last instant (unix nanoseconds) the session counts as
-// revoked; 0 marks an empty slot.
+// and 0; tag packs the instant (in the set's units), the fingerprint and
+// the distance from home (see the tag constants); 0 marks an empty slot.
 type slot struct {
 	k0, k1 atomic.Uint64
-	exp    atomic.Int64
+	tag    atomic.Uint64
 }
+
+// The tag word: bits 0–7 the distance from home, 8–21 the fingerprint
+// (the key hash's low bits; the home comes from its high ones), 22–63 the
+// instant, at least 1 in an occupied slot. An entry is never placed
+// further than maxDist from home: the table grows first.
+const (
+	distBits   = 8
+	fpBits     = 14
+	maxDist    = 1<<distBits - 1
+	expShift   = distBits + fpBits
+	keyMask    = 1<<expShift - 1 // fingerprint and distance
+	fpMask     = 1<<fpBits - 1
+	maxInstant = 1<<(64-expShift) - 1
+)
 
 // Load factors: a table is built holding its entries at fillLoad, and
 // rebuilt so when it passes maxLoad or falls below minLoad. Between fill
@@ -48,7 +69,7 @@ const (
 	minSlots = 64
 )
 
-func newTable(entries int, hashed bool, seed [2]uint64) *table {
+func newTable(entries int, hashed bool, seed [4]uint64) *table {
 	n := max(int(float64(entries)/fillLoad)+1, minSlots)
 	t := &table{slots: make([]slot, n), seed: seed}
 	if size := uintptr(n) * unsafe.Sizeof(slot{}); size >= hugePage {
@@ -60,42 +81,42 @@ func newTable(entries int, hashed bool, seed [2]uint64) *table {
 	return t
 }
 
-// home is the slot a key hashes to (Lemire's multiply-shift range
-// reduction, so the table needs no power-of-two size).
-func (t *table) home(k0, k1 uint64) int {
-	h := k0
-	if t.ids == nil {
-		hi, lo := bits.Mul64(k0^t.seed[0], k1^t.seed[1])
-		h = hi ^ lo
-	}
+// rawHash hashes a 36-byte id from its raw bytes, as a few multiplies of
+// its words with the table's seed (the folded 128-bit product, as
+// wyhash's), so that a lookup's address waits for little work.
+func (t *table) rawHash(id string) uint64 {
+	_ = id[35]
+	a, b, c, d := load64(id[0:8]), load64(id[8:16]), load64(id[16:24]), load64(id[24:32])
+	return fold(fold(a^t.seed[0], b^t.seed[1])^uint64(load32(id[32:36])), fold(c^t.seed[2], d^t.seed[3]))
+}
+
+func fold(x, y uint64) uint64 {
+	hi, lo := bits.Mul64(x, y)
+	return hi ^ lo
+}
+
+// home is the slot a key hash h belongs in (Lemire's multiply-shift range
+// reduction of its high bits, so the table needs no power-of-two size).
+func (t *table) home(h uint64) int {
 	i, _ := bits.Mul64(h, uint64(len(t.slots)))
 	return int(i)
 }
 
-// dist is how far slot i is from home h, going forward.
-func (t *table) dist(h, i int) int {
-	if i >= h {
-		return i - h
-	}
-	return i + len(t.slots) - h
-}
+// probe is the tag, instant aside, that h's entry has d slots past home.
+func probe(h uint64, d int) uint64 { return (h&fpMask)<<distBits | uint64(d) }
 
-// lookup returns the instant of key (k0, k1) — with id its exact id in a
-// hashed table — or 0. The caller validates it against seq.
-func (t *table) lookup(k0, k1 uint64, id string) int64 {
-	i := t.home(k0, k1)
-	for d := range len(t.slots) {
+// lookup returns the instant held for id, whose key hash is h, or 0. The
+// caller validates it against seq.
+func (t *table) lookup(h uint64, id string) uint64 {
+	i := t.home(h)
+	for d := range maxDist + 1 {
 		s := &t.slots[i]
-		e := s.exp.Load()
-		if e == 0 {
-			return 0
+		g := s.tag.Load()
+		if g == 0 || int(g&maxDist) < d {
+			return 0 // empty, or Robin Hood: the key would have displaced this entry
 		}
-		a, b := s.k0.Load(), s.k1.Load()
-		if a == k0 && b == k1 && (t.ids == nil || t.matches(i, id)) {
-			return e
-		}
-		if t.dist(t.home(a, b), i) < d {
-			return 0 // Robin Hood: key would have displaced this entry
+		if g&keyMask == probe(h, d) && t.holds(s, i, h, id) {
+			return g >> expShift
 		}
 		if i++; i == len(t.slots) {
 			i = 0
@@ -104,21 +125,28 @@ func (t *table) lookup(k0, k1 uint64, id string) int64 {
 	return 0
 }
 
-func (t *table) matches(i int, id string) bool {
-	p := t.ids[i].Load()
-	return p != nil && *p == id
+// holds reports whether slot s (at i) is id's, exactly.
+func (t *table) holds(s *slot, i int, h uint64, id string) bool {
+	if t.ids != nil {
+		p := t.ids[i].Load()
+		return s.k0.Load() == h && p != nil && *p == id
+	}
+	k0, k1, ok := parseUUID(id)
+	return ok && s.k0.Load() == k0 && s.k1.Load() == k1
 }
 
 // entry is a slot's content outside the table.
 type entry struct {
-	k0, k1 uint64
-	exp    int64
-	id     *string
+	k0, k1, tag uint64
+	id          *string
 }
+
+func (e entry) instant() uint64 { return e.tag >> expShift }
+func (e entry) dist() int       { return int(e.tag & maxDist) }
 
 func (t *table) load(i int) entry {
 	s := &t.slots[i]
-	e := entry{k0: s.k0.Load(), k1: s.k1.Load(), exp: s.exp.Load()}
+	e := entry{k0: s.k0.Load(), k1: s.k1.Load(), tag: s.tag.Load()}
 	if t.ids != nil {
 		e.id = t.ids[i].Load()
 	}
@@ -129,21 +157,33 @@ func (t *table) store(i int, e entry) {
 	s := &t.slots[i]
 	s.k0.Store(e.k0)
 	s.k1.Store(e.k1)
-	s.exp.Store(e.exp)
+	s.tag.Store(e.tag)
 	if t.ids != nil {
 		t.ids[i].Store(e.id)
 	}
 }
 
-// find returns the slot holding e's key, or -1. Writer only.
-func (t *table) find(e entry) int {
-	i := t.home(e.k0, e.k1)
-	for d := range len(t.slots) {
+// hashOf returns the key hash of a held entry: for a UUID, rawHash of
+// its text, written out again. Writer only.
+func (t *table) hashOf(e entry) uint64 {
+	if t.ids != nil {
+		return e.k0
+	}
+	var text [36]byte
+	formatUUID(&text, e.k0, e.k1)
+	return t.rawHash(unsafe.String(&text[0], len(text)))
+}
+
+// find returns the slot holding the key of e, whose hash is h, or -1.
+// Writer only.
+func (t *table) find(h uint64, e entry) int {
+	i := t.home(h)
+	for d := range maxDist + 1 {
 		c := t.load(i)
-		if c.exp == 0 || t.dist(t.home(c.k0, c.k1), i) < d {
+		if c.tag == 0 || c.dist() < d {
 			return -1
 		}
-		if c.k0 == e.k0 && c.k1 == e.k1 && (t.ids == nil || *c.id == *e.id) {
+		if c.tag&keyMask == probe(h, d) && c.k0 == e.k0 && c.k1 == e.k1 && (t.ids == nil || *c.id == *e.id) {
 			return i
 		}
 		if i++; i == len(t.slots) {
@@ -153,19 +193,47 @@ func (t *table) find(e entry) int {
 	return -1
 }
 
-// insert places e, whose key is not in the table (there is room: the
-// set grows the table first). Writer only, inside a write section.
-func (t *table) insert(e entry) {
-	i := t.home(e.k0, e.k1)
+// fits reports whether an entry with hash h can be inserted with no
+// entry ending up more than maxDist from home. Robin Hood keeps a run
+// ordered by home: the entry lands at the first slot whose entry is
+// nearer its own home (or is empty), and the entries from there to the
+// next empty slot move one slot on. Writer only.
+func (t *table) fits(h uint64) bool {
+	i, landed := t.home(h), false
+	for d := range len(t.slots) {
+		c := t.load(i)
+		switch {
+		case c.tag == 0:
+			return true
+		case landed || c.dist() < d:
+			if landed = true; c.dist() == maxDist {
+				return false
+			}
+		case d == maxDist:
+			return false
+		}
+		if i++; i == len(t.slots) {
+			i = 0
+		}
+	}
+	return false
+}
+
+// insert places e (its tag's instant; fingerprint and distance are set
+// here), whose key hashes to h and is not in the table; the caller has
+// checked that it fits. Writer only, inside a write section.
+func (t *table) insert(h uint64, e entry) {
+	i := t.home(h)
+	e.tag = e.tag&^keyMask | probe(h, 0)
 	for d := 0; ; d++ {
 		c := t.load(i)
-		if c.exp == 0 {
-			t.store(i, e)
-			t.n++
+		if c.tag == 0 {
+			t.store(i, withDist(e, d))
+			t.n.Add(1)
 			return
 		}
-		if cd := t.dist(t.home(c.k0, c.k1), i); cd < d {
-			t.store(i, e) // the richer entry moves on
+		if cd := c.dist(); cd < d {
+			t.store(i, withDist(e, d)) // the richer entry moves on
 			e, d = c, cd
 		}
 		if i++; i == len(t.slots) {
@@ -174,29 +242,41 @@ func (t *table) insert(e entry) {
 	}
 }
 
-// shrunk returns a new table holding t's entries whose instant has not
-// passed at now (exp >= now), sized for them; dropped is called with the
-// instant of each entry left out, before the new table is returned (so a
-// reader that misses one on it sees the set's horizon raised). Writer
-// only; t itself is left as it was, for readers still on it.
-func (t *table) shrunk(now int64, dropped func(exp int64)) *table {
-	live := 0
-	for i := range t.slots {
-		if e := t.slots[i].exp.Load(); e != 0 && e >= now {
-			live++
+func withDist(e entry, d int) entry {
+	e.tag = e.tag&^maxDist | uint64(d)
+	return e
+}
+
+// rebuilt returns a new table holding t's entries whose instant keep
+// reports true for, sized for entries of them (more, should one not fit).
+// Writer only; t itself is left as it was, for readers still on it.
+func (t *table) rebuilt(entries int, keep func(instant uint64) bool) *table {
+	for size := entries; ; size *= 2 {
+		if nt := newTable(size, t.ids != nil, t.seed); nt.fill(t, keep) {
+			return nt
 		}
 	}
-	nt := newTable(live, t.ids != nil, t.seed)
+}
+
+// fill inserts into nt the entries of t that keep reports true for, and
+// reports whether they all fit.
+func (nt *table) fill(t *table, keep func(uint64) bool) bool {
 	for i := range t.slots {
-		switch e := t.load(i); {
-		case e.exp == 0:
-		case e.exp < now:
-			dropped(e.exp)
-		default:
-			nt.insert(e)
+		if e := t.load(i); e.tag != 0 && keep(e.instant()) {
+			h := t.hashOf(e)
+			if !nt.fits(h) {
+				return false
+			}
+			nt.insert(h, e)
 		}
 	}
-	return nt
+	return true
+}
+
+// resized returns a new table holding all of t's entries, sized for
+// entries. Writer only.
+func (t *table) resized(entries int) *table {
+	return t.rebuilt(entries, func(uint64) bool { return true })
 }
 
 // remove empties slot i, shifting the entries after it back. Writer only,
@@ -208,28 +288,16 @@ func (t *table) remove(i int) {
 			j = 0
 		}
 		c := t.load(j)
-		if c.exp == 0 || t.home(c.k0, c.k1) == j {
+		if c.tag == 0 || c.dist() == 0 {
 			break
 		}
-		t.store(i, c)
+		t.store(i, withDist(c, c.dist()-1))
 		i = j
 	}
 	t.store(i, entry{})
-	t.n--
+	t.n.Add(-1)
 }
 
 // begin and end bracket a write section.
 func (t *table) begin() { t.seq.Add(1) }
 func (t *table) end()   { t.seq.Add(1) }
-
-// resized returns a new table holding t's entries, sized for entries.
-// Writer only; t itself is left as it was, for readers still on it.
-func (t *table) resized(entries int) *table {
-	nt := newTable(entries, t.ids != nil, t.seed)
-	for i := range t.slots {
-		if e := t.load(i); e.exp != 0 {
-			nt.insert(e)
-		}
-	}
-	return nt
-}

@@ -52,7 +52,7 @@ func TestVectors(t *testing.T) {
 			cfg.maxStaleness = time.Duration(c.MaxStalenessMs) * time.Millisecond
 			cfg.failClosed = c.FailClosed
 			cfg.logger = slog.New(slog.DiscardHandler)
-			v := &Verifier{cfg: cfg, set: newSet(0)}
+			v := &Verifier{cfg: cfg, set: newSet(0, instantUnit)}
 			for i, s := range c.Steps {
 				if s.Subject != "" {
 					payload := []byte(s.Payload)

@@ -79,7 +79,7 @@ func New(ctx context.Context, nc *nats.Conn, opts ...Option) (*Verifier, error) 
 	if err != nil {
 		return nil, fmt.Errorf("verifier: stream %s: %w", cfg.stream, err)
 	}
-	v.set = newSet(int(min(info.State.Msgs, 1<<26)))
+	v.set = newSet(int(min(info.State.Msgs, 1<<26)), instantUnit)
 	if info.State.Msgs == 0 {
 		v.markReady()
 	}
