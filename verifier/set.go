@@ -2,6 +2,7 @@ package verifier
 
 import (
 	"hash/maphash"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"sync"
@@ -26,6 +27,9 @@ type set struct {
 	other atomic.Pointer[table]
 	hseed maphash.Seed
 	unit  int64 // nanoseconds per unit of a stored instant
+	// maxUnits is the latest storable instant, in units: it fits the tag
+	// word and, in nanoseconds, an int64.
+	maxUnits uint64
 
 	mu     sync.Mutex // writers
 	cursor [2]int     // where the next sweep starts, per table
@@ -46,7 +50,7 @@ const sweepChunk = 4096
 // never shorter. The verifier's unit is a millisecond (instants to the
 // year 2109; later ones are kept until then).
 func newSet(hint int, unit int64) *set {
-	s := &set{hseed: maphash.MakeSeed(), unit: unit}
+	s := &set{hseed: maphash.MakeSeed(), unit: unit, maxUnits: min(maxInstant, math.MaxInt64/uint64(unit))}
 	seed := [4]uint64{rand.Uint64(), rand.Uint64(), rand.Uint64(), rand.Uint64()}
 	s.uuids.Store(newTable(hint, false, seed))
 	s.other.Store(newTable(0, true, seed))
@@ -62,7 +66,7 @@ func (s *set) units(exp int64) uint64 {
 	if u*s.unit < exp {
 		u++
 	}
-	return uint64(min(max(u, 1), maxInstant))
+	return min(uint64(max(u, 1)), s.maxUnits)
 }
 
 // instant is the unix nanoseconds of a stored instant.
@@ -143,7 +147,7 @@ func (s *set) revoked(id string, now int64) bool {
 		if u := t.read(t.rawHash(id), id); u != 0 {
 			return now <= s.instant(u)
 		}
-		if s.other.Load().n.Load() == 0 {
+		if s.other.Load().long.Load() == 0 {
 			return false
 		}
 	}
@@ -171,33 +175,65 @@ func (t *table) read(h uint64, id string) uint64 {
 func (s *set) add(id string, exp int64) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var (
-		ptr = &s.other
-		e   = entry{tag: s.units(exp) << expShift}
-		h   uint64
-	)
-	if k0, k1, ok := parseUUID(id); ok {
-		ptr, e.k0, e.k1, h = &s.uuids, k0, k1, s.uuids.Load().rawHash(id)
-	} else {
-		h = maphash.String(s.hseed, id)
-		e.k0, e.id = h, &id
+	tag := s.units(exp) << expShift
+	other := func() entry {
+		h := maphash.String(s.hseed, id)
+		return entry{k0: h, tag: tag, id: &id}
 	}
-	t := ptr.Load()
-	if i := t.find(h, e); i >= 0 {
-		if c := t.load(i); e.instant() > c.instant() {
-			t.begin()
-			t.slots[i].tag.Store(e.tag&^keyMask | c.tag&keyMask)
-			t.end()
+	if k0, k1, ok := parseUUID(id); ok {
+		u, h := entry{k0: k0, k1: k1, tag: tag}, s.uuids.Load().rawHash(id)
+		if raise(s.uuids.Load(), h, u) {
+			return false
 		}
+		if s.other.Load().long.Load() > 0 { // it may have been kept there (below)
+			if e := other(); raise(s.other.Load(), e.k0, e) {
+				return false
+			}
+		}
+		if place(&s.uuids, h, u) {
+			return true
+		}
+		// Kept among the other ids: it did not fit in a table twice the
+		// size (only ids sharing its hash could make that so).
+	}
+	e := other()
+	if raise(s.other.Load(), e.k0, e) {
 		return false
 	}
-	n := int(t.n.Load())
-	if float64(n+1) > maxLoad*float64(len(t.slots)) {
+	for !place(&s.other, e.k0, e) { // maphash with this process's seed: not seen
+	}
+	return true
+}
+
+// raise keeps the later of e's instant and the one t holds for e's key
+// (hash h), and reports whether t holds it. Writer only.
+func raise(t *table, h uint64, e entry) bool {
+	i := t.find(h, e)
+	if i < 0 {
+		return false
+	}
+	if c := t.load(i); e.instant() > c.instant() {
+		t.begin()
+		t.slots[i].tag.Store(e.tag&^keyMask | c.tag&keyMask)
+		t.end()
+	}
+	return true
+}
+
+// place inserts e, whose key (hash h) ptr's table does not hold, growing
+// the table first when it is full, or once more when e would land too far
+// from home; it reports false, changing nothing else, if e does not fit
+// even then. Writer only.
+func place(ptr *atomic.Pointer[table], h uint64, e entry) bool {
+	t := ptr.Load()
+	if n := int(t.n.Load()); float64(n+1) > maxLoad*float64(len(t.slots)) {
 		t = t.resized(n + 1)
 		ptr.Store(t)
 	}
-	for !t.fits(h) { // a run near maxDist long: not seen with a random hash
-		t = t.resized(2 * len(t.slots))
+	if !t.fits(h) {
+		if t = t.resized(2 * len(t.slots)); !t.fits(h) {
+			return false
+		}
 		ptr.Store(t)
 	}
 	t.begin()

@@ -120,6 +120,14 @@ func TestUUIDShapedIDs(t *testing.T) {
 	if s.len() != 2 {
 		t.Errorf("len = %d, want the two ids kept apart", s.len())
 	}
+	// 36-byte ids that are not lower-case UUIDs are kept among the others,
+	// and a UUID-shaped lookup finds them there.
+	upper, custom := "0193B6F2-7C1E-7A3B-9D4E-5F6A7B8C9D0E", "session-of-thirty-six-bytes-00000001"
+	s.add(upper, 10)
+	s.add(custom, 10)
+	if !s.revoked(upper, 0) || !s.revoked(custom, 0) || !s.revoked(a, 0) || s.revoked(custom[:35]+"2", 0) {
+		t.Errorf("36-byte ids: revoked(%s) = %v, revoked(%s) = %v", upper, s.revoked(upper, 0), custom, s.revoked(custom, 0))
+	}
 }
 
 // TestHashCollision: ids kept by hash are compared exactly, so two ids
@@ -336,5 +344,41 @@ func TestFitsBoundsDistance(t *testing.T) {
 		if tb.lookup(h+uint64(i), fmt.Sprint(i)) != 1 {
 			t.Fatalf("entry %d lost", i)
 		}
+	}
+}
+
+// TestUnfitUUIDsKeptAmongOthers: UUIDs that cannot be placed within
+// maxDist of their home (here, with a seed that gives them all one hash)
+// are kept among the other ids, found, raised and swept there.
+func TestUnfitUUIDsKeptAmongOthers(t *testing.T) {
+	s := newSet(0, 1)
+	s.uuids.Load().seed[2] = load64("3b-9d4e-") // the ids' bytes 16–23: every hash is 0
+	id := func(i int) string { return fmt.Sprintf("0193b6f2-7c1e-7a3b-9d4e-%012x", i) }
+	const n = maxDist + 45
+	for i := range n {
+		if !s.add(id(i), 10) {
+			t.Fatalf("%s not new", id(i))
+		}
+	}
+	if got := s.other.Load().long.Load(); s.len() != n || got != n-maxDist-1 {
+		t.Fatalf("%d held, %d among the other ids; want %d and %d", s.len(), got, n, n-maxDist-1)
+	}
+	if s.add(id(n-1), 20) || !s.revoked(id(n-1), 15) || s.revoked(id(n), 5) {
+		t.Fatal("a UUID kept among the other ids is not raised, or a clean one is revoked")
+	}
+	for i := range n {
+		if !s.revoked(id(i), 10) {
+			t.Fatalf("%s lost", id(i))
+		}
+	}
+	for range 10 {
+		s.sweep(11)
+	}
+	if got := s.other.Load().long.Load(); s.len() != 1 || got != 1 {
+		t.Fatalf("after the sweep: %d held, %d long, want 1 and 1", s.len(), got)
+	}
+	// Its home has room now; added again it is still the one entry.
+	if s.add(id(n-1), 15) || s.len() != 1 || !s.revoked(id(n-1), 18) {
+		t.Fatalf("added again with an earlier instant: held %d, revoked at 18 %v", s.len(), s.revoked(id(n-1), 18))
 	}
 }

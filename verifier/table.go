@@ -17,7 +17,7 @@ import (
 // (rawHash), not of its decoded value: a lookup finds its slot without
 // decoding the id, and decodes it only to compare exactly against a slot
 // whose fingerprint and distance match. A clean id is answered from the
-// tag words alone, and for a revoked one the decoding overlaps the miss.
+// tag words alone, without decoding.
 //
 // One writer at a time (the set's mutex) changes slots between two
 // increments of seq; readers retry a lookup that overlapped a change
@@ -32,6 +32,9 @@ type table struct {
 	ids  []atomic.Pointer[string]
 	seed [4]uint64    // UUID tables: rawHash's seed
 	n    atomic.Int64 // entries held; written by the writer only
+	// long counts, in a table of hashed ids, those 36 bytes long: a
+	// UUID-shaped id is looked for here only while there are some.
+	long atomic.Int64
 }
 
 // slot is one entry: k0, k1 are the UUID's two halves, or the id's hash
@@ -229,7 +232,7 @@ func (t *table) insert(h uint64, e entry) {
 		c := t.load(i)
 		if c.tag == 0 {
 			t.store(i, withDist(e, d))
-			t.n.Add(1)
+			t.count(e, 1)
 			return
 		}
 		if cd := c.dist(); cd < d {
@@ -282,6 +285,7 @@ func (t *table) resized(entries int) *table {
 // remove empties slot i, shifting the entries after it back. Writer only,
 // inside a write section.
 func (t *table) remove(i int) {
+	gone := t.load(i)
 	for {
 		j := i + 1
 		if j == len(t.slots) {
@@ -295,7 +299,15 @@ func (t *table) remove(i int) {
 		i = j
 	}
 	t.store(i, entry{})
-	t.n.Add(-1)
+	t.count(gone, -1)
+}
+
+// count adds by to the entries held, and to long if e's id is 36 bytes.
+func (t *table) count(e entry, by int64) {
+	t.n.Add(by)
+	if e.id != nil && len(*e.id) == 36 {
+		t.long.Add(by)
+	}
 }
 
 // begin and end bracket a write section.
