@@ -11,12 +11,16 @@ import (
 	"time"
 )
 
-// set is the revocation set: session id → the last instant (unix
-// nanoseconds) the session counts as revoked.
+// set is the revocation set: session id → the last instant the session
+// counts as revoked, kept in whole units (a millisecond for the verifier)
+// rounded up.
 //
 // Ids shaped like sessiond's UUIDs (36 characters, lower-case hex, '-' at
-// 8, 13, 18 and 23) are kept as their 16 bytes, inline in their slot:
-// reading the hex digits is one-to-one, so the key is exact. Other ids
+// 8, 13, 18 and 23) are kept as their 16 bytes, inline in their slot,
+// which a hash of the id's raw text finds: reading the hex digits is
+// one-to-one, so the key is exact. (A UUID that cannot be placed within
+// maxDist of its home, which only ids sharing its hash could cause, is
+// kept among the other ids.) Other ids
 // (any other string, upper-case UUIDs included) are kept by a 64-bit hash
 // with the exact id beside it, compared on a hash match, so a hash
 // collision never answers for the wrong id.
@@ -32,8 +36,11 @@ type set struct {
 	// word and, in nanoseconds, an int64.
 	maxUnits uint64
 
-	mu     sync.Mutex // writers
-	cursor [2]int     // where the next sweep starts, per table
+	mu sync.Mutex // writers
+	// ungrown is the last table that growing did not make room in for a
+	// UUID (see place); the writer's.
+	ungrown *table
+	cursor  [2]int // where the next sweep starts, per table
 
 	// forgot is the latest instant of an entry the set dropped (or was
 	// never given because it had passed): a session whose instant is at or
@@ -54,7 +61,7 @@ func newSet(hint int, unit int64) *set {
 	s := &set{hseed: maphash.MakeSeed(), unit: unit, maxUnits: min(maxInstant, math.MaxInt64/uint64(unit))}
 	seed := [4]uint64{rand.Uint64(), rand.Uint64(), rand.Uint64(), rand.Uint64()}
 	s.uuids.Store(newTable(hint, false, seed))
-	s.other.Store(newTable(0, true, seed))
+	s.other.Store(newTable(0, true, [4]uint64{}))
 	return s
 }
 
@@ -176,14 +183,19 @@ func (t *table) read(h uint64, id string) uint64 {
 func (s *set) add(id string, exp int64) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	tag := s.units(exp) << expShift
+	tag := s.units(exp) << instantShift
+	var hashed *entry // id's entry among the other ids, made once
 	other := func() entry {
-		h := maphash.String(s.hseed, id)
-		return entry{k0: h, tag: tag, id: &id}
+		if hashed == nil {
+			h := maphash.String(s.hseed, id)
+			hashed = &entry{k0: h, tag: tag, id: &id}
+		}
+		return *hashed
 	}
 	if k0, k1, ok := parseUUID(id); ok {
-		u, h := entry{k0: k0, k1: k1, tag: tag}, s.uuids.Load().rawHash(id)
-		if raise(s.uuids.Load(), h, u) {
+		t := s.uuids.Load()
+		u, h := entry{k0: k0, k1: k1, tag: tag}, t.rawHash(id)
+		if raise(t, h, u) {
 			return false
 		}
 		if s.other.Load().long.Load() > 0 { // it may have been kept there (below)
@@ -191,17 +203,21 @@ func (s *set) add(id string, exp int64) bool {
 				return false
 			}
 		}
-		if place(&s.uuids, h, u) {
+		if s.place(&s.uuids, h, u) {
 			return true
 		}
-		// Kept among the other ids: it did not fit in a table twice the
-		// size (only ids sharing its hash could make that so).
+		// Kept among the other ids: it did not fit even in a table grown
+		// for it (only ids sharing its hash could make that so).
 	}
 	e := other()
 	if raise(s.other.Load(), e.k0, e) {
 		return false
 	}
-	for !place(&s.other, e.k0, e) { // maphash with this process's seed: not seen
+	if !s.place(&s.other, e.k0, e) {
+		// 256 ids with one 64-bit maphash, under this process's random
+		// seed: not a thing that happens. Refusing the revocation instead
+		// would let a revoked session through.
+		panic("verifier: revocation set: 256 ids share one hash")
 	}
 	return true
 }
@@ -213,7 +229,7 @@ func raise(t *table, h uint64, e entry) bool {
 	if i < 0 {
 		return false
 	}
-	if c := t.load(i); e.instant() > c.instant() {
+	if c := t.load(i); e.units() > c.units() {
 		t.begin()
 		t.slots[i].tag.Store(e.tag&^keyMask | c.tag&keyMask)
 		t.end()
@@ -224,23 +240,37 @@ func raise(t *table, h uint64, e entry) bool {
 // place inserts e, whose key (hash h) ptr's table does not hold, growing
 // the table first when it is full, or once more when e would land too far
 // from home; it reports false, changing nothing else, if e does not fit
-// even then. Writer only.
-func place(ptr *atomic.Pointer[table], h uint64, e entry) bool {
+// even then. A table that growing did not help once is not grown for
+// that reason again (each try rebuilds it). Writer only.
+func (s *set) place(ptr *atomic.Pointer[table], h uint64, e entry) bool {
 	t := ptr.Load()
 	if n := int(t.n.Load()); float64(n+1) > maxLoad*float64(len(t.slots)) {
 		t = t.resized(n + 1)
 		ptr.Store(t)
 	}
 	if !t.fits(h) {
-		if t = t.resized(2 * len(t.slots)); !t.fits(h) {
+		if t == s.ungrown {
 			return false
 		}
+		grown := t.resized(2 * len(t.slots))
+		if !grown.fits(h) {
+			s.ungrown = t
+			return false
+		}
+		t = grown
 		ptr.Store(t)
 	}
 	t.begin()
 	t.insert(h, e)
 	t.end()
 	return true
+}
+
+// passed reports whether an occupied slot's tag holds an instant before
+// now, and which (unix nanoseconds).
+func (s *set) passed(tag uint64, now int64) (int64, bool) {
+	exp := s.instant(tag >> instantShift)
+	return exp, tag != 0 && exp < now
 }
 
 // forget raises the forgotten horizon to until.
@@ -257,6 +287,7 @@ func (s *set) forget(until int64) {
 // was dropped).
 func (s *set) forgotten() int64 { return s.forgot.Load() }
 
+// len returns the number of revocations held.
 func (s *set) len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -275,8 +306,8 @@ func (s *set) sweep(now int64) int {
 		t := ptr.Load()
 		i := s.cursor[k] % len(t.slots)
 		for range min(sweepChunk, len(t.slots)) {
-			if g := t.slots[i].tag.Load(); g != 0 && s.instant(g>>expShift) < now {
-				s.forget(s.instant(g >> expShift)) // before the removal, so a reader that misses the entry sees it
+			if exp, passed := s.passed(t.slots[i].tag.Load(), now); passed {
+				s.forget(exp) // before the removal, so a reader that misses the entry sees it
 				t.begin()
 				t.remove(i) // an entry after it may have moved into i: look again
 				t.end()
@@ -307,16 +338,15 @@ func (s *set) sweep(now int64) int {
 func (s *set) shrunk(t *table, now int64, removed *int) *table {
 	live := 0
 	for i := range t.slots {
-		if g := t.slots[i].tag.Load(); g != 0 {
-			if exp := s.instant(g >> expShift); exp < now {
-				s.forget(exp)
-				*removed++
-			} else {
-				live++
-			}
+		switch exp, passed := s.passed(t.slots[i].tag.Load(), now); {
+		case passed:
+			s.forget(exp)
+			*removed++
+		case exp != 0:
+			live++
 		}
 	}
-	return t.rebuilt(live, func(u uint64) bool { return s.instant(u) >= now })
+	return t.rebuilt(live, func(u uint64) bool { _, passed := s.passed(u<<instantShift, now); return !passed })
 }
 
 // formatUUID writes the lower-case text of the UUID (k0, k1) to b: the

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -11,7 +12,7 @@ import (
 )
 
 func TestSet(t *testing.T) {
-	s := newSet(0, 1)
+	s := testSet(t, 0)
 	s.add("a", 100)
 	if !s.revoked("a", 50) || s.revoked("A", 50) || !s.revoked("a", 100) || s.revoked("a", 101) {
 		t.Fatal("lookups do not respect exact ids and expiry")
@@ -28,7 +29,7 @@ func TestSet(t *testing.T) {
 // TestSweepCoversLargeSets: repeated bounded sweeps empty a set far larger
 // than one sweep visits.
 func TestSweepCoversLargeSets(t *testing.T) {
-	s := newSet(0, 1)
+	s := testSet(t, 0)
 	for i := range 20 * sweepChunk {
 		s.add(string(rune('a'+i%26))+string(rune(i)), 10)
 	}
@@ -58,7 +59,7 @@ func TestShrinkKeepsLookupsShort(t *testing.T) {
 		{"UUIDs", func(i int) string { return fmt.Sprintf("00000000-0000-7000-8000-%012x", i*7919) }, func(s *set) *atomic.Pointer[table] { return &s.uuids }},
 	} {
 		t.Run(kind.name, func(t *testing.T) {
-			s := newSet(0, 1)
+			s := testSet(t, 0)
 			const n = 20 * sweepChunk
 			var live []string
 			for i := range n {
@@ -103,7 +104,7 @@ func TestShrinkKeepsLookupsShort(t *testing.T) {
 
 // TestUUIDShapedIDs: the compact form never merges two different ids.
 func TestUUIDShapedIDs(t *testing.T) {
-	s := newSet(0, 1)
+	s := testSet(t, 0)
 	a := "0193b6f2-7c1e-7a3b-9d4e-5f6a7b8c9d0e"
 	s.add(a, 10)
 	for id, want := range map[string]bool{
@@ -135,8 +136,8 @@ func TestUUIDShapedIDs(t *testing.T) {
 func TestHashCollision(t *testing.T) {
 	tb := newTable(0, true, [4]uint64{})
 	a, b := "a", "b"
-	tb.insert(42, entry{k0: 42, tag: 10 << expShift, id: &a})
-	tb.insert(42, entry{k0: 42, tag: 20 << expShift, id: &b})
+	tb.insert(42, entry{k0: 42, tag: 10 << instantShift, id: &a})
+	tb.insert(42, entry{k0: 42, tag: 20 << instantShift, id: &b})
 	for id, want := range map[string]uint64{"a": 10, "b": 20, "c": 0} {
 		if got := tb.lookup(42, id); got != want {
 			t.Errorf("lookup(%s) = %d, want %d", id, got, want)
@@ -148,7 +149,7 @@ func TestHashCollision(t *testing.T) {
 // for UUIDs and other ids alike.
 func TestSetModel(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	s, model := newSet(0, 1), map[string]int64{}
+	s, model := testSet(t, 0), map[string]int64{}
 	id := func() string {
 		n := r.IntN(3000)
 		if n%3 == 0 {
@@ -192,7 +193,7 @@ func TestSetModel(t *testing.T) {
 // clean one as revoked, while a writer inserts, displaces, removes and
 // resizes around them.
 func TestConcurrentReaders(t *testing.T) {
-	s := newSet(5000, 1)
+	s := testSet(t, 5000)
 	kept := make([]string, 200)
 	for i := range kept {
 		kept[i] = fmt.Sprintf("0193b6f2-7c1e-7a3b-9d4e-%012x", i)
@@ -269,7 +270,7 @@ func TestParseUUID(t *testing.T) {
 // TestFingerprintCollision: two UUIDs with one home and one fingerprint
 // are told apart by the exact comparison, whichever is held.
 func TestFingerprintCollision(t *testing.T) {
-	s := newSet(0, 1)
+	s := testSet(t, 0)
 	tb := s.uuids.Load()
 	seen := map[[2]uint64]string{}
 	var a, b string
@@ -325,7 +326,7 @@ func TestFitsBoundsDistance(t *testing.T) {
 		if !tb.fits(h + uint64(i)) {
 			t.Fatalf("entry %d (distance %d) does not fit", i, i)
 		}
-		tb.insert(h+uint64(i), entry{k0: h + uint64(i), tag: 1 << expShift, id: &id})
+		tb.insert(h+uint64(i), entry{k0: h + uint64(i), tag: 1 << instantShift, id: &id})
 	}
 	if tb.fits(h) {
 		t.Fatalf("an entry %d slots from home fits", maxDist+1)
@@ -336,7 +337,7 @@ func TestFitsBoundsDistance(t *testing.T) {
 	if !tb.fits(before) {
 		t.Fatal("an entry at its own empty home does not fit")
 	}
-	tb.insert(before, entry{k0: before, tag: 1 << expShift, id: &x})
+	tb.insert(before, entry{k0: before, tag: 1 << instantShift, id: &x})
 	if tb.fits(before + 1) {
 		t.Fatal("an entry whose insert pushes another past maxDist fits")
 	}
@@ -351,7 +352,7 @@ func TestFitsBoundsDistance(t *testing.T) {
 // maxDist of their home (here, with a seed that gives them all one hash)
 // are kept among the other ids, found, raised and swept there.
 func TestUnfitUUIDsKeptAmongOthers(t *testing.T) {
-	s := newSet(0, 1)
+	s := testSet(t, 0)
 	s.uuids.Load().seed[2] = load64("3b-9d4e-") // the ids' bytes 16–23: every hash is 0
 	id := func(i int) string { return fmt.Sprintf("0193b6f2-7c1e-7a3b-9d4e-%012x", i) }
 	const n = maxDist + 45
@@ -381,4 +382,24 @@ func TestUnfitUUIDsKeptAmongOthers(t *testing.T) {
 	if s.add(id(n-1), 15) || s.len() != 1 || !s.revoked(id(n-1), 18) {
 		t.Fatalf("added again with an earlier instant: held %d, revoked at 18 %v", s.len(), s.revoked(id(n-1), 18))
 	}
+}
+
+// testSet is newSet(hint, 1) with a random rawHash seed that a failing
+// test reports and VERIFIER_SEED (as reported) fixes, so that a failure
+// that depends on the table's layout can be replayed.
+func testSet(t testing.TB, hint int) *set {
+	s := newSet(hint, 1)
+	tb := s.uuids.Load()
+	if v := os.Getenv("VERIFIER_SEED"); v != "" {
+		if _, err := fmt.Sscanf(v, "%x,%x,%x,%x", &tb.seed[0], &tb.seed[1], &tb.seed[2], &tb.seed[3]); err != nil {
+			t.Fatalf("VERIFIER_SEED=%q: %v", v, err)
+		}
+	}
+	seed := tb.seed
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("replay with VERIFIER_SEED=%x,%x,%x,%x", seed[0], seed[1], seed[2], seed[3])
+		}
+	})
+	return s
 }

@@ -16,8 +16,9 @@ import (
 // A UUID's home and fingerprint come from a hash of the id's raw bytes
 // (rawHash), not of its decoded value: a lookup finds its slot without
 // decoding the id, and decodes it only to compare exactly against a slot
-// whose fingerprint and distance match. A clean id is answered from the
-// tag words alone, without decoding.
+// whose fingerprint and distance match. A clean id is almost always
+// answered from the tag words alone, without decoding (a fingerprint
+// matches by chance once in 16,384 slots probed).
 //
 // One writer at a time (the set's mutex) changes slots between two
 // increments of seq; readers retry a lookup that overlapped a change
@@ -47,16 +48,17 @@ type slot struct {
 
 // The tag word: bits 0–7 the distance from home, 8–21 the fingerprint
 // (the key hash's low bits; the home comes from its high ones), 22–63 the
-// instant, at least 1 in an occupied slot. An entry is never placed
-// further than maxDist from home: the table grows first.
+// instant (in the set's units), at least 1 in an occupied slot. An entry
+// is never placed further than maxDist from home: the set grows the table
+// first, or keeps a UUID that still would be among the other ids.
 const (
-	distBits   = 8
-	fpBits     = 14
-	maxDist    = 1<<distBits - 1
-	expShift   = distBits + fpBits
-	keyMask    = 1<<expShift - 1 // fingerprint and distance
-	fpMask     = 1<<fpBits - 1
-	maxInstant = 1<<(64-expShift) - 1
+	distBits     = 8
+	fpBits       = 14
+	maxDist      = 1<<distBits - 1
+	instantShift = distBits + fpBits
+	keyMask      = 1<<instantShift - 1 // fingerprint and distance
+	fpMask       = 1<<fpBits - 1
+	maxInstant   = 1<<(64-instantShift) - 1
 )
 
 // Load factors: a table is built holding its entries at fillLoad, and
@@ -93,6 +95,7 @@ func (t *table) rawHash(id string) uint64 {
 	return fold(fold(a^t.seed[0], b^t.seed[1])^uint64(load32(id[32:36])), fold(c^t.seed[2], d^t.seed[3]))
 }
 
+// fold is the 128-bit product of x and y, its halves xored.
 func fold(x, y uint64) uint64 {
 	hi, lo := bits.Mul64(x, y)
 	return hi ^ lo
@@ -119,7 +122,7 @@ func (t *table) lookup(h uint64, id string) uint64 {
 			return 0 // empty, or Robin Hood: the key would have displaced this entry
 		}
 		if g&keyMask == probe(h, d) && t.holds(s, i, h, id) {
-			return g >> expShift
+			return g >> instantShift
 		}
 		if i++; i == len(t.slots) {
 			i = 0
@@ -144,9 +147,13 @@ type entry struct {
 	id          *string
 }
 
-func (e entry) instant() uint64 { return e.tag >> expShift }
-func (e entry) dist() int       { return int(e.tag & maxDist) }
+// units is the entry's instant, in the set's units.
+func (e entry) units() uint64 { return e.tag >> instantShift }
 
+// dist is how far the entry lies past its home.
+func (e entry) dist() int { return int(e.tag & maxDist) }
+
+// load returns slot i's content.
 func (t *table) load(i int) entry {
 	s := &t.slots[i]
 	e := entry{k0: s.k0.Load(), k1: s.k1.Load(), tag: s.tag.Load()}
@@ -156,6 +163,8 @@ func (t *table) load(i int) entry {
 	return e
 }
 
+// store sets slot i's content. Writer only, inside a write section (or
+// on a table not yet published).
 func (t *table) store(i int, e entry) {
 	s := &t.slots[i]
 	s.k0.Store(e.k0)
@@ -245,6 +254,8 @@ func (t *table) insert(h uint64, e entry) {
 	}
 }
 
+// withDist returns e with its distance from home set to d (at most
+// maxDist: fits has checked).
 func withDist(e entry, d int) entry {
 	e.tag = e.tag&^maxDist | uint64(d)
 	return e
@@ -265,7 +276,7 @@ func (t *table) rebuilt(entries int, keep func(instant uint64) bool) *table {
 // reports whether they all fit.
 func (nt *table) fill(t *table, keep func(uint64) bool) bool {
 	for i := range t.slots {
-		if e := t.load(i); e.tag != 0 && keep(e.instant()) {
+		if e := t.load(i); e.tag != 0 && keep(e.units()) {
 			h := t.hashOf(e)
 			if !nt.fits(h) {
 				return false
