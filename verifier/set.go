@@ -5,7 +5,6 @@ import (
 	"hash/maphash"
 	"math"
 	"math/rand/v2"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -84,9 +83,8 @@ func (s *set) instant(units uint64) int64 { return int64(units) * s.unit }
 // UUID's value, first digit most significant). Ids with any other
 // character (upper-case hex included) are not UUID-shaped here, so the
 // mapping is one-to-one. It decodes eight digits at a time and checks
-// them all at once at the end: few instructions and no branch per digit,
-// so a Check's lookup can start (and its cache miss overlap the next
-// one's work) early.
+// them all at once at the end: few instructions and no branch per digit.
+// A Check calls it only for a slot whose fingerprint matches.
 func parseUUID(id string) (k0, k1 uint64, ok bool) {
 	if len(id) != 36 {
 		return 0, 0, false
@@ -162,20 +160,6 @@ func (s *set) revoked(id string, now int64) bool {
 	t := s.other.Load()
 	u := t.read(maphash.String(s.hseed, id), id)
 	return u != 0 && now <= s.instant(u)
-}
-
-// read is lookup under the sequence lock.
-func (t *table) read(h uint64, id string) uint64 {
-	for {
-		seq := t.seq.Load()
-		if seq&1 == 0 {
-			u := t.lookup(h, id)
-			if t.seq.Load() == seq {
-				return u
-			}
-		}
-		runtime.Gosched() // a writer is in this table: a removal or an insert
-	}
 }
 
 // add records id as revoked until exp (inclusive), keeping the later
@@ -346,7 +330,7 @@ func (s *set) shrunk(t *table, now int64, removed *int) *table {
 			live++
 		}
 	}
-	return t.rebuilt(live, func(u uint64) bool { _, passed := s.passed(u<<instantShift, now); return !passed })
+	return t.rebuilt(live, func(u uint64) bool { return s.instant(u) >= now })
 }
 
 // formatUUID writes the lower-case text of the UUID (k0, k1) to b: the

@@ -2,6 +2,7 @@ package verifier
 
 import (
 	"math/bits"
+	"runtime"
 	"sync/atomic"
 	"unsafe"
 )
@@ -63,10 +64,11 @@ const (
 
 // Load factors: a table is built holding its entries at fillLoad, and
 // rebuilt so when it passes maxLoad or falls below minLoad. Between fill
-// and max a UUID entry takes 24/0.78 = 30.8 to 24/0.9 = 26.7 bytes. The
-// load barely changes a random lookup's cost (its slots, probed forward,
-// are adjacent and fetched together after the first miss; see
-// BenchmarkCheckLoad), so it is kept high for memory.
+// and max a UUID entry takes 24/0.78 = 30.8 to 24/0.9 = 26.7 bytes. A
+// held id's lookup costs about the same at any of these loads (its slots
+// are adjacent and fetched with the first); a clean id's gets slower as
+// the table fills, its longer probe ending where the branch predictor
+// cannot guess (see BenchmarkCheckLoad). The load is kept high for memory.
 const (
 	fillLoad = 0.78
 	maxLoad  = 0.9
@@ -129,6 +131,20 @@ func (t *table) lookup(h uint64, id string) uint64 {
 		}
 	}
 	return 0
+}
+
+// read is lookup under the sequence lock.
+func (t *table) read(h uint64, id string) uint64 {
+	for {
+		seq := t.seq.Load()
+		if seq&1 == 0 {
+			u := t.lookup(h, id)
+			if t.seq.Load() == seq {
+				return u
+			}
+		}
+		runtime.Gosched() // a writer is in this table: a removal or an insert
+	}
 }
 
 // holds reports whether slot s (at i) is id's, exactly.

@@ -61,8 +61,6 @@ func connectNATS(url string, ns *embeddedNATS, log *slog.Logger) (*nats.Conn, er
 		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("nats reconnected", "server", c.ConnectedUrlRedacted()) }),
 	}
 	if ns != nil {
-		// The embedded server is in this process: talk to it through a
-		// pipe, not TCP, so a publish and its ack make no system call.
 		opts = append(opts, nats.InProcessServer(ns.srv))
 	}
 	return nats.Connect(url, opts...)
